@@ -1,0 +1,380 @@
+#include "io/h5.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+const char *h5_filename(hid_t loc, char *buf, size_t n) {
+    if (n == 0) return buf;
+    buf[0] = 0;
+    if (H5Fget_name(loc, buf, n) < 0) snprintf(buf, n, "(hdf5 object)");
+    return buf;
+}
+
+static int fail(hid_t loc, const char *path, mer_err *err, const char *what) {
+    char f[1024];
+    return mer_errf(err, "%s: dataset '%s': %s", h5_filename(loc, f, sizeof f), path, what);
+}
+
+int h5_create(const char *path, hid_t *file, mer_err *err) {
+    quiet();
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return mer_errf(err, "%s: cannot create HDF5 file: %s", path, errno ? strerror(errno) : "HDF5 error");
+    *file = f;
+    return 0;
+}
+
+int h5_open(const char *path, int writable, hid_t *file, mer_err *err) {
+    quiet();
+    if (access(path, R_OK) != 0) return mer_errf(err, "%s: %s", path, strerror(errno));
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) return mer_errf(err, "%s: not an HDF5 file (or truncated/corrupt)", path);
+    hid_t f = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return mer_errf(err, "%s: cannot open HDF5 file (corrupt, or locked by another writer)", path);
+    *file = f;
+    return 0;
+}
+
+int h5_close(hid_t file, mer_err *err) {
+    if (H5Fclose(file) < 0) return mer_errf(err, "cannot close HDF5 file");
+    return 0;
+}
+
+int h5_create_tmp(const char *path, hid_t *file, mer_err *err) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    return h5_create(tmp, file, err);
+}
+
+int h5_commit(hid_t file, const char *path, mer_err *err) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
+        unlink(tmp);
+        return mer_errf(err, "%s: cannot flush/close HDF5 file", tmp);
+    }
+    int fd = open(tmp, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mer_errf(err, "%s: cannot rename from %s: %s", path, tmp, strerror(e));
+    }
+    return 0;
+}
+
+void h5_abort(hid_t file, const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    H5Fclose(file);
+    unlink(tmp);
+}
+
+int h5_exists(hid_t loc, const char *path) {
+    quiet();
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) return 0;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) return 0;
+            buf[i] = c;
+        }
+    }
+    return 1;
+}
+
+/* Create the groups leading to `path` (everything before the last '/'). */
+static int make_parents(hid_t loc, const char *path, mer_err *err) {
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) return fail(loc, path, err, "path too long");
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i < n; i++) {
+        if (buf[i] != '/') continue;
+        buf[i] = 0;
+        if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) {
+            hid_t g = H5Gcreate2(loc, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            if (g < 0) return fail(loc, path, err, "cannot create parent group");
+            H5Gclose(g);
+        }
+        buf[i] = '/';
+    }
+    return 0;
+}
+
+static int write_any(hid_t loc, const char *path, hid_t memtype, hid_t filetype, const void *data, int ndim,
+                     const size_t *dims, mer_err *err) {
+    quiet();
+    if (ndim < 0 || ndim > H5_MAX_DIMS) return fail(loc, path, err, "bad rank");
+    if (make_parents(loc, path, err) < 0) return -1;
+    if (H5Lexists(loc, path, H5P_DEFAULT) > 0 && H5Ldelete(loc, path, H5P_DEFAULT) < 0)
+        return fail(loc, path, err, "cannot replace existing dataset");
+    hsize_t hd[H5_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) hd[i] = dims[i];
+    hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, hd, NULL);
+    if (space < 0) return fail(loc, path, err, "cannot create dataspace");
+    hid_t ds = H5Dcreate2(loc, path, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Sclose(space);
+    if (ds < 0) return fail(loc, path, err, "cannot create dataset");
+    herr_t st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    H5Dclose(ds);
+    if (st < 0) return fail(loc, path, err, "write failed");
+    return 0;
+}
+
+int h5_write_f32(hid_t loc, const char *path, const float *data, int ndim, const size_t *dims, mer_err *err) {
+    return write_any(loc, path, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, data, ndim, dims, err);
+}
+int h5_write_f64(hid_t loc, const char *path, const double *data, int ndim, const size_t *dims, mer_err *err) {
+    return write_any(loc, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, data, ndim, dims, err);
+}
+int h5_write_i64(hid_t loc, const char *path, const int64_t *data, int ndim, const size_t *dims, mer_err *err) {
+    return write_any(loc, path, H5T_NATIVE_INT64, H5T_STD_I64LE, data, ndim, dims, err);
+}
+int h5_write_u8(hid_t loc, const char *path, const uint8_t *data, int ndim, const size_t *dims, mer_err *err) {
+    return write_any(loc, path, H5T_NATIVE_UINT8, H5T_STD_U8LE, data, ndim, dims, err);
+}
+int h5_write_scalar_f64(hid_t loc, const char *path, double v, mer_err *err) {
+    return h5_write_f64(loc, path, &v, 0, NULL, err);
+}
+int h5_write_scalar_i64(hid_t loc, const char *path, int64_t v, mer_err *err) {
+    return h5_write_i64(loc, path, &v, 0, NULL, err);
+}
+
+int h5_write_strs(hid_t loc, const char *path, const char *const *s, size_t n, mer_err *err) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char *empty = "";
+    const char **tmp = mer_calloc(n, sizeof *tmp, err);
+    if (!tmp) {
+        H5Tclose(t);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) tmp[i] = s[i] ? s[i] : empty;
+    int rc = write_any(loc, path, t, t, tmp, 1, &n, err);
+    free(tmp);
+    H5Tclose(t);
+    return rc;
+}
+
+int h5_write_str(hid_t loc, const char *path, const char *s, mer_err *err) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char *p = s ? s : "";
+    int rc = write_any(loc, path, t, t, &p, 0, NULL, err);
+    H5Tclose(t);
+    return rc;
+}
+
+int h5_shape(hid_t loc, const char *path, int *ndim, size_t dims[H5_MAX_DIMS], mer_err *err) {
+    quiet();
+    if (!h5_exists(loc, path)) return fail(loc, path, err, "not found");
+    hid_t ds = H5Dopen2(loc, path, H5P_DEFAULT);
+    if (ds < 0) return fail(loc, path, err, "not a dataset");
+    hid_t sp = H5Dget_space(ds);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t hd[H5_MAX_DIMS] = {0};
+    if (nd < 0 || nd > H5_MAX_DIMS) {
+        H5Sclose(sp);
+        H5Dclose(ds);
+        return fail(loc, path, err, "unsupported rank");
+    }
+    H5Sget_simple_extent_dims(sp, hd, NULL);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    if (ndim) *ndim = nd;
+    if (dims)
+        for (int i = 0; i < nd; i++) dims[i] = (size_t)hd[i];
+    return 0;
+}
+
+static int read_any(hid_t loc, const char *path, hid_t memtype, size_t elsize, void **data, int *ndim,
+                    size_t dims[H5_MAX_DIMS], mer_err *err) {
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_shape(loc, path, &nd, d, err) < 0) return -1;
+    size_t count = 1;
+    for (int i = 0; i < nd; i++) count *= d[i];
+    hid_t ds = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t ft = H5Dget_type(ds);
+    H5T_class_t cls = H5Tget_class(ft);
+    H5Tclose(ft);
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+        H5Dclose(ds);
+        return fail(loc, path, err, "not a numeric dataset");
+    }
+    void *buf = mer_malloc(count * elsize, err);
+    if (!buf) {
+        H5Dclose(ds);
+        return -1;
+    }
+    herr_t st = count ? H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+    H5Dclose(ds);
+    if (st < 0) {
+        free(buf);
+        return fail(loc, path, err, "read failed (corrupt file or unconvertible type)");
+    }
+    *data = buf;
+    if (ndim) *ndim = nd;
+    if (dims)
+        for (int i = 0; i < nd; i++) dims[i] = d[i];
+    return 0;
+}
+
+int h5_read_f32(hid_t loc, const char *path, float **data, int *ndim, size_t dims[H5_MAX_DIMS], mer_err *err) {
+    return read_any(loc, path, H5T_NATIVE_FLOAT, sizeof(float), (void **)data, ndim, dims, err);
+}
+int h5_read_f64(hid_t loc, const char *path, double **data, int *ndim, size_t dims[H5_MAX_DIMS], mer_err *err) {
+    return read_any(loc, path, H5T_NATIVE_DOUBLE, sizeof(double), (void **)data, ndim, dims, err);
+}
+int h5_read_i64(hid_t loc, const char *path, int64_t **data, int *ndim, size_t dims[H5_MAX_DIMS], mer_err *err) {
+    return read_any(loc, path, H5T_NATIVE_INT64, sizeof(int64_t), (void **)data, ndim, dims, err);
+}
+int h5_read_u8(hid_t loc, const char *path, uint8_t **data, int *ndim, size_t dims[H5_MAX_DIMS], mer_err *err) {
+    return read_any(loc, path, H5T_NATIVE_UINT8, 1, (void **)data, ndim, dims, err);
+}
+
+int h5_read_f32_into(hid_t loc, const char *path, float *data, size_t count, mer_err *err) {
+    float *tmp;
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_read_f32(loc, path, &tmp, &nd, d, err) < 0) return -1;
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    if (n != count) {
+        free(tmp);
+        char msg[128];
+        snprintf(msg, sizeof msg, "has %zu elements, expected %zu", n, count);
+        return fail(loc, path, err, msg);
+    }
+    memcpy(data, tmp, count * sizeof *data);
+    free(tmp);
+    return 0;
+}
+
+int h5_read_scalar_f64(hid_t loc, const char *path, double *v, mer_err *err) {
+    double *tmp;
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_read_f64(loc, path, &tmp, &nd, d, err) < 0) return -1;
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    if (n != 1) {
+        free(tmp);
+        return fail(loc, path, err, "expected a scalar");
+    }
+    *v = tmp[0];
+    free(tmp);
+    return 0;
+}
+
+int h5_read_scalar_i64(hid_t loc, const char *path, int64_t *v, mer_err *err) {
+    int64_t *tmp;
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_read_i64(loc, path, &tmp, &nd, d, err) < 0) return -1;
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    if (n != 1) {
+        free(tmp);
+        return fail(loc, path, err, "expected a scalar");
+    }
+    *v = tmp[0];
+    free(tmp);
+    return 0;
+}
+
+int h5_read_strs(hid_t loc, const char *path, char ***out, size_t *n_out, mer_err *err) {
+    quiet();
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_shape(loc, path, &nd, d, err) < 0) return -1;
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    hid_t ds = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t ft = H5Dget_type(ds);
+    int ok = H5Tget_class(ft) == H5T_STRING;
+    H5Tclose(ft);
+    if (!ok) {
+        H5Dclose(ds);
+        return fail(loc, path, err, "not a string dataset");
+    }
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char **raw = mer_calloc(n, sizeof *raw, err);
+    if (!raw) {
+        H5Tclose(t);
+        H5Dclose(ds);
+        return -1;
+    }
+    herr_t st = n ? H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) : 0;
+    if (st < 0) {
+        free(raw);
+        H5Tclose(t);
+        H5Dclose(ds);
+        return fail(loc, path, err, "read failed (fixed-length strings are not supported)");
+    }
+    char **res = mer_calloc(n, sizeof *res, err);
+    for (size_t i = 0; res && i < n; i++) res[i] = strdup(raw[i] ? raw[i] : "");
+    hid_t sp = H5Dget_space(ds);
+    if (n) H5Dvlen_reclaim(t, sp, H5P_DEFAULT, raw);
+    H5Sclose(sp);
+    free(raw);
+    H5Tclose(t);
+    H5Dclose(ds);
+    if (!res) return -1;
+    *out = res;
+    *n_out = n;
+    return 0;
+}
+
+int h5_read_str(hid_t loc, const char *path, char **s, mer_err *err) {
+    char **arr;
+    size_t n;
+    if (h5_read_strs(loc, path, &arr, &n, err) < 0) return -1;
+    if (n != 1) {
+        for (size_t i = 0; i < n; i++) free(arr[i]);
+        free(arr);
+        return fail(loc, path, err, "expected a scalar string");
+    }
+    *s = arr[0];
+    free(arr);
+    return 0;
+}
+
+typedef struct {
+    h5_visit_fn fn;
+    void *user;
+} visit_ctx;
+
+static herr_t visit_cb(hid_t obj, const char *name, const H5O_info_t *info, void *op) {
+    (void)obj;
+    visit_ctx *c = op;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    return c->fn(name, c->user) ? 1 : 0;
+}
+
+int h5_visit_datasets(hid_t loc, h5_visit_fn fn, void *user, mer_err *err) {
+    quiet();
+    visit_ctx c = {fn, user};
+    if (H5Ovisit(loc, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &c) < 0) {
+        char f[1024];
+        return mer_errf(err, "%s: cannot list datasets", h5_filename(loc, f, sizeof f));
+    }
+    return 0;
+}

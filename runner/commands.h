@@ -1,0 +1,18 @@
+/* Every `mer` subcommand: int cmd_NAME(int argc, char **argv), argv[0] being the subcommand name.
+ * A command returns the process exit status: 0 success, 1 failure (message printed), 2 usage error.
+ * Commands are the CLI layer: they may print and choose exit codes; the library code they call may not.
+ * Register a command by adding it here and to the table in runner/main.c. */
+#pragma once
+
+typedef int (*mer_cmd_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    mer_cmd_fn fn;
+    const char *summary; /* one line for `mer --help` */
+} mer_command;
+
+/* Print the versions of mer and of every linked library (mer --version). */
+void print_versions(void);
+/* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,41 @@
+/* mer: micro-expression recognition experiments (patent CN114743235A) at HPC scale.
+ * The CLI entry point: dispatches git-style subcommands. Only this layer prints errors and exits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/commands.h"
+
+/* One row per subcommand; implementations live next to the code they drive. */
+static const mer_command COMMANDS[] = {
+    {"version", NULL, "print mer's version and the versions of the linked libraries"},
+};
+
+static void print_help(void) {
+    printf("usage: mer [--help] [--version] COMMAND [ARGS]\n\n"
+           "Micro-expression recognition (CN114743235A): magnified onset->apex sequences, ResNet-18,\n"
+           "LSH-sparsified self-attention, leave-one-subject-out evaluation on MPI clusters.\n\n"
+           "Commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        printf("  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    printf("\n'mer COMMAND --help' documents each command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help();
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        print_help();
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+        print_versions();
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (COMMANDS[i].fn && !strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "mer: unknown command '%s'\nTry 'mer --help'.\n", cmd);
+    return 2;
+}
