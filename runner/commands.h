@@ -16,3 +16,7 @@ typedef struct {
 void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* core/magnify_cmd.c */
+int cmd_convert_tf(int argc, char **argv);
+int cmd_magnify(int argc, char **argv);

@@ -8,6 +8,8 @@
 /* One row per subcommand; implementations live next to the code they drive. */
 static const mer_command COMMANDS[] = {
     {"version", NULL, "print mer's version and the versions of the linked libraries"},
+    {"convert-tf", cmd_convert_tf, "convert a TensorFlow checkpoint (e.g. the official MagNet weights) to HDF5"},
+    {"magnify", cmd_magnify, "magnify the motion between two frames with MagNet"},
 };
 
 static void print_help(void) {
