@@ -16,3 +16,5 @@ typedef struct {
 void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */

@@ -8,6 +8,7 @@
 /* One row per subcommand; implementations live next to the code they drive. */
 static const mer_command COMMANDS[] = {
     {"version", NULL, "print mer's version and the versions of the linked libraries"},
+    {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
 };
 
 static void print_help(void) {
