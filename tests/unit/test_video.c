@@ -9,31 +9,10 @@
 
 #include "io/video.h"
 #include "tests/check.h"
+#include "tests/unit/media_testutil.h"
 
 #define NF 10
 static char dir[] = "/tmp/mer_test_video_XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
 
 /* NF frames of a moving smooth pattern plus a little noise (lossy codecs need some structure). */
 static uint8_t *make_frames(int w, int h, int c, const char *raw) {
@@ -51,12 +30,6 @@ static uint8_t *make_frames(int w, int h, int c, const char *raw) {
     fwrite(px, 1, (size_t)NF * w * h * c, f);
     fclose(f);
     return px;
-}
-
-static double mad(const uint8_t *a, const uint8_t *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += abs((int)a[i] - (int)b[i]);
-    return s / (double)n;
 }
 
 /* Compare clip frames (read in a scrambled order, forcing rewinds) with reference pixels. */
@@ -81,12 +54,12 @@ static void check_clip(const char *path, const uint8_t *ref, int w, int h, int c
         CHECK(img.w == w && img.h == h && img.c == c, "%s: frame shape %dx%dx%d", path, img.w, img.h, img.c);
         if (img.w == w && img.h == h && img.c == c) {
             const uint8_t *r = ref + (size_t)k * w * h * c;
-            double d = mad(img.px, r, (size_t)w * h * c);
+            double d = mean_abs_diff(img.px, r, (size_t)w * h * c);
             if (tol == 0) CHECK(memcmp(img.px, r, (size_t)w * h * c) == 0, "%s: frame %d bit-exact (mad %.3f)", path, first + k, d);
             else CHECK(d <= tol, "%s: frame %d mean abs diff %.3f > %.3f", path, first + k, d, tol);
             /* and not the neighbour frame: addressing is by number */
             if (k + 1 < nf) {
-                double dn = mad(img.px, r + (size_t)w * h * c, (size_t)w * h * c);
+                double dn = mean_abs_diff(img.px, r + (size_t)w * h * c, (size_t)w * h * c);
                 CHECK(dn > d + 1.0, "%s: frame %d differs from frame %d (%.3f vs %.3f)", path, first + k, first + k + 1, dn, d);
             }
         }
@@ -101,7 +74,7 @@ static void check_clip(const char *path, const uint8_t *ref, int w, int h, int c
 
 /* A lossy file: the reference is the ffmpeg CLI's own decode of it. */
 static uint8_t *cli_decode(const char *path, int c, size_t want) {
-    char raw[600];
+    char raw[800];
     snprintf(raw, sizeof raw, "%s.dec", path);
     /* same swscale flags as io/av.c; passthrough: one output picture per decoded frame */
     if (sh("ffmpeg -nostdin -loglevel error -y -i %s -fps_mode passthrough -sws_flags bilinear+accurate_rnd+full_chroma_int+bitexact "
@@ -118,13 +91,13 @@ static uint8_t *cli_decode(const char *path, int c, size_t want) {
 static void check_truncated(const char *src) {
     size_t n = 0;
     uint8_t *b = read_bytes(src, &n);
-    char p[600];
+    char p[800];
     snprintf(p, sizeof p, "%s.trunc%s", src, strrchr(src, '.'));
     FILE *f = fopen(p, "wb");
     fwrite(b, 1, n * 6 / 10, f);
     fclose(f);
     /* also a corrupt copy: garbage in the middle */
-    char q[600];
+    char q[800];
     snprintf(q, sizeof q, "%s.corrupt%s", src, strrchr(src, '.'));
     for (size_t i = n / 2; i < n / 2 + n / 10; i++) b[i] = (uint8_t)(i * 7919u);
     f = fopen(q, "wb");
@@ -271,7 +244,7 @@ int main(void) {
         CHECK(clip_writer_close(cw, &err) == 0, "close %s: %s", p, err.msg);
         check_clip(p, rgb, w, h, 3, outs[i].tol, 0, NF);
         uint8_t *ref = cli_decode(p, 3, (size_t)NF * w * h * 3);
-        CHECK(ref && (outs[i].tol > 0 ? mad(ref, rgb, (size_t)NF * w * h * 3) < outs[i].tol
+        CHECK(ref && (outs[i].tol > 0 ? mean_abs_diff(ref, rgb, (size_t)NF * w * h * 3) < outs[i].tol
                                       : !memcmp(ref, rgb, (size_t)NF * w * h * 3)), "ffmpeg CLI reads %s", p);
         free(ref);
     }
