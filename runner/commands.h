@@ -17,4 +17,6 @@ void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* analysis/report_cmd.c */
+int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
