@@ -1,0 +1,218 @@
+/* 2-D convolution: im2col + sgemm with the batch folded into the GEMM, and naive reference kernels.
+ * Layouts in conv2d.h (NCHW input/output, OIHW weight). */
+#include "core/conv2d.h"
+
+#include <cblas.h>
+#include <string.h>
+
+int conv2d_shape_ok(const conv2d_shape *s) {
+    if (s->N <= 0 || s->C <= 0 || s->H <= 0 || s->W <= 0 || s->OC <= 0 || s->KH <= 0 || s->KW <= 0 ||
+        s->stride <= 0 || s->pad_t < 0 || s->pad_l < 0 || s->pad_b < 0 || s->pad_r < 0)
+        return -1;
+    if (s->H + s->pad_t + s->pad_b < s->KH || s->W + s->pad_l + s->pad_r < s->KW) return -1;
+    return 0;
+}
+
+double conv2d_macs(const conv2d_shape *s) {
+    return (double)s->N * s->OC * conv2d_out_h(s) * conv2d_out_w(s) * s->C * s->KH * s->KW;
+}
+
+/* 1x1 stride-1 unpadded convolutions are a plain per-image GEMM on the input: no column matrix. */
+static int is_pointwise(const conv2d_shape *s) {
+    return s->KH == 1 && s->KW == 1 && s->stride == 1 && !s->pad_t && !s->pad_l && !s->pad_b && !s->pad_r;
+}
+
+size_t conv2d_workspace_floats(const conv2d_shape *s) {
+    if (is_pointwise(s)) return 0;
+    size_t np = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
+    size_t k = (size_t)s->C * s->KH * s->KW;
+    return k * np + (size_t)s->OC * np; /* column matrix + the (OC, N*P) GEMM result */
+}
+
+/* col (C*KH*KW, N*OH*OW): row (c,kh,kw), column (n,oh,ow) holds in[n][c][oh*st-pt+kh][ow*st-pl+kw]
+ * or 0 in the padding. */
+static void im2col(float *col, const float *in, const conv2d_shape *s) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s), st = s->stride;
+    const size_t P = (size_t)OH * OW, NP = (size_t)s->N * P, HW = (size_t)s->H * s->W;
+    const int rows = s->C * s->KH * s->KW;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const int c = r / (s->KH * s->KW), kh = (r / s->KW) % s->KH, kw = r % s->KW;
+        /* output columns ow whose input column iw = ow*st - pl + kw lies inside [0, W) */
+        int ow0 = 0, ow1 = OW;
+        while (ow0 < OW && ow0 * st - s->pad_l + kw < 0) ow0++;
+        while (ow1 > ow0 && (ow1 - 1) * st - s->pad_l + kw >= s->W) ow1--;
+        for (int n = 0; n < s->N; n++) {
+            const float *plane = in + ((size_t)n * s->C + c) * HW;
+            float *dst = col + (size_t)r * NP + (size_t)n * P;
+            for (int oh = 0; oh < OH; oh++, dst += OW) {
+                const int ih = oh * st - s->pad_t + kh;
+                if (ih < 0 || ih >= s->H) {
+                    memset(dst, 0, sizeof(float) * OW);
+                    continue;
+                }
+                const float *src = plane + (size_t)ih * s->W - s->pad_l + kw;
+                for (int ow = 0; ow < ow0; ow++) dst[ow] = 0.0f;
+                if (st == 1) {
+                    if (ow1 > ow0) memcpy(dst + ow0, src + ow0, sizeof(float) * (ow1 - ow0));
+                } else {
+                    for (int ow = ow0; ow < ow1; ow++) dst[ow] = src[ow * st];
+                }
+                for (int ow = ow1; ow < OW; ow++) dst[ow] = 0.0f;
+            }
+        }
+    }
+}
+
+/* din[n][c] += scatter of col rows (c, *, *), the adjoint of im2col. Parallel over (n, c) planes,
+ * which no two iterations share. */
+static void col2im_add(float *din, const float *col, const conv2d_shape *s) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s), st = s->stride;
+    const size_t P = (size_t)OH * OW, NP = (size_t)s->N * P, HW = (size_t)s->H * s->W;
+    const int planes = s->N * s->C;
+#pragma omp parallel for schedule(static)
+    for (int nc = 0; nc < planes; nc++) {
+        const int n = nc / s->C, c = nc % s->C;
+        float *plane = din + (size_t)nc * HW;
+        for (int kh = 0; kh < s->KH; kh++) {
+            for (int kw = 0; kw < s->KW; kw++) {
+                const int r = (c * s->KH + kh) * s->KW + kw;
+                int ow0 = 0, ow1 = OW;
+                while (ow0 < OW && ow0 * st - s->pad_l + kw < 0) ow0++;
+                while (ow1 > ow0 && (ow1 - 1) * st - s->pad_l + kw >= s->W) ow1--;
+                const float *srow = col + (size_t)r * NP + (size_t)n * P;
+                for (int oh = 0; oh < OH; oh++, srow += OW) {
+                    const int ih = oh * st - s->pad_t + kh;
+                    if (ih < 0 || ih >= s->H) continue;
+                    float *drow = plane + (size_t)ih * s->W - s->pad_l + kw;
+                    for (int ow = ow0; ow < ow1; ow++) drow[ow * st] += srow[ow];
+                }
+            }
+        }
+    }
+}
+
+void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                    const conv2d_shape *s, float *workspace) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
+    const int P = OH * OW, K = s->C * s->KH * s->KW;
+    if (is_pointwise(s)) {
+        for (int n = 0; n < s->N; n++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, s->C, 1.0f, weight, s->C,
+                        in + (size_t)n * s->C * P, P, 0.0f, out + (size_t)n * s->OC * P, P);
+        if (bias)
+            for (int n = 0; n < s->N; n++)
+                for (int oc = 0; oc < s->OC; oc++) {
+                    float *o = out + ((size_t)n * s->OC + oc) * P;
+                    for (int p = 0; p < P; p++) o[p] += bias[oc];
+                }
+        return;
+    }
+    const int NP = s->N * P;
+    float *col = workspace, *res = workspace + (size_t)K * NP;
+    im2col(col, in, s);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, NP, K, 1.0f, weight, K, col, NP, 0.0f, res, NP);
+    const int rows = s->N * s->OC;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < rows; i++) {
+        const int n = i / s->OC, oc = i % s->OC;
+        const float *src = res + (size_t)oc * NP + (size_t)n * P;
+        float *dst = out + (size_t)i * P;
+        const float b = bias ? bias[oc] : 0.0f;
+        for (int p = 0; p < P; p++) dst[p] = src[p] + b;
+    }
+}
+
+void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *dout, const float *in,
+                     const float *weight, const conv2d_shape *s, float *workspace) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
+    const int P = OH * OW, K = s->C * s->KH * s->KW;
+    if (dbias)
+        for (int oc = 0; oc < s->OC; oc++) {
+            double acc = 0.0;
+            for (int n = 0; n < s->N; n++) {
+                const float *g = dout + ((size_t)n * s->OC + oc) * P;
+                for (int p = 0; p < P; p++) acc += g[p];
+            }
+            dbias[oc] += (float)acc;
+        }
+    if (is_pointwise(s)) {
+        for (int n = 0; n < s->N; n++) {
+            const float *g = dout + (size_t)n * s->OC * P, *x = in + (size_t)n * s->C * P;
+            if (dweight)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, s->C, P, 1.0f, g, P, x, P, 1.0f,
+                            dweight, s->C);
+            if (dinput)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->C, P, s->OC, 1.0f, weight, s->C, g, P,
+                            1.0f, dinput + (size_t)n * s->C * P, P);
+        }
+        return;
+    }
+    if (!dweight && !dinput) return;
+    const int NP = s->N * P;
+    float *col = workspace, *g = workspace + (size_t)K * NP;
+    const int rows = s->N * s->OC;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < rows; i++) { /* dout (N,OC,P) -> g (OC, N*P) */
+        const int n = i / s->OC, oc = i % s->OC;
+        memcpy(g + (size_t)oc * NP + (size_t)n * P, dout + (size_t)i * P, sizeof(float) * P);
+    }
+    if (dweight) {
+        im2col(col, in, s);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, NP, 1.0f, g, NP, col, NP, 1.0f, dweight, K);
+    }
+    if (dinput) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, NP, s->OC, 1.0f, weight, K, g, NP, 0.0f, col, NP);
+        col2im_add(dinput, col, s);
+    }
+}
+
+/* ---- naive reference kernels (double accumulation) ------------------------------------------- */
+
+void conv2d_forward_naive(float *out, const float *in, const float *weight, const float *bias,
+                          const conv2d_shape *s) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
+    for (int n = 0; n < s->N; n++)
+        for (int oc = 0; oc < s->OC; oc++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    double acc = bias ? bias[oc] : 0.0;
+                    for (int c = 0; c < s->C; c++)
+                        for (int kh = 0; kh < s->KH; kh++) {
+                            const int ih = oh * s->stride - s->pad_t + kh;
+                            if (ih < 0 || ih >= s->H) continue;
+                            for (int kw = 0; kw < s->KW; kw++) {
+                                const int iw = ow * s->stride - s->pad_l + kw;
+                                if (iw < 0 || iw >= s->W) continue;
+                                acc += (double)in[(((size_t)n * s->C + c) * s->H + ih) * s->W + iw] *
+                                       weight[(((size_t)oc * s->C + c) * s->KH + kh) * s->KW + kw];
+                            }
+                        }
+                    out[(((size_t)n * s->OC + oc) * OH + oh) * OW + ow] = (float)acc;
+                }
+}
+
+void conv2d_backward_naive(float *dinput, float *dweight, float *dbias, const float *dout, const float *in,
+                           const float *weight, const conv2d_shape *s) {
+    const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
+    for (int n = 0; n < s->N; n++)
+        for (int oc = 0; oc < s->OC; oc++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    const float g = dout[(((size_t)n * s->OC + oc) * OH + oh) * OW + ow];
+                    if (dbias) dbias[oc] += g;
+                    for (int c = 0; c < s->C; c++)
+                        for (int kh = 0; kh < s->KH; kh++) {
+                            const int ih = oh * s->stride - s->pad_t + kh;
+                            if (ih < 0 || ih >= s->H) continue;
+                            for (int kw = 0; kw < s->KW; kw++) {
+                                const int iw = ow * s->stride - s->pad_l + kw;
+                                if (iw < 0 || iw >= s->W) continue;
+                                const size_t xi = (((size_t)n * s->C + c) * s->H + ih) * s->W + iw;
+                                const size_t wi = (((size_t)oc * s->C + c) * s->KH + kh) * s->KW + kw;
+                                if (dweight) dweight[wi] += g * in[xi];
+                                if (dinput) dinput[xi] += g * weight[wi];
+                            }
+                        }
+                }
+}

@@ -1,0 +1,56 @@
+/* 2-D convolution, float32, zero padding (any kernel, stride and asymmetric padding).
+ *
+ * Layouts: input (N, C, H, W), output (N, OC, OH, OW), weight (OC, C, KH, KW) = PyTorch OIHW,
+ * bias (OC) or NULL. OH = (H + pad_t + pad_b - KH) / stride + 1, likewise OW.
+ *
+ * The fast path folds the batch into one GEMM: im2col builds the column matrix
+ * (C*KH*KW, N*OH*OW), cblas_sgemm multiplies it by the weight matrix (OC, C*KH*KW), and the
+ * (OC, N*OH*OW) result is scattered into NCHW. A 1x1 convolution without padding skips im2col
+ * (per-image GEMM directly on the input, with a strided gather when stride > 1).
+ * The naive kernels are the reference the fast ones are tested against.
+ *
+ * Backward functions ACCUMULATE into dinput / dweight / dbias (llm.c convention: zero the
+ * gradient arena once per step). Any of dinput, dweight, dbias may be NULL to skip it.
+ *
+ * Threads: the GEMMs run on OpenBLAS threads; the im2col/col2im loops use OpenMP when available.
+ * No BLAS call is made inside an OpenMP parallel region.
+ */
+#pragma once
+#include <stddef.h>
+
+typedef struct {
+    int N, C, H, W;     /* input */
+    int OC, KH, KW;     /* output channels, kernel */
+    int stride;         /* same in both directions */
+    int pad_t, pad_l, pad_b, pad_r; /* zero padding; TF-SAME stride 2 on even sizes is 0,0,1,1 */
+} conv2d_shape;
+
+static inline int conv2d_out_h(const conv2d_shape *s) { return (s->H + s->pad_t + s->pad_b - s->KH) / s->stride + 1; }
+static inline int conv2d_out_w(const conv2d_shape *s) { return (s->W + s->pad_l + s->pad_r - s->KW) / s->stride + 1; }
+
+/* Convenience: symmetric padding `pad` on all sides. */
+static inline conv2d_shape conv2d_make(int N, int C, int H, int W, int OC, int K, int stride, int pad) {
+    conv2d_shape s = {N, C, H, W, OC, K, K, stride, pad, pad, pad, pad};
+    return s;
+}
+
+/* 0 if the shape is valid (positive sizes, non-negative padding, output at least 1x1). */
+int conv2d_shape_ok(const conv2d_shape *s);
+
+/* Multiply-accumulates of one forward pass (for GFLOP/s reports: 2 flops per MAC). */
+double conv2d_macs(const conv2d_shape *s);
+
+/* Scratch floats needed by conv2d_forward and conv2d_backward (the same for both). */
+size_t conv2d_workspace_floats(const conv2d_shape *s);
+
+/* out (N,OC,OH,OW) = conv(in, weight) + bias. workspace: conv2d_workspace_floats(s) floats. */
+void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                    const conv2d_shape *s, float *workspace);
+void conv2d_forward_naive(float *out, const float *in, const float *weight, const float *bias,
+                          const conv2d_shape *s);
+
+/* Accumulates dinput (N,C,H,W), dweight (OC,C,KH,KW), dbias (OC) from dout (N,OC,OH,OW). */
+void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *dout, const float *in,
+                     const float *weight, const conv2d_shape *s, float *workspace);
+void conv2d_backward_naive(float *dinput, float *dweight, float *dbias, const float *dout, const float *in,
+                           const float *weight, const conv2d_shape *s);
