@@ -19,3 +19,6 @@ int cmd_config(int argc, char **argv);
 void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* analysis/report_cmd.c */
+int cmd_report(int argc, char **argv);
