@@ -12,6 +12,9 @@ typedef struct {
     const char *summary; /* one line for `mer --help` */
 } mer_command;
 
+/* Check / print a config, list its sweep points, print the schema (runner/cmd_config.c). */
+int cmd_config(int argc, char **argv);
+
 /* Print the versions of mer and of every linked library (mer --version). */
 void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
