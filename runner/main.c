@@ -10,6 +10,7 @@ static const mer_command COMMANDS[] = {
     {"version", NULL, "print mer's version and the versions of the linked libraries"},
     {"config", cmd_config, "check a YAML config; print it resolved (--print), its sweep points, the schema"},
     {"report", cmd_report, "summarise results.h5: metrics, sweep tables, plots, MEGC2019 log"},
+    {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
 };
 
 static void print_help(void) {
