@@ -586,12 +586,13 @@ static int parse_node(cfg_value *v, const cfg_key *k, const char *name, yaml_doc
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start), ok = 0;
     cfg_type et = k->type == CFG_STR_LIST ? CFG_STR : CFG_FLOAT;
     if (count) {
-        if (et == CFG_STR) v->u.sl.v = calloc(count, sizeof(char *));
-        else v->u.fl.v = calloc(count, sizeof(double));
-        if (!v->u.sl.v && !v->u.fl.v) {
+        void *mem = et == CFG_STR ? calloc(count, sizeof(char *)) : calloc(count, sizeof(double));
+        if (!mem) {
             d->oom = 1;
             return -1;
         }
+        if (et == CFG_STR) v->u.sl.v = mem;
+        else v->u.fl.v = mem;
     }
     int bad = 0;
     for (size_t i = 0; i < count; i++) {
