@@ -8,6 +8,9 @@
 /* One row per subcommand; implementations live next to the code they drive. */
 static const mer_command COMMANDS[] = {
     {"version", NULL, "print mer's version and the versions of the linked libraries"},
+    {"run", cmd_run, "run an experiment (folds x sweep x seeds) as an MPI task farm; resumable"},
+    {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},
+    {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
 };
 
 static void print_help(void) {
