@@ -13,6 +13,8 @@ typedef struct {
     const char *summary; /* one line for `mer --help` */
 } mer_command;
 
+/* Check / print a config, list its sweep points, print the schema (runner/cmd_config.c). */
+int cmd_config(int argc, char **argv);
 /* runner/run_cmd.c: the experiment runner */
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -24,3 +26,11 @@ void print_versions(void);
 void fprint_versions(FILE *f);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* analysis/report_cmd.c */
+int cmd_report(int argc, char **argv);
+int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
+
+/* core/magnify_cmd.c */
+int cmd_convert_tf(int argc, char **argv);
+int cmd_magnify(int argc, char **argv);

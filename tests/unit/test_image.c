@@ -8,36 +8,9 @@
 
 #include "io/image.h"
 #include "tests/check.h"
+#include "tests/unit/media_testutil.h"
 
 static char dir[] = "/tmp/mer_test_image_XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static void write_bytes(const char *path, const uint8_t *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
 
 static void pattern(uint8_t *p, int w, int h, int c, unsigned seed) {
     for (int i = 0; i < w * h * c; i++) {
@@ -93,12 +66,6 @@ static void check_lossless(int w, int h, int c, const char *ext) {
     image_free(&back);
     image_free(&img);
     free(px);
-}
-
-static double mean_abs_diff(const uint8_t *a, const uint8_t *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += abs((int)a[i] - (int)b[i]);
-    return n ? s / n : 0;
 }
 
 static void check_jpeg(int w, int h) {
