@@ -242,7 +242,7 @@ static int samples_text(strbuf *b, const mer_samples *s, size_t begin, size_t en
 
 /* The plan refuses sweeps over what every variant must share: the dataset and the fold protocol. */
 static int check_shared(const mer_plan *p, mer_err *err) {
-    static const char *const shared[] = {"dataset.", "eval.protocol", "eval.folds"};
+    static const char *const shared[] = {"dataset", "eval.protocol", "eval.folds"};
     char *first = config_to_string(&p->points[0].cfg, shared, 3);
     if (!first) return mer_errf(err, "cannot print the config");
     int rc = 0;

@@ -73,13 +73,13 @@ static size_t put(const char **out, size_t max, const char *const *list, size_t 
 
 static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     (void)cfg;
-    static const char *const prep[] = {"dataset.", "preprocess."};
-    static const char *const feat[] = {"dataset.", "preprocess.", "magnify.", "model.input", "model.backbone"};
-    static const char *const train[] = {"dataset.", "preprocess.", "magnify.", "model.", "train.", "eval.",
-                                        "output.save_", "seed"};
+    static const char *const prep[] = {"dataset", "preprocess"};
+    static const char *const feat[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
+    static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval",
+                                        "output.save_features", "output.save_backbone", "seed"};
     if (kind == STAGE_PREP) return put(prefixes, max, prep, 2);
     if (kind == STAGE_FEATURES) return put(prefixes, max, feat, 5);
-    return put(prefixes, max, train, 8);
+    return put(prefixes, max, train, 9);
 }
 
 static double test_cost(const mer_task *t, const mer_plan *plan) {
