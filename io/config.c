@@ -1298,12 +1298,12 @@ uint64_t config_fnv1a64(const char *s) {
 
 /* ---- printing ----------------------------------------------------------------------------------- */
 
+/* Plain string prefixes (io/config.h): "dataset." selects the section, "output.save_" both save_ keys,
+ * "train.lr" also train.lr_schedule (selecting more keys only makes a cache key stricter). */
 static int key_selected(const char *key, const char *const *prefixes, size_t n) {
     if (!prefixes) return 1;
-    for (size_t i = 0; i < n; i++) {
-        size_t m = strlen(prefixes[i]);
-        if (!strncmp(key, prefixes[i], m) && (key[m] == 0 || key[m] == '.')) return 1;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(key, prefixes[i], strlen(prefixes[i]))) return 1;
     return 0;
 }
 

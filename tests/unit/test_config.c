@@ -391,12 +391,13 @@ static void test_round_trip(void) {
     r = config_load_text(&c, "base.yaml", base, strlen(base), NULL, 0, NULL, &err);
     CHECK(r == 0 && config_equal(&c.base, &a.base), "config_to_string round trip");
     if (r == 0) config_doc_free(&c);
-    const char *pre[] = {"train.lr", "magnify.schedule"};
-    char *part = config_to_string(&a.base, pre, 2);
+    const char *pre[] = {"train.lr", "magnify.schedule.", "output.save_", "seed"};
+    char *part = config_to_string(&a.base, pre, 4);
     CHECK_STR(part,
-              "magnify:\n  schedule:\n    start: 0.1\n    step: ~\n    end: 2.0000000000000004\n    count: 7\n"
-              "    list: []\n    factor: one_plus_alpha\ntrain:\n  lr: 0.0003\n",
-              "prefixes select whole keys (train.lr, not train.lr_schedule)");
+              "seed: 42\nmagnify:\n  schedule:\n    start: 0.1\n    step: ~\n    end: 2.0000000000000004\n    count: 7\n"
+              "    list: []\n    factor: one_plus_alpha\ntrain:\n  lr: 0.0003\n  lr_schedule: cosine\n"
+              "output:\n  save_features: true\n  save_backbone: false\n",
+              "plain string prefixes select keys");
     free(part);
     free(base);
     free(t1);
