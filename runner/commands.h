@@ -23,3 +23,4 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 /* analysis/report_cmd.c */
 int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
+int cmd_data(int argc, char **argv);      /* io/data_cmd.c */

@@ -11,6 +11,7 @@ static const mer_command COMMANDS[] = {
     {"config", cmd_config, "check a YAML config; print it resolved (--print), its sweep points, the schema"},
     {"report", cmd_report, "summarise results.h5: metrics, sweep tables, plots, MEGC2019 log"},
     {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
+    {"data", cmd_data, "data check CONFIG: verify a dataset (classes, subjects, frames, annotation problems)"},
 };
 
 static void print_help(void) {
