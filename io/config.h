@@ -55,9 +55,9 @@ typedef struct {
     char *mag_method;               /* network | linear | none */
     char *mag_weights;              /* MagNet HDF5 weights (mer convert-tf) */
     double mag_start;               /* first factor */
-    double mag_step;                /* step between factors (used when end is not set) */
+    double mag_step;                /* step between factors (used when end is not set; NAN when end is set) */
     double mag_end;                 /* last factor (NAN = not set, use step) */
-    int mag_count;                  /* number of frames T */
+    int mag_count;                  /* number of frames T (= mag_list.n when the list is given) */
     cfg_f64_list mag_list;          /* explicit factors (overrides start/step/end/count) */
     char *mag_factor;               /* alpha | one_plus_alpha: m_i = alpha_i or 1 + alpha_i */
 
@@ -126,7 +126,9 @@ typedef struct {
 } cfg_doc;
 
 /* Load and validate a YAML file plus "key=value" overrides. On failure err holds every error, each
- * located, separated by newlines. */
+ * located (FILE:LINE:COL: message, source line, caret; or override 'k=v': message), separated by
+ * newlines, cut at MER_ERR_MSG_MAX (config_load_diag gives the complete text). Use
+ * config_mag_alpha() for the magnification factors rather than start/step/end/list directly. */
 int config_load(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, mer_err *err);
 void config_doc_free(cfg_doc *doc);
 void config_free(mer_config *cfg);
