@@ -24,7 +24,7 @@ slurm_start() {
     --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/seed" --log-file="$dir/log/munged.log" \
     >>"$dir/log/munged.stdout" 2>&1 &
   MUNGED_PID=$!
-  for i in $(seq 50); do [ -S "$dir/munge/munge.sock" ] && break; sleep 0.1; done
+  for _ in $(seq 50); do [ -S "$dir/munge/munge.sock" ] && break; sleep 0.1; done
   ports=$((20000 + RANDOM % 20000))
   cat > "$dir/slurm.conf" <<CONF
 ClusterName=mertest
