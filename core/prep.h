@@ -1,0 +1,81 @@
+/* Preprocessing of one sample (step 2 of the method): find the face and its 68 landmarks on the ONSET frame,
+ * compute one similarity transform (core/align.h), and apply it to the onset and apex frames.
+ *
+ * Output per sample (prep_result): aligned onset and apex frames, S x S x C uint8 (HWC; C = 1 when
+ * preprocess.grey, else 3 RGB), the 2x3 transform (source px -> aligned px), the 68 onset landmarks and the
+ * face box in source pixel coordinates, and the frame numbers used.
+ *
+ * HDF5 layout written by prep_result_write under GROUP (io/h5.h):
+ *   GROUP/onset       u8  (S,S,C)
+ *   GROUP/apex        u8  (S,S,C)
+ *   GROUP/transform   f64 (2,3)     source pixel (x,y,1) -> aligned pixel
+ *   GROUP/landmarks   f32 (68,2)    onset frame, source pixels (x,y), iBUG-68 order
+ *   GROUP/box         i64 (4)       face box x,y,w,h (source pixels) the landmarks were fitted in
+ *   GROUP/frames      i64 (2)       onset and apex frame numbers (io/video.h numbering)
+ */
+#pragma once
+#include <hdf5.h>
+
+#include "core/align.h"
+#include "core/err.h"
+#include "io/config.h"
+#include "io/image.h"
+
+typedef struct {
+    align_opts align;     /* size, eye_y, eye_dist, grey */
+    double scale_factor;  /* cascade pyramid step */
+    int min_neighbors;    /* cascade grouping */
+    int min_face;         /* smallest face searched, px */
+    int threads;          /* video decoder threads (0 = 1) */
+} prep_opts;
+
+typedef struct {
+    mer_image onset, apex;   /* aligned frames */
+    double transform[6];
+    float landmarks[136];    /* 68 x (x,y) */
+    int box[4];              /* x, y, w, h */
+    int onset_frame, apex_frame;
+} prep_result;
+
+/* Options from the preprocess.* section (the only section a prep result depends on). */
+void prep_opts_from_config(prep_opts *o, const mer_config *cfg);
+void prep_result_free(prep_result *r);
+
+/* Alignment part, with the onset landmarks already known (tests; callers with their own landmarks). */
+int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                          const float *landmarks68, const int box[4], mer_err *err);
+
+int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_err *err);
+int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err);
+
+/* ---- many samples with a per-sample cache (mer prep) ------------------------------------------------
+ *
+ * Cache folder DIR (mer prep uses OUTPUT_DIR/prep/<16 hex of FNV-1a64 of the preprocess.* config text>):
+ *   DIR/config.yaml          the preprocess.* text the folder is keyed by (for people)
+ *   DIR/samples/<id>.h5      one file per sample, written atomically:
+ *       /status  str "ok" | "failed"      /reason str (why it failed; "" when ok)
+ *       /input/clip str, /input/onset i64, /input/apex i64   (what was processed)
+ *       /result/...  the prep_result layout above (only when ok)
+ *   DIR/index.h5             after every run: /id strs, /status i64 (1 ok, 0 failed), /reason strs,
+ *                            /clip strs, /config str
+ * A sample whose file says "ok" for the same clip, onset and apex is reused; failed samples are tried again
+ * (the input may have been fixed) and recorded again. */
+typedef struct {
+    const char *id;        /* "subject/clip", unique; letters, digits, '.', '_', '-', '/' (no "..") */
+    const char *clip_path; /* video file or frame folder */
+    int onset, apex;       /* frame numbers */
+} prep_item;
+
+typedef struct {
+    size_t n, computed, cached, failed;
+} prep_summary;
+
+/* Computes one sample (prep_sample with the loaded face models in mer prep). */
+typedef int (*prep_sample_fn)(prep_result *out, const prep_item *it, void *user, mer_err *err);
+
+/* Process every item. Returns -1 only when the cache itself cannot be written (err says why); per-sample
+ * failures are counted in s and recorded. The reasons of this run's failures: prep_index_read. */
+int prep_run(prep_summary *s, const char *dir, const char *config_text, const prep_item *items, size_t n,
+             prep_sample_fn fn, void *user, mer_err *err);
+/* The path of a sample's cache file (malloc'ed), or NULL with err set for an unusable id. */
+char *prep_sample_path(const char *dir, const char *id, mer_err *err);
