@@ -102,10 +102,11 @@ slurm_stop() {
 }
 
 # Wait until job $1 reaches a final state (printed), at most $2 s. Slurm delays a requeued job by about
-# two minutes (pending, Reason=BeginTime); with $3 = release the wait lets it start at once instead
-# (scontrol update StartTime=now, what an admin would do), so tests stay short.
+# two minutes (pending, Reason=BeginTime) so the previous run can be cleaned up; with $3 = release the
+# wait lets it start earlier (scontrol update StartTime=now, what an admin would do), but only once the
+# node is idle again and 3 s have passed (releasing sooner fails the job: "Job credential revoked").
 slurm_wait_job() {
-  local job=$1 timeout=${2:-120} release=${3:-} t0=$SECONDS info st
+  local job=$1 timeout=${2:-120} release=${3:-} t0=$SECONDS info st held=
   while [ $((SECONDS - t0)) -lt "$timeout" ]; do
     info=$(scontrol show job "$job" 2>/dev/null)
     st=$(echo "$info" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1)
@@ -113,7 +114,10 @@ slurm_wait_job() {
       COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) echo "$st"; return 0 ;;
       PENDING)
         if [ "$release" = release ] && echo "$info" | grep -q 'Reason=BeginTime'; then
-          scontrol update JobId="$job" StartTime=now >/dev/null 2>&1
+          held=${held:-$SECONDS}
+          if [ $((SECONDS - held)) -ge 3 ] && sinfo -h -N -o '%T' | grep -qx idle; then
+            scontrol update JobId="$job" StartTime=now >/dev/null 2>&1
+          fi
         fi ;;
     esac
     sleep 0.5
