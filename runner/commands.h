@@ -34,3 +34,6 @@ int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
 /* core/magnify_cmd.c */
 int cmd_convert_tf(int argc, char **argv);
 int cmd_magnify(int argc, char **argv);
+
+/* core/face_cmd.c: mer face detect | landmarks */
+int cmd_face(int argc, char **argv);
