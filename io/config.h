@@ -10,6 +10,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/err.h"
@@ -54,9 +55,9 @@ typedef struct {
     char *mag_method;               /* network | linear | none */
     char *mag_weights;              /* MagNet HDF5 weights (mer convert-tf) */
     double mag_start;               /* first factor */
-    double mag_step;                /* step between factors (used when end is not set) */
+    double mag_step;                /* step between factors (used when end is not set; NAN when end is set) */
     double mag_end;                 /* last factor (NAN = not set, use step) */
-    int mag_count;                  /* number of frames T */
+    int mag_count;                  /* number of frames T (= mag_list.n when the list is given) */
     cfg_f64_list mag_list;          /* explicit factors (overrides start/step/end/count) */
     char *mag_factor;               /* alpha | one_plus_alpha: m_i = alpha_i or 1 + alpha_i */
 
@@ -125,7 +126,9 @@ typedef struct {
 } cfg_doc;
 
 /* Load and validate a YAML file plus "key=value" overrides. On failure err holds every error, each
- * located, separated by newlines. */
+ * located (FILE:LINE:COL: message, source line, caret; or override 'k=v': message), separated by
+ * newlines, cut at MER_ERR_MSG_MAX (config_load_diag gives the complete text). Use
+ * config_mag_alpha() for the magnification factors rather than start/step/end/list directly. */
 int config_load(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, mer_err *err);
 void config_doc_free(cfg_doc *doc);
 void config_free(mer_config *cfg);
@@ -145,3 +148,30 @@ char *config_to_string(const mer_config *cfg, const char *const *prefixes, size_
 
 /* Print the schema (key, type, default, range, help) — `mer config --keys`. */
 void config_print_schema(FILE *f);
+
+/* ---- additions by the config implementation (io/config.c) ------------------------------------- */
+
+/* config_load that also hands back the complete error text (*diag, malloc'ed, NULL when there is no
+ * error or diag is NULL): err->msg holds at most MER_ERR_MSG_MAX bytes, so a file with many errors is
+ * cut there ("... and N more errors"); the CLI prints *diag instead. */
+int config_load_diag(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, char **diag,
+                     mer_err *err);
+/* The same from YAML text in memory; `name` is used as the file name in messages. */
+int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t len, char *const *overrides,
+                     size_t n_overrides, char **diag, mer_err *err);
+
+/* Print the whole document: the resolved base config plus the sweep (and seeds) that remain after the
+ * overrides, so that loading the output gives the same base config and the same points. */
+int config_doc_print(FILE *f, const cfg_doc *doc);
+char *config_doc_to_string(const cfg_doc *doc); /* free() */
+
+/* Number of points config_points() will produce (1 without a sweep). */
+size_t config_n_points(const cfg_doc *doc);
+/* 1 when every schema field is equal (NAN equals NAN, strings and lists by content). */
+int config_equal(const mer_config *a, const mer_config *b);
+/* Magnification factor alpha_i, 0 <= i < mag_count: mag_list[i] when the list is given, else evenly
+ * spaced from mag_start to mag_end when end is set (the last one is exactly end), else
+ * mag_start + i*mag_step. The network gets alpha_i or 1 + alpha_i depending on mag_factor. */
+double config_mag_alpha(const mer_config *cfg, int i);
+/* 64-bit FNV-1a of a string (point ids). */
+uint64_t config_fnv1a64(const char *s);

@@ -12,7 +12,18 @@ typedef struct {
     const char *summary; /* one line for `mer --help` */
 } mer_command;
 
+/* Check / print a config, list its sweep points, print the schema (runner/cmd_config.c). */
+int cmd_config(int argc, char **argv);
+
 /* Print the versions of mer and of every linked library (mer --version). */
 void print_versions(void);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* analysis/report_cmd.c */
+int cmd_report(int argc, char **argv);
+int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
+
+/* core/magnify_cmd.c */
+int cmd_convert_tf(int argc, char **argv);
+int cmd_magnify(int argc, char **argv);

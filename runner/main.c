@@ -8,6 +8,11 @@
 /* One row per subcommand; implementations live next to the code they drive. */
 static const mer_command COMMANDS[] = {
     {"version", NULL, "print mer's version and the versions of the linked libraries"},
+    {"config", cmd_config, "check a YAML config; print it resolved (--print), its sweep points, the schema"},
+    {"report", cmd_report, "summarise results.h5: metrics, sweep tables, plots, MEGC2019 log"},
+    {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
+    {"convert-tf", cmd_convert_tf, "convert a TensorFlow checkpoint (e.g. the official MagNet weights) to HDF5"},
+    {"magnify", cmd_magnify, "magnify the motion between two frames with MagNet"},
 };
 
 static void print_help(void) {

@@ -1,0 +1,148 @@
+/* Per-sample preprocessing: face + landmarks on the onset frame, one transform, aligned onset/apex. */
+#include "core/prep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/h5.h"
+#include "io/video.h"
+
+void prep_opts_from_config(prep_opts *o, const mer_config *cfg) {
+    memset(o, 0, sizeof *o);
+    o->align.size = cfg->prep_size;
+    o->align.eye_y = cfg->prep_eye_y;
+    o->align.eye_dist = cfg->prep_eye_dist;
+    o->align.grey = cfg->prep_grey;
+    o->scale_factor = cfg->prep_scale_factor;
+    o->min_neighbors = cfg->prep_min_neighbors;
+    o->min_face = cfg->prep_min_face;
+    o->threads = 1;
+}
+
+void prep_result_free(prep_result *r) {
+    if (!r) return;
+    image_free(&r->onset);
+    image_free(&r->apex);
+    memset(r, 0, sizeof *r);
+}
+
+/* Warp the onset image we already decoded and the apex frame read from the open clip. */
+static int prep_align(prep_result *out, clip *c, const mer_image *onset_img, int onset, int apex, const prep_opts *o,
+                      const float *landmarks68, const int box[4], mer_err *err) {
+    if (align_transform(out->transform, landmarks68, &o->align, err) < 0)
+        return mer_err_prefix(err, "%s: onset frame %d", clip_path(c), onset);
+    memcpy(out->landmarks, landmarks68, sizeof out->landmarks);
+    if (box) memcpy(out->box, box, sizeof out->box);
+    out->onset_frame = onset;
+    out->apex_frame = apex;
+    if (align_warp(&out->onset, onset_img, out->transform, &o->align, err) < 0)
+        return mer_err_prefix(err, "%s: onset frame %d", clip_path(c), onset);
+    mer_image apex_img;
+    if (clip_read(&apex_img, c, apex, o->align.grey ? 1 : 3, err) < 0) return mer_err_prefix(err, "apex");
+    int ret = align_warp(&out->apex, &apex_img, out->transform, &o->align, err);
+    image_free(&apex_img);
+    if (ret < 0) return mer_err_prefix(err, "%s: apex frame %d", clip_path(c), apex);
+    return 0;
+}
+
+int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                          const float *landmarks68, const int box[4], mer_err *err) {
+    memset(out, 0, sizeof *out);
+    clip *c;
+    if (clip_open_threads(&c, clip_path, o->threads, err) < 0) return -1;
+    mer_image onset_img;
+    int ret = clip_read(&onset_img, c, onset, o->align.grey ? 1 : 3, err);
+    if (ret < 0) mer_err_prefix(err, "onset");
+    else ret = prep_align(out, c, &onset_img, onset, apex, o, landmarks68, box, err);
+    image_free(&onset_img);
+    clip_close(c);
+    if (ret < 0) prep_result_free(out);
+    return ret;
+}
+
+static int write_image(hid_t loc, const char *group, const char *name, const mer_image *img, mer_err *err) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", group, name);
+    size_t dims[3] = {(size_t)img->h, (size_t)img->w, (size_t)img->c};
+    return h5_write_u8(loc, path, img->px, 3, dims, err);
+}
+
+int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_err *err) {
+    char path[512];
+    if (write_image(loc, group, "onset", &r->onset, err) < 0 || write_image(loc, group, "apex", &r->apex, err) < 0)
+        return -1;
+    size_t d23[2] = {2, 3}, d68[2] = {68, 2}, d4 = 4, d2 = 2;
+    snprintf(path, sizeof path, "%s/transform", group);
+    if (h5_write_f64(loc, path, r->transform, 2, d23, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/landmarks", group);
+    if (h5_write_f32(loc, path, r->landmarks, 2, d68, err) < 0) return -1;
+    int64_t box[4] = {r->box[0], r->box[1], r->box[2], r->box[3]}, frames[2] = {r->onset_frame, r->apex_frame};
+    snprintf(path, sizeof path, "%s/box", group);
+    if (h5_write_i64(loc, path, box, 1, &d4, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/frames", group);
+    return h5_write_i64(loc, path, frames, 1, &d2, err);
+}
+
+static int read_image(mer_image *img, hid_t loc, const char *group, const char *name, mer_err *err) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", group, name);
+    uint8_t *px;
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if (h5_read_u8(loc, path, &px, &nd, d, err) < 0) return -1;
+    if (nd != 3 || (d[2] != 1 && d[2] != 3) || d[0] < 1 || d[1] < 1) {
+        free(px);
+        char fn[256];
+        return mer_errf(err, "%s: %s: expected an (H,W,1|3) image", h5_filename(loc, fn, sizeof fn), path);
+    }
+    img->h = (int)d[0];
+    img->w = (int)d[1];
+    img->c = (int)d[2];
+    img->px = px;
+    return 0;
+}
+
+int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err) {
+    memset(r, 0, sizeof *r);
+    char path[512];
+    double *t = NULL;
+    float *lm = NULL;
+    int64_t *box = NULL, *frames = NULL;
+    size_t nt = 0, nl = 0, nb = 0, nf = 0;
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    int ret = -1;
+    if (read_image(&r->onset, loc, group, "onset", err) < 0 || read_image(&r->apex, loc, group, "apex", err) < 0) goto done;
+    snprintf(path, sizeof path, "%s/transform", group);
+    if (h5_read_f64(loc, path, &t, &nd, d, err) < 0) goto done;
+    nt = nd == 2 ? d[0] * d[1] : 0;
+    snprintf(path, sizeof path, "%s/landmarks", group);
+    if (h5_read_f32(loc, path, &lm, &nd, d, err) < 0) goto done;
+    nl = nd == 2 ? d[0] * d[1] : 0;
+    snprintf(path, sizeof path, "%s/box", group);
+    if (h5_read_i64(loc, path, &box, &nd, d, err) < 0) goto done;
+    nb = nd == 1 ? d[0] : 0;
+    snprintf(path, sizeof path, "%s/frames", group);
+    if (h5_read_i64(loc, path, &frames, &nd, d, err) < 0) goto done;
+    nf = nd == 1 ? d[0] : 0;
+    if (nt != 6 || nl != 136 || nb != 4 || nf != 2) {
+        char fn[256];
+        mer_errf(err, "%s: %s: malformed prep result (transform %zu, landmarks %zu, box %zu, frames %zu values)",
+                 h5_filename(loc, fn, sizeof fn), group, nt, nl, nb, nf);
+        goto done;
+    }
+    memcpy(r->transform, t, sizeof r->transform);
+    memcpy(r->landmarks, lm, sizeof r->landmarks);
+    for (int i = 0; i < 4; i++) r->box[i] = (int)box[i];
+    r->onset_frame = (int)frames[0];
+    r->apex_frame = (int)frames[1];
+    ret = 0;
+done:
+    free(t);
+    free(lm);
+    free(box);
+    free(frames);
+    if (ret < 0) prep_result_free(r);
+    return ret;
+}
