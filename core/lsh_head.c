@@ -142,6 +142,8 @@ void lsh_head_dims(const lsh_head *h, int *d_in, int *T, int *n_classes) {
     if (n_classes) *n_classes = h->C;
 }
 void lsh_head_zero_grad(lsh_head *h) { memset(h->tab.grads, 0, h->tab.n_params * sizeof(float)); }
+void lsh_head_set_dropout(lsh_head *h, float p) { h->o.dropout = p; }
+void lsh_head_set_planes(lsh_head *h, planes_kind planes) { h->o.planes = planes; }
 double lsh_head_last_density(const lsh_head *h) {
     return h->N > 0 ? (double)h->kept_pairs / ((double)h->N * h->T * h->T) : 0.0;
 }

@@ -78,6 +78,9 @@ int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, in
  * (N,C) and, if dX is not NULL, accumulates the gradient with respect to X (N,T,d_in) (fine-tuning). */
 int lsh_head_backward(lsh_head *h, float *dX, const float *dlogits, mer_err *err);
 void lsh_head_zero_grad(lsh_head *h);
+/* Change the dropout probability / planes mode of an existing head (e.g. gradient checks with dropout 0). */
+void lsh_head_set_dropout(lsh_head *h, float p);
+void lsh_head_set_planes(lsh_head *h, planes_kind planes);
 /* Class probabilities (N,C) in inference mode (batches internally). */
 int lsh_head_predict(lsh_head *h, float *probs, const float *X, int N, mer_err *err);
 /* Fraction of (query, key) pairs kept by the last forward (1 for dense). */

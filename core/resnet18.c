@@ -48,20 +48,19 @@ struct resnet18 {
 
 /* ---- construction ----------------------------------------------------------------------------- */
 
-static int add_convbn(resnet18 *m, convbn *u, const char *conv_name, const char *bn_prefix, int cin, int cout,
-                      int k, int stride, int pad, mer_err *err) {
+static void geometry(resnet18 *g);
+
+/* Register the conv weight and the four BatchNorm tensors of a unit whose geometry is already set. */
+static int add_convbn(resnet18 *m, convbn *u, const char *conv_name, const char *bn_prefix, mer_err *err) {
     char name[NN_NAME_MAX];
-    const size_t wd[4] = {(size_t)cout, (size_t)cin, (size_t)k, (size_t)k}, cd[1] = {(size_t)cout};
-    u->cin = cin, u->cout = cout, u->k = k, u->stride = stride, u->pad = pad;
+    const size_t wd[4] = {(size_t)u->cout, (size_t)u->cin, (size_t)u->k, (size_t)u->k}, cd[1] = {(size_t)u->cout};
     if ((u->w = nn_table_add(&m->tab, conv_name, 4, wd, 1, err)) < 0) return -1;
-    snprintf(name, sizeof name, "%s.weight", bn_prefix);
-    if ((u->g = nn_table_add(&m->tab, name, 1, cd, 1, err)) < 0) return -1;
-    snprintf(name, sizeof name, "%s.bias", bn_prefix);
-    if ((u->b = nn_table_add(&m->tab, name, 1, cd, 1, err)) < 0) return -1;
-    snprintf(name, sizeof name, "%s.running_mean", bn_prefix);
-    if ((u->rm = nn_table_add(&m->tab, name, 1, cd, 0, err)) < 0) return -1;
-    snprintf(name, sizeof name, "%s.running_var", bn_prefix);
-    if ((u->rv = nn_table_add(&m->tab, name, 1, cd, 0, err)) < 0) return -1;
+    static const char *const leaves[4] = {"weight", "bias", "running_mean", "running_var"};
+    int *const idx[4] = {&u->g, &u->b, &u->rm, &u->rv};
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", bn_prefix, leaves[i]);
+        if ((*idx[i] = nn_table_add(&m->tab, name, 1, cd, i < 2, err)) < 0) return -1;
+    }
     return 0;
 }
 
@@ -70,30 +69,27 @@ int resnet18_create(resnet18 **out, int n_classes, mer_err *err) {
     if (n_classes < 0) return mer_errf(err, "resnet18: negative class count %d", n_classes);
     resnet18 *m = mer_calloc(1, sizeof *m, err);
     if (!m) return -1;
+    geometry(m);
     m->n_classes = n_classes;
     m->fc_w = m->fc_b = -1;
-    if (add_convbn(m, &m->stem, "conv1.weight", "bn1", 3, 64, 7, 2, 3, err) < 0) goto fail;
-    static const int widths[4] = {64, 128, 256, 512};
-    int cin = 64;
-    for (int l = 0; l < 4; l++)
-        for (int b = 0; b < 2; b++) {
-            basic_block *blk = &m->blocks[l * 2 + b];
-            const int cout = widths[l], stride = (l > 0 && b == 0) ? 2 : 1;
-            char conv[NN_NAME_MAX], bn[NN_NAME_MAX];
-            snprintf(conv, sizeof conv, "layer%d.%d.conv1.weight", l + 1, b);
-            snprintf(bn, sizeof bn, "layer%d.%d.bn1", l + 1, b);
-            if (add_convbn(m, &blk->c1, conv, bn, cin, cout, 3, stride, 1, err) < 0) goto fail;
-            snprintf(conv, sizeof conv, "layer%d.%d.conv2.weight", l + 1, b);
-            snprintf(bn, sizeof bn, "layer%d.%d.bn2", l + 1, b);
-            if (add_convbn(m, &blk->c2, conv, bn, cout, cout, 3, 1, 1, err) < 0) goto fail;
-            blk->has_ds = stride != 1 || cin != cout;
-            if (blk->has_ds) {
-                snprintf(conv, sizeof conv, "layer%d.%d.downsample.0.weight", l + 1, b);
-                snprintf(bn, sizeof bn, "layer%d.%d.downsample.1", l + 1, b);
-                if (add_convbn(m, &blk->ds, conv, bn, cin, cout, 1, stride, 0, err) < 0) goto fail;
-            }
-            cin = cout;
+    /* registration order = torchvision's state_dict order (BasicBlock: conv1, bn1, conv2, bn2, downsample) */
+    if (add_convbn(m, &m->stem, "conv1.weight", "bn1", err) < 0) goto fail;
+    for (int i = 0; i < 8; i++) {
+        basic_block *blk = &m->blocks[i];
+        const int l = i / 2 + 1, b = i % 2;
+        char conv[NN_NAME_MAX], bn[NN_NAME_MAX];
+        snprintf(conv, sizeof conv, "layer%d.%d.conv1.weight", l, b);
+        snprintf(bn, sizeof bn, "layer%d.%d.bn1", l, b);
+        if (add_convbn(m, &blk->c1, conv, bn, err) < 0) goto fail;
+        snprintf(conv, sizeof conv, "layer%d.%d.conv2.weight", l, b);
+        snprintf(bn, sizeof bn, "layer%d.%d.bn2", l, b);
+        if (add_convbn(m, &blk->c2, conv, bn, err) < 0) goto fail;
+        if (blk->has_ds) {
+            snprintf(conv, sizeof conv, "layer%d.%d.downsample.0.weight", l, b);
+            snprintf(bn, sizeof bn, "layer%d.%d.downsample.1", l, b);
+            if (add_convbn(m, &blk->ds, conv, bn, err) < 0) goto fail;
         }
+    }
     if (n_classes > 0) {
         const size_t wd[2] = {(size_t)n_classes, RESNET18_FEATURES}, bd[1] = {(size_t)n_classes};
         if ((m->fc_w = nn_table_add(&m->tab, "fc.weight", 2, wd, 1, err)) < 0) goto fail;
@@ -467,16 +463,15 @@ int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const floa
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-double resnet18_forward_macs(int H, int W, int n_classes) {
-    resnet18 tmp;
-    memset(&tmp, 0, sizeof tmp);
-    /* the geometry only: rebuild the unit table without allocating parameters */
+/* The unit geometry (channels, kernels, strides) of torchvision's ResNet-18; no tensors. */
+static void geometry(resnet18 *g) {
     static const int widths[4] = {64, 128, 256, 512};
-    tmp.stem = (convbn){.cin = 3, .cout = 64, .k = 7, .stride = 2, .pad = 3};
+    memset(g, 0, sizeof *g);
+    g->stem = (convbn){.cin = 3, .cout = 64, .k = 7, .stride = 2, .pad = 3};
     int cin = 64;
     for (int l = 0; l < 4; l++)
         for (int b = 0; b < 2; b++) {
-            basic_block *blk = &tmp.blocks[l * 2 + b];
+            basic_block *blk = &g->blocks[l * 2 + b];
             const int cout = widths[l], stride = (l > 0 && b == 0) ? 2 : 1;
             blk->c1 = (convbn){.cin = cin, .cout = cout, .k = 3, .stride = stride, .pad = 1};
             blk->c2 = (convbn){.cin = cout, .cout = cout, .k = 3, .stride = 1, .pad = 1};
@@ -484,20 +479,28 @@ double resnet18_forward_macs(int H, int W, int n_classes) {
             blk->ds = (convbn){.cin = cin, .cout = cout, .k = 1, .stride = stride, .pad = 0};
             cin = cout;
         }
-    plan(&tmp, 1, H, W, NULL, NULL, NULL);
-    conv2d_shape s = unit_shape(&tmp.stem, 1, H, W);
-    double macs = conv2d_macs(&s) + (double)RESNET18_FEATURES * n_classes;
+}
+
+int resnet18_conv_shapes(conv2d_shape *out, int max, int N, int H, int W) {
+    resnet18 g;
+    geometry(&g);
+    plan(&g, N, H, W, NULL, NULL, NULL);
+    int n = 0;
+    if (n < max) out[n++] = unit_shape(&g.stem, N, H, W);
     for (int i = 0; i < 8; i++) {
-        const basic_block *b = &tmp.blocks[i];
-        s = unit_shape(&b->c1, 1, b->H, b->W);
-        macs += conv2d_macs(&s);
-        s = unit_shape(&b->c2, 1, b->OH, b->OW);
-        macs += conv2d_macs(&s);
-        if (b->has_ds) {
-            s = unit_shape(&b->ds, 1, b->H, b->W);
-            macs += conv2d_macs(&s);
-        }
+        const basic_block *b = &g.blocks[i];
+        if (n < max) out[n++] = unit_shape(&b->c1, N, b->H, b->W);
+        if (n < max) out[n++] = unit_shape(&b->c2, N, b->OH, b->OW);
+        if (b->has_ds && n < max) out[n++] = unit_shape(&b->ds, N, b->H, b->W);
     }
+    return n;
+}
+
+double resnet18_forward_macs(int H, int W, int n_classes) {
+    conv2d_shape s[32];
+    const int n = resnet18_conv_shapes(s, 32, 1, H, W);
+    double macs = (double)RESNET18_FEATURES * n_classes;
+    for (int i = 0; i < n; i++) macs += conv2d_macs(&s[i]);
     return macs;
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "core/conv2d.h"
 #include "core/err.h"
 #include "core/nn_tensors.h"
 
@@ -67,6 +68,10 @@ size_t resnet18_activation_bytes(const resnet18 *m);
 
 /* Multiply-accumulates of one forward pass on an H x W image (convolutions + fc). */
 double resnet18_forward_macs(int H, int W, int n_classes);
+
+/* The convolutions of one forward pass of N images of H x W, in execution order (20 of them), for
+ * benchmarks and cost breakdowns. Returns the count written (at most max). */
+int resnet18_conv_shapes(conv2d_shape *out, int max, int N, int H, int W);
 
 /* ImageNet input normalisation in place: x (N,3,H,W) RGB in [0,1] -> (x - mean) / std per channel,
  * mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225). */

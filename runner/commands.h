@@ -27,3 +27,5 @@ int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
 /* core/magnify_cmd.c */
 int cmd_convert_tf(int argc, char **argv);
 int cmd_magnify(int argc, char **argv);
+/* Check, debug and benchmark the neural-network engine: forward, train-step, grad, bench, init (core/nn_cmd.c). */
+int cmd_nn(int argc, char **argv);

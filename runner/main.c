@@ -13,6 +13,7 @@ static const mer_command COMMANDS[] = {
     {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
     {"convert-tf", cmd_convert_tf, "convert a TensorFlow checkpoint (e.g. the official MagNet weights) to HDF5"},
     {"magnify", cmd_magnify, "magnify the motion between two frames with MagNet"},
+    {"nn", cmd_nn, "neural-network engine: forward/train-step/grad checks against PyTorch, benchmark, init"},
 };
 
 static void print_help(void) {
