@@ -19,7 +19,8 @@ int schedule_factors(double **factors, int *T, const schedule_spec *s, mer_err *
         double a;
         switch (s->form) {
         case SCHEDULE_LIST: a = s->list[i]; break;
-        case SCHEDULE_END: a = n == 1 ? s->start : s->start + i * ((s->end - s->start) / (n - 1)); break;
+        /* same expression as config_mag_alpha (io/config.h), so both give bit-identical factors */
+        case SCHEDULE_END: a = n == 1 ? s->start : s->start + (s->end - s->start) * i / (n - 1); break;
         default: a = s->start + i * s->step; break;
         }
         if (s->form == SCHEDULE_END && i == n - 1 && n > 1) a = s->end; /* exact last value */

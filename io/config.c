@@ -215,6 +215,11 @@ static int diag_report(diag *d, char **full, mer_err *err) {
             used += (size_t)snprintf(err->msg + used, sizeof err->msg - used, "%s%s", i ? "\n" : "", d->msg[i].text);
             shown++;
         }
+        if (!shown && d->n) { /* one huge message (a very long source line): keep its start */
+            snprintf(err->msg, sizeof err->msg - 64, "%s", d->msg[0].text);
+            used = strlen(err->msg);
+            shown = 1;
+        }
         if (shown < d->n + d->dropped)
             snprintf(err->msg + used, sizeof err->msg - used, "%s... and %zu more errors", used ? "\n" : "",
                      d->n + d->dropped - shown);
@@ -518,7 +523,7 @@ static int parse_scalar(cfg_value *v, const cfg_key *k, cfg_type t, const char *
         }
         errno = 0;
         double x = strtod(text, &end);
-        if (end == text || *end || isspace((unsigned char)text[0]) || isnan(x) ||
+        if (end == text || *end || isspace((unsigned char)text[0]) || strpbrk(text, "xX") || isnan(x) ||
             (isinf(x) && errno != ERANGE)) {
             diag_add(d, loc, "'%s' is not a number for '%s'", text, name);
             return -1;
@@ -763,15 +768,17 @@ static int is_section(const char *path) {
     return 0;
 }
 
-/* Report a full dotted key that is not in the schema (overrides, sweep keys). */
-static void unknown_full_key(diag *d, cfg_loc loc, const char *key) {
-    strview *all = malloc(CFG_N_KEYS * sizeof *all);
+/* Report a full dotted key that is not in the schema (overrides, sweep keys); `extra` names other
+ * words allowed at that place (the sweep's "seeds" and "zip"). */
+static void unknown_full_key(diag *d, cfg_loc loc, const char *key, const char *const *extra, size_t n_extra) {
+    strview *all = malloc((CFG_N_KEYS + n_extra) * sizeof *all);
     if (!all) {
         d->oom = 1;
         return;
     }
     for (size_t i = 0; i < CFG_N_KEYS; i++) all[i] = (strview){CFG_KEYS[i].key, strlen(CFG_KEYS[i].key)};
-    const strview *s = suggest(key, all, CFG_N_KEYS);
+    for (size_t i = 0; i < n_extra; i++) all[CFG_N_KEYS + i] = (strview){extra[i], strlen(extra[i])};
+    const strview *s = suggest(key, all, CFG_N_KEYS + n_extra);
     if (s) diag_add(d, loc, "unknown key '%s' (did you mean '%.*s'?)", key, (int)s->n, s->s);
     else if (is_section(key)) diag_add(d, loc, "'%s' is a section, not a key (see mer config --keys)", key);
     else diag_add(d, loc, "unknown key '%s' (see mer config --keys)", key);
@@ -904,10 +911,15 @@ static void yaml_problem(const yaml_parser_t *ps, const cfg_src *src, diag *d) {
         diag_add(d, loc, "YAML syntax error: %s", ps->problem ? ps->problem : "unreadable input");
         return;
     }
+    const char *problem = ps->problem ? ps->problem : "?", *hint = "";
+    /* the two messages libyaml gives for a mis-indented line */
+    if (strstr(problem, "did not find expected key")) hint = "; check this line's indentation";
+    else if (strstr(problem, "mapping values are not allowed"))
+        hint = "; check the indentation, or quote a value that contains ': '";
     if (ps->context)
-        diag_add(d, loc, "YAML syntax error: %s (%s at line %zu, column %zu)", ps->problem ? ps->problem : "?",
-                 ps->context, ps->context_mark.line + 1, ps->context_mark.column + 1);
-    else diag_add(d, loc, "YAML syntax error: %s", ps->problem ? ps->problem : "?");
+        diag_add(d, loc, "YAML syntax error: %s (%s at line %zu, column %zu)%s", problem, ps->context,
+                 ps->context_mark.line + 1, ps->context_mark.column + 1, hint);
+    else diag_add(d, loc, "YAML syntax error: %s%s", problem, hint);
 }
 
 /* Event pass: syntax errors, anchors and aliases, more than one document. Returns -1 on a syntax error
@@ -1025,8 +1037,9 @@ static int parse_axis(sweep_ctx *c, sweep_axis *a, yaml_node_t *key, yaml_node_t
     memset(a, 0, sizeof *a);
     int ki = key_index(name);
     if (ki < 0) {
+        static const char *const sweep_words[] = {"seeds", "zip"};
         if (!strcmp(name, "seeds") && in_zip) diag_add(w->d, kloc, "seeds cannot be zipped; give sweep.seeds");
-        else unknown_full_key(w->d, kloc, name);
+        else unknown_full_key(w->d, kloc, name, sweep_words, in_zip ? 0 : 2);
         return 1;
     }
     if (!strcmp(name, "seed")) {
@@ -1430,7 +1443,7 @@ static int apply_override(walk_ctx *w, const cfg_src *osrc, unsigned char *overr
     if (ki < 0) {
         if (!strncmp(key, "sweep", 5) && (key[5] == 0 || key[5] == '.'))
             diag_add(w->d, loc, "the sweep cannot be overridden; set the swept key itself to run one value");
-        else unknown_full_key(w->d, loc, key);
+        else unknown_full_key(w->d, loc, key, NULL, 0);
         return 0;
     }
     yaml_parser_t ps;

@@ -378,3 +378,19 @@ int h5_visit_datasets(hid_t loc, h5_visit_fn fn, void *user, mer_err *err) {
     }
     return 0;
 }
+
+int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_path, mer_err *err) {
+    quiet();
+    char f[1024];
+    if (!h5_exists(src_loc, src_path))
+        return mer_errf(err, "%s: object '%s' not found", h5_filename(src_loc, f, sizeof f), src_path);
+    if (make_parents(dst_loc, dst_path, err) < 0) return -1;
+    if (H5Lexists(dst_loc, dst_path, H5P_DEFAULT) > 0 && H5Ldelete(dst_loc, dst_path, H5P_DEFAULT) < 0)
+        return fail(dst_loc, dst_path, err, "cannot replace existing object");
+    if (H5Ocopy(src_loc, src_path, dst_loc, dst_path, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        char g[1024];
+        return mer_errf(err, "cannot copy %s:'%s' to %s:'%s'", h5_filename(src_loc, f, sizeof f), src_path,
+                        h5_filename(dst_loc, g, sizeof g), dst_path);
+    }
+    return 0;
+}

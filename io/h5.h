@@ -55,5 +55,9 @@ int h5_read_scalar_i64(hid_t loc, const char *path, int64_t *v, mer_err *err);
 typedef int (*h5_visit_fn)(const char *path, void *user);
 int h5_visit_datasets(hid_t loc, h5_visit_fn fn, void *user, mer_err *err);
 
+/* Copy a dataset or a whole group (recursively) from src_loc/src_path to dst_loc/dst_path, which may be in
+ * another file; the parents of dst_path are created, an existing dst_path is replaced. */
+int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_path, mer_err *err);
+
 /* Name of the file that holds `loc`, for messages. */
 const char *h5_filename(hid_t loc, char *buf, size_t n);

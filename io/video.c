@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io/av.h"
+#include "io/fs.h"
 
 typedef struct {
     int number;
@@ -416,29 +417,9 @@ int clip_writer_close(clip_writer *w, mer_err *err) {
     return 0;
 }
 
-static int mkdir_p(const char *dir, mer_err *err) {
-    char *p = strdup(dir);
-    if (!p) return mer_errf(err, "%s: out of memory", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == 0) {
-            char save = *s;
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                mer_errf(err, "%s: cannot create folder: %s", p, strerror(errno));
-                free(p);
-                return -1;
-            }
-            *s = save;
-            if (!save) break;
-        }
-    }
-    free(p);
-    return 0;
-}
-
 int clip_write_frames(const char *dir, const char *prefix, const char *ext, const mer_image *frames,
                       const int *numbers, size_t n, mer_err *err) {
-    if (mkdir_p(dir, err) < 0) return -1;
+    if (fs_mkdir_p(dir, err) < 0) return -1;
     size_t len = strlen(dir) + strlen(prefix) + strlen(ext) + 32;
     char *path = mer_malloc(len, err);
     if (!path) return -1;

@@ -3,6 +3,7 @@
  * Commands are the CLI layer: they may print and choose exit codes; the library code they call may not.
  * Register a command by adding it here and to the table in runner/main.c. */
 #pragma once
+#include <stdio.h>
 
 typedef int (*mer_cmd_fn)(int argc, char **argv);
 
@@ -14,9 +15,15 @@ typedef struct {
 
 /* Check / print a config, list its sweep points, print the schema (runner/cmd_config.c). */
 int cmd_config(int argc, char **argv);
+/* runner/run_cmd.c: the experiment runner */
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 
 /* Print the versions of mer and of every linked library (mer --version). */
 void print_versions(void);
+/* The same report to any stream (stored in results.h5 /meta/libraries). */
+void fprint_versions(FILE *f);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -13,6 +13,9 @@ static const mer_command COMMANDS[] = {
     {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
     {"convert-tf", cmd_convert_tf, "convert a TensorFlow checkpoint (e.g. the official MagNet weights) to HDF5"},
     {"magnify", cmd_magnify, "magnify the motion between two frames with MagNet"},
+    {"run", cmd_run, "run an experiment (folds x sweep x seeds) as an MPI task farm; resumable"},
+    {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},
+    {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
     {"nn", cmd_nn, "neural-network engine: forward/train-step/grad checks against PyTorch, benchmark, init"},
 };
 

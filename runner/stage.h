@@ -134,10 +134,11 @@ typedef struct {
     int (*load)(void **data, mer_samples *samples, const mer_config *base, mer_err *err);
     void (*unload)(void *data);
 
-    /* The config key prefixes a stage depends on, for this config (e.g. PREP: {"dataset.", "preprocess."};
-     * FEATURES with a frozen backbone: {..., "magnify.", "model.input", "model.backbone"}; TRAIN: every
-     * section except output.dir and runtime.*). Write at most `max` pointers to static strings; return
-     * the count. */
+    /* The config keys a stage depends on, for this config, as config_to_string prefixes (whole dotted
+     * components: "model.backbone" selects model.backbone.mode and model.backbone.weights). E.g. PREP:
+     * {"dataset", "preprocess"}; FEATURES with a frozen backbone: {..., "magnify", "model.input",
+     * "model.backbone"}; TRAIN: every section but output.dir and runtime, plus "seed". Write at most `max`
+     * (32) pointers to static strings; return the count. */
     size_t (*key_prefixes)(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind);
 
     /* Estimated run time in seconds (relative values matter: longest-first). */

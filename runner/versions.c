@@ -17,12 +17,12 @@
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 
-static void av_ver(const char *name, unsigned v) {
-    printf("  %-12s %u.%u.%u\n", name, v >> 16, (v >> 8) & 0xff, v & 0xff);
+static void av_ver(FILE *f, const char *name, unsigned v) {
+    fprintf(f, "  %-12s %u.%u.%u\n", name, v >> 16, (v >> 8) & 0xff, v & 0xff);
 }
 
-void print_versions(void) {
-    printf("mer %s\n", MER_VERSION);
+void fprint_versions(FILE *f) {
+    fprintf(f, "mer %s\n", MER_VERSION);
     char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
     int len = 0;
     MPI_Get_library_version(mpi, &len);
@@ -31,17 +31,19 @@ void print_versions(void) {
             mpi[i] = 0;
             break;
         }
-    printf("  %-12s %s\n", "MPI", mpi);
+    fprintf(f, "  %-12s %s\n", "MPI", mpi);
     unsigned maj, min, rel;
     H5get_libversion(&maj, &min, &rel);
-    printf("  %-12s %u.%u.%u\n", "HDF5", maj, min, rel);
-    printf("  %-12s %s (core %s)\n", "OpenBLAS", openblas_get_config(), openblas_get_corename());
-    av_ver("libavformat", avformat_version());
-    av_ver("libavcodec", avcodec_version());
-    av_ver("libswscale", swscale_version());
-    av_ver("libavutil", avutil_version());
-    printf("  %-12s %s\n", "libyaml", yaml_get_version_string());
+    fprintf(f, "  %-12s %u.%u.%u\n", "HDF5", maj, min, rel);
+    fprintf(f, "  %-12s %s (core %s)\n", "OpenBLAS", openblas_get_config(), openblas_get_corename());
+    av_ver(f, "libavformat", avformat_version());
+    av_ver(f, "libavcodec", avcodec_version());
+    av_ver(f, "libswscale", swscale_version());
+    av_ver(f, "libavutil", avutil_version());
+    fprintf(f, "  %-12s %s\n", "libyaml", yaml_get_version_string());
 }
+
+void print_versions(void) { fprint_versions(stdout); }
 
 int usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;

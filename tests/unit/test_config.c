@@ -133,7 +133,11 @@ static void test_bad_configs(void) {
                  "YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 3, "
                  "column 11)");
     expect_error("syntax error, no context", "a: b: c\n", 1, 5,
-                 "YAML syntax error: mapping values are not allowed in this context");
+                 "YAML syntax error: mapping values are not allowed in this context; check the indentation, or "
+                 "quote a value that contains ': '");
+    expect_error("under-indented key", "train:\n  lr: 0.1\n epochs: 3\n", 3, 2,
+                 "YAML syntax error: did not find expected key (while parsing a block mapping at line 1, column 1); "
+                 "check this line's indentation");
     expect_error("second document", "seed: 1\n---\nseed: 2\n", 2, 1,
                  "a config file holds one YAML document, found a second");
     expect_error("missing dataset.root", "dataset:\n  format: casme2\n", 2, 11,
@@ -155,6 +159,8 @@ static void test_bad_configs(void) {
                  "'40' is out of range for 'model.attention.n_rounds' (must be in [1, 16])");
     expect_error("sweep unknown key", "sweep:\n  model.attention.n_round: [3, 4]\n", 2, 3,
                  "unknown key 'model.attention.n_round' (did you mean 'model.attention.n_rounds'?)");
+    expect_error("sweep misspelt seeds", "sweep:\n  seds: [1, 2]\n", 2, 3, "unknown key 'seds' (did you mean 'seeds'?)");
+    expect_error("hex float", "train:\n  gamma: 0x1p-2\n", 2, 10, "'0x1p-2' is not a number for 'train.gamma'");
     expect_error("sweep not a list", "sweep:\n  train.lr: 0.1\n", 2, 13, "sweep values for 'train.lr' must be a list, "
                                                                        "found a scalar");
     expect_error("sweep empty list", "sweep:\n  train.lr: []\n", 2, 13, "sweep list for 'train.lr' is empty");
@@ -492,6 +498,46 @@ static void test_sweep(void) {
     config_doc_free(&doc);
 }
 
+/* Mutations of a valid config (every byte deleted, or replaced by YAML-significant characters): the
+ * loader must never crash (ASan run), and must either accept the text or explain, located, why not. */
+static void test_mutations(void) {
+    const char *yaml = "seed: 1\ndataset:\n  classes: [a, 'b c']\n  root: \"/x y\"\nmagnify:\n  schedule:\n"
+                       "    end: 2\n    list: [1, 2.5]\ntrain:\n  lr: 1e-3\n  epochs: 20\n"
+                       "sweep:\n  model.attention.n_rounds: [3, 4]\n  zip:\n    train.lr: [0.1, 0.2]\n"
+                       "    train.gamma: [0.5, 1]\n  seeds: [0, 1]\n";
+    const char repl[] = {0, ':', ' ', '\t', '[', '&', '-', '#', '"', 'x', '.', '\n'};
+    size_t n = strlen(yaml), accepted = 0, rejected = 0, unexplained = 0;
+    char *buf = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < sizeof repl; r++) {
+            size_t len = n;
+            if (repl[r] == 0) { /* delete byte i */
+                memcpy(buf, yaml, i);
+                memcpy(buf + i, yaml + i + 1, n - i - 1);
+                len = n - 1;
+            } else {
+                memcpy(buf, yaml, n);
+                buf[i] = repl[r];
+            }
+            cfg_doc doc;
+            char *diag = NULL;
+            mer_err err = {0};
+            if (config_load_text(&doc, "c.yaml", buf, len, NULL, 0, &diag, &err) == 0) {
+                accepted++;
+                unexplained += diag != NULL;
+                config_doc_free(&doc);
+            } else {
+                rejected++;
+                unexplained += !diag || strncmp(diag, "c.yaml:", 7) || strncmp(err.msg, "c.yaml:", 7);
+            }
+            free(diag);
+        }
+    free(buf);
+    printf("mutations: %zu accepted, %zu rejected\n", accepted, rejected);
+    CHECK(unexplained == 0, "every rejected mutation has a located message (%zu without)", unexplained);
+    CHECK(accepted > 0 && rejected > 0, "mutations both accepted and rejected");
+}
+
 static void test_schema_table(void) {
     /* sections are contiguous (the printer relies on it) and every key is unique */
     for (size_t i = 0; i < CFG_N_KEYS; i++) {
@@ -522,6 +568,7 @@ int main(void) {
     test_round_trip();
     test_sweep();
     test_schema_table();
+    test_mutations();
     unlink("c.yaml");
     if (chdir("/") == 0) rmdir(dir);
     return check_summary();

@@ -33,6 +33,7 @@ int main(void) {
     CHECK(schedule_factors(&f, &T, &s, &err) == 0, "end: %s", err.msg);
     CHECK(T == 32, "32 frames");
     CHECK_NEAR(f[1] - f[0], 12.0 / 31.0, 1e-12, "step 12/31");
+    CHECK_NEAR(f[16], 1.0 + 12.0 * 16 / 31, 1e-12, "alpha_17");
     CHECK(f[31] == 13.0, "last factor exactly 13, got %.17g", f[31]);
     int increasing = 1;
     for (int i = 1; i < T; i++) increasing &= f[i] > f[i - 1];
@@ -99,6 +100,19 @@ int main(void) {
     CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0 && T == 2 && f[0] == 1.5 && f[1] == 3,
           "config list overrides start/end/count: %s", err.msg);
     free(f);
+    /* the config layer's own accessor agrees bit for bit, in every form */
+    cfg.mag_list.n = 0;
+    const double ends[2] = {13.0, NAN};
+    for (int k = 0; k < 2; k++) {
+        cfg.mag_end = ends[k];
+        cfg.mag_step = 0.375;
+        cfg.mag_factor = "alpha";
+        CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0, "resolve: %s", err.msg);
+        int same = T == cfg.mag_count;
+        for (int i = 0; same && i < T; i++) same = f[i] == config_mag_alpha(&cfg, i);
+        CHECK(same, "schedule_resolve == config_mag_alpha (end %g)", ends[k]);
+        free(f);
+    }
     cfg.mag_factor = "beta";
     CHECK(schedule_resolve(&f, &T, &cfg, &err) < 0 && strstr(err.msg, "magnify.factor"), "bad factor kind: %s",
           err.msg);

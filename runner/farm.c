@@ -1,0 +1,568 @@
+/* The MPI task farm: scheduler (rank 0), workers, and the single-process mode. See runner/farm.h. */
+#include "runner/farm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/h5.h"
+#include "io/log.h"
+#include "runner/signals.h"
+
+/* ---- running one task (any rank) ---------------------------------------------------------------- */
+
+typedef struct {
+    MPI_Comm comm;
+    int is_worker;       /* listen for FARM_TAG_INTERRUPT from rank 0 */
+    int interrupted;     /* set once an interrupt arrived */
+    double t0, max_walltime;
+} stop_state;
+
+static int poll_stop(const run_ctx *ctx) {
+    stop_state *s = ctx->poll_user;
+    if (signals_level() > 0) return 1;
+    if (!s) return 0;
+    if (s->interrupted) return 1;
+    if (s->max_walltime > 0 && now_seconds() - s->t0 > s->max_walltime) return s->interrupted = 1;
+    if (s->is_worker) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(0, FARM_TAG_INTERRUPT, s->comm, &flag, &st);
+        if (flag) {
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, FARM_TAG_INTERRUPT, s->comm, MPI_STATUS_IGNORE);
+            s->interrupted = 1;
+        }
+    }
+    return s->interrupted;
+}
+
+/* Write the task's header, run it, commit its output file. status: 0 done, -1 failed, 1 interrupted. */
+static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t *excl, size_t n_excl,
+                    const run_ctx *ctx, mer_err *err) {
+    const mer_task *t = &plan->tasks[ti];
+    const mer_variant *v = &plan->variants[t->variant];
+    char path[4096];
+    task_output_path(path, sizeof path, plan, t);
+    double t0 = now_seconds();
+    *wall = 0;
+    hid_t out;
+    if (h5_create_tmp(path, &out, err) < 0) return -1;
+    const char **ex = mer_calloc(n_excl, sizeof *ex, err);
+    char *cfg_text = config_to_string(t->cfg, NULL, 0);
+    int rc = (ex && cfg_text) ? 0 : mer_errf(err, "out of memory");
+    for (size_t i = 0; !rc && i < n_excl; i++) ex[i] = plan->samples.id[excl[i]];
+    if (!rc)
+        rc = h5_write_str(out, "task/id", t->id, err) || h5_write_str(out, "task/stage", stage_name(t->kind), err) ||
+             h5_write_scalar_i64(out, "task/point", (int64_t)v->point, err) ||
+             h5_write_scalar_i64(out, "task/seed", v->seed, err) || h5_write_scalar_i64(out, "task/fold", t->fold, err) ||
+             h5_write_str(out, "task/config", cfg_text, err) || h5_write_strs(out, "task/excluded", ex, n_excl, err) ||
+             h5_write_str(out, "task/host", ctx->host, err) || h5_write_scalar_i64(out, "task/rank", ctx->rank, err)
+                 ? -1
+                 : 0;
+    free(ex);
+    free(cfg_text);
+    if (!rc) {
+        rc = plan->impl->execute(out, t, excl, n_excl, ctx, err);
+        if (rc < 0) mer_err_prefix(err, "%s task %s", stage_name(t->kind), t->id);
+    }
+    *wall = now_seconds() - t0;
+    if (rc == 0 && h5_write_scalar_f64(out, "task/wall_s", *wall, err) < 0) rc = -1;
+    if (rc != 0) {
+        h5_abort(out, path);
+        return rc;
+    }
+    return h5_commit(out, path, err) < 0 ? -1 : 0;
+}
+
+/* ---- scheduler state (rank 0) ------------------------------------------------------------------- */
+
+typedef enum { T_PENDING, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED } task_state;
+
+typedef struct {
+    const mer_plan *plan;
+    const farm_options *opt;
+    mer_ledger *ledger;
+    farm_summary *sum;
+    const char *const *hosts; /* per rank */
+    task_state *state;
+    int *attempts;
+    size_t *unfinished;       /* dependencies not final yet */
+    size_t *rdep_start, *rdeps; /* CSR reverse dependencies */
+    uint8_t **excl;           /* per task: excluded-sample bitmap over all samples (NULL = none) */
+    uint8_t *excl_known;
+    size_t *excl_list;        /* scratch: excluded sample indices of the task being dispatched */
+    int stopping;
+    size_t n_running;
+    progress prog;
+} sched;
+
+static int is_final(task_state s) { return s == T_DONE || s == T_FAILED || s == T_SKIPPED; }
+
+static void sched_free(sched *s) {
+    if (s->excl)
+        for (size_t i = 0; i < s->plan->n_tasks; i++) free(s->excl[i]);
+    free(s->excl);
+    free(s->excl_known);
+    free(s->excl_list);
+    free(s->state);
+    free(s->attempts);
+    free(s->unfinished);
+    free(s->rdep_start);
+    free(s->rdeps);
+}
+
+static int log_event(sched *s, size_t ti, ledger_event_kind ev, int rank, double wall, const char *msg, mer_err *err) {
+    const mer_task *t = &s->plan->tasks[ti];
+    const char *host = rank >= 0 ? s->hosts[rank] : "-";
+    return ledger_append(s->ledger, t->id, stage_name(t->kind), ev, s->attempts[ti], host, rank, wall, msg, err);
+}
+
+/* Samples excluded for task ti: those of failed/skipped dependencies, and those excluded for done ones. */
+static int compute_excl(sched *s, size_t ti, mer_err *err) {
+    if (s->excl_known[ti]) return 0;
+    const mer_plan *p = s->plan;
+    const mer_task *t = &p->tasks[ti];
+    uint8_t *bm = NULL;
+    for (size_t k = 0; k < t->n_deps; k++) {
+        size_t d = t->deps[k];
+        const mer_task *dt = &p->tasks[d];
+        if (s->state[d] == T_DONE && compute_excl(s, d, err) < 0) {
+            free(bm);
+            return -1;
+        }
+        int whole = s->state[d] == T_FAILED || s->state[d] == T_SKIPPED;
+        if (!whole && !(s->state[d] == T_DONE && s->excl[d])) continue;
+        if (!bm && !(bm = mer_calloc(p->samples.n, 1, err))) return -1;
+        for (size_t i = dt->sample_begin; i < dt->sample_end; i++)
+            if (whole || s->excl[d][i]) bm[i] = 1;
+    }
+    if (bm)
+        for (size_t i = 0; i < p->samples.n; i++)
+            if (i < t->sample_begin || i >= t->sample_end) bm[i] = 0;
+    s->excl[ti] = bm;
+    s->excl_known[ti] = 1;
+    return 0;
+}
+
+static void release(sched *s, size_t ti) {
+    for (size_t k = s->rdep_start[ti]; k < s->rdep_start[ti + 1]; k++) s->unfinished[s->rdeps[k]]--;
+    progress_step(&s->prog, 1);
+}
+
+static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_ledger *ledger, farm_summary *sum,
+                      const char *const *hosts, mer_err *err) {
+    memset(s, 0, sizeof *s);
+    s->plan = p;
+    s->opt = opt;
+    s->ledger = ledger;
+    s->sum = sum;
+    s->hosts = hosts;
+    size_t n = p->n_tasks, n_edges = 0;
+    for (size_t i = 0; i < n; i++) n_edges += p->tasks[i].n_deps;
+    s->state = mer_calloc(n, sizeof *s->state, err);
+    s->attempts = mer_calloc(n, sizeof *s->attempts, err);
+    s->unfinished = mer_calloc(n, sizeof *s->unfinished, err);
+    s->rdep_start = mer_calloc(n + 1, sizeof *s->rdep_start, err);
+    s->rdeps = mer_calloc(n_edges, sizeof *s->rdeps, err);
+    s->excl = mer_calloc(n, sizeof *s->excl, err);
+    s->excl_known = mer_calloc(n, 1, err);
+    s->excl_list = mer_calloc(p->samples.n, sizeof *s->excl_list, err);
+    if (!s->state || !s->attempts || !s->unfinished || !s->rdep_start || !s->rdeps || !s->excl || !s->excl_known ||
+        !s->excl_list)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p->tasks[i].n_deps; k++) s->rdep_start[p->tasks[i].deps[k] + 1]++;
+    for (size_t i = 0; i < n; i++) s->rdep_start[i + 1] += s->rdep_start[i];
+    size_t *fill = mer_calloc(n, sizeof *fill, err);
+    if (!fill) return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p->tasks[i].n_deps; k++) {
+            size_t d = p->tasks[i].deps[k];
+            s->rdeps[s->rdep_start[d] + fill[d]++] = i;
+        }
+    free(fill);
+
+    /* Resume: output files and the ledger say where every task stands. */
+    ledger_state led;
+    if (ledger_read(&led, p->output_dir, err) < 0) return -1;
+    if (led.n_bad_lines) log_warn("ledger: ignored %zu incomplete line(s) (a crash while writing)", led.n_bad_lines);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const mer_task *t = &p->tasks[i];
+        const ledger_entry *e = ledger_find(&led, t->id);
+        s->state[i] = T_PENDING;
+        if (task_output_exists(p, t)) {
+            s->state[i] = T_DONE;
+            sum->n_cached[t->kind]++;
+            if (!e || (e->last != LEDGER_DONE && e->last != LEDGER_CACHED)) {
+                if (e) s->attempts[i] = e->attempts;
+                rc = log_event(s, i, LEDGER_CACHED, -1, 0, NULL, err);
+            }
+            continue;
+        }
+        if (!e) continue;
+        s->attempts[i] = e->attempts;
+        switch (e->last) {
+        case LEDGER_FAILED:
+            if (opt->retry_failed) s->attempts[i] = 0;
+            else s->state[i] = T_FAILED;
+            break;
+        case LEDGER_START:
+            if (e->attempts > opt->retries) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "the run died %d time(s) while this task was running (last on %s)",
+                         e->attempts, e->host);
+                s->state[i] = T_FAILED;
+                rc = log_event(s, i, LEDGER_FAILED, -1, 0, msg, err);
+            }
+            break;
+        case LEDGER_DONE:
+        case LEDGER_CACHED:
+            log_warn("task %s was done but its output file is gone: running it again", t->id);
+            s->attempts[i] = 0;
+            break;
+        default: break; /* retry, interrupted, skipped: pending again (skips are re-derived) */
+        }
+    }
+    ledger_state_free(&led);
+    if (rc) return -1;
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_final(s->state[i])) continue;
+        todo++;
+        for (size_t k = 0; k < p->tasks[i].n_deps; k++) s->unfinished[i] += !is_final(s->state[p->tasks[i].deps[k]]);
+    }
+    progress_start(&s->prog, "tasks", todo);
+    return 0;
+}
+
+/* The next task to hand out: ready, longest estimate first. Skips tasks whose samples all failed upstream.
+ * Returns 1 and sets *ti / *n_excl, 0 when nothing is ready, -1 on error. */
+static int sched_next(sched *s, size_t *ti, size_t *n_excl, mer_err *err) {
+    const mer_plan *p = s->plan;
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < p->n_tasks; i++)
+            if (s->state[i] == T_PENDING && s->unfinished[i] == 0 &&
+                (best == SIZE_MAX || p->tasks[i].est_cost > p->tasks[best].est_cost))
+                best = i;
+        if (best == SIZE_MAX) return 0;
+        if (compute_excl(s, best, err) < 0) return -1;
+        const mer_task *t = &p->tasks[best];
+        size_t n = 0;
+        if (s->excl[best])
+            for (size_t i = t->sample_begin; i < t->sample_end; i++)
+                if (s->excl[best][i]) s->excl_list[n++] = i;
+        if (n == t->sample_end - t->sample_begin) {
+            s->state[best] = T_SKIPPED;
+            log_warn("skipping %s task %s: every one of its samples failed in an earlier stage", stage_name(t->kind), t->id);
+            if (log_event(s, best, LEDGER_SKIPPED, -1, 0, "every sample failed in an earlier stage", err) < 0) return -1;
+            release(s, best);
+            continue;
+        }
+        *ti = best;
+        *n_excl = n;
+        return 1;
+    }
+}
+
+static int sched_start(sched *s, size_t ti, int rank, mer_err *err) {
+    s->attempts[ti]++;
+    s->state[ti] = T_RUNNING;
+    s->n_running++;
+    log_debug("start %s %s (attempt %d) on rank %d", stage_name(s->plan->tasks[ti].kind), s->plan->tasks[ti].id,
+              s->attempts[ti], rank);
+    return log_event(s, ti, LEDGER_START, rank, 0, NULL, err);
+}
+
+static int sched_result(sched *s, size_t ti, int status, double wall, const char *msg, int rank, mer_err *err) {
+    const mer_task *t = &s->plan->tasks[ti];
+    s->n_running--;
+    if (status == 0) {
+        s->state[ti] = T_DONE;
+        s->sum->n_ran[t->kind]++;
+        if (log_event(s, ti, LEDGER_DONE, rank, wall, NULL, err) < 0) return -1;
+        release(s, ti);
+    } else if (status == STAGE_INTERRUPTED) {
+        s->attempts[ti]--;
+        s->state[ti] = T_PENDING;
+        s->stopping = 1;
+        s->sum->interrupted = 1;
+        if (log_event(s, ti, LEDGER_INTERRUPTED, rank, wall, NULL, err) < 0) return -1;
+    } else if (s->attempts[ti] <= s->opt->retries) {
+        s->state[ti] = T_PENDING;
+        log_warn("%s task %s failed (attempt %d of %d), will retry: %s", stage_name(t->kind), t->id, s->attempts[ti],
+                 s->opt->retries + 1, msg);
+        if (log_event(s, ti, LEDGER_RETRY, rank, wall, msg, err) < 0) return -1;
+    } else {
+        s->state[ti] = T_FAILED;
+        log_warn("%s task %s failed for good after %d attempt(s): %s", stage_name(t->kind), t->id, s->attempts[ti], msg);
+        if (log_event(s, ti, LEDGER_FAILED, rank, wall, msg, err) < 0) return -1;
+        release(s, ti);
+        if (s->opt->fail_fast) {
+            s->stopping = 1;
+            s->sum->fail_fast_stopped = 1;
+        }
+    }
+    return 0;
+}
+
+static void sched_summary(sched *s) {
+    progress_end(&s->prog);
+    farm_summary *sum = s->sum;
+    sum->n_tasks = s->plan->n_tasks;
+    for (size_t i = 0; i < s->plan->n_tasks; i++) {
+        sum->n_done += s->state[i] == T_DONE;
+        sum->n_failed += s->state[i] == T_FAILED;
+        sum->n_skipped += s->state[i] == T_SKIPPED;
+        sum->n_pending += s->state[i] == T_PENDING || s->state[i] == T_RUNNING;
+    }
+}
+
+/* Stop conditions seen by the coordinator. */
+static void check_stop(sched *s, double t0) {
+    if (signals_level() > 0 && !s->stopping) {
+        log_warn("stop signal received: no new tasks; running tasks stop at their next safe point");
+        s->stopping = 1;
+        s->sum->interrupted = 1;
+    }
+    if (s->opt->max_walltime > 0 && now_seconds() - t0 > s->opt->max_walltime && !s->sum->interrupted) {
+        log_warn("--max-walltime %.0f s reached: no new tasks; running tasks stop at their next safe point",
+                 s->opt->max_walltime);
+        s->stopping = 1;
+        s->sum->interrupted = 1;
+    }
+}
+
+/* ---- single process ------------------------------------------------------------------------------ */
+
+static int farm_single(sched *s, run_ctx *ctx, double t0, mer_err *err) {
+    const mer_plan *p = s->plan;
+    for (;;) {
+        check_stop(s, t0);
+        if (s->stopping) break;
+        size_t ti, n_excl;
+        int r = sched_next(s, &ti, &n_excl, err);
+        if (r < 0) return -1;
+        if (r == 0) break;
+        if (sched_start(s, ti, 0, err) < 0) return -1;
+        mer_err terr = {{0}};
+        double wall;
+        int status = run_task(&wall, p, ti, s->excl_list, n_excl, ctx, &terr);
+        if (sched_result(s, ti, status, wall, terr.msg, 0, err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- coordinator and workers ---------------------------------------------------------------------- */
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+typedef struct {
+    int64_t task;
+    int32_t status, pad;
+    double wall;
+} result_header;
+
+static int send_task(sched *s, size_t ti, size_t n_excl, int rank, MPI_Comm comm, mer_err *err) {
+    int64_t *msg = mer_calloc(3 + n_excl, sizeof *msg, err);
+    if (!msg) return -1;
+    msg[0] = (int64_t)ti;
+    msg[1] = s->attempts[ti];
+    msg[2] = (int64_t)n_excl;
+    for (size_t i = 0; i < n_excl; i++) msg[3 + i] = (int64_t)s->excl_list[i];
+    int rc = MPI_Send(msg, (int)(3 + n_excl), MPI_INT64_T, rank, FARM_TAG_TASK, comm);
+    free(msg);
+    return rc == MPI_SUCCESS ? 0 : mer_errf(err, "MPI_Send of a task to rank %d failed", rank);
+}
+
+static int farm_coordinator(sched *s, int size, MPI_Comm comm, double t0, mer_err *err) {
+    int *running = mer_calloc((size_t)size, sizeof *running, err); /* task index + 1 per rank, 0 = idle/unknown */
+    uint8_t *idle = mer_calloc((size_t)size, 1, err), *seen = mer_calloc((size_t)size, 1, err);
+    uint8_t *told = mer_calloc((size_t)size, 1, err); /* interrupt sent */
+    char *buf = NULL;
+    int buf_cap = 0, rc = -1;
+    if (!running || !idle || !seen || !told) goto done;
+    for (;;) {
+        check_stop(s, t0);
+        if (signals_level() >= 2) {
+            log_warn("second stop signal: aborting now; the %zu running task(s) will run again on resume",
+                     s->n_running);
+            MPI_Abort(comm, MER_EXIT_INTERRUPTED);
+        }
+        if (s->stopping)
+            for (int r = 1; r < size; r++)
+                if (running[r] && !told[r]) {
+                    MPI_Send(NULL, 0, MPI_BYTE, r, FARM_TAG_INTERRUPT, comm);
+                    told[r] = 1;
+                }
+        /* hand out work to idle workers */
+        for (int r = 1; r < size && !s->stopping; r++) {
+            if (!idle[r]) continue;
+            size_t ti, n_excl;
+            int got = sched_next(s, &ti, &n_excl, err);
+            if (got < 0) goto done;
+            if (got == 0) break;
+            if (sched_start(s, ti, r, err) < 0 || send_task(s, ti, n_excl, r, comm, err) < 0) goto done;
+            idle[r] = 0;
+            running[r] = (int)ti + 1;
+        }
+        if (s->n_running == 0) {
+            size_t ti, n_excl;
+            int got = s->stopping ? 0 : sched_next(s, &ti, &n_excl, err);
+            if (got < 0) goto done;
+            /* Finished (or stopped): nothing runs and nothing more will be handed out. When a task is
+             * ready but no worker has reported yet, keep waiting for their READY. */
+            if (got == 0) break;
+        }
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &flag, &st);
+        if (!flag) {
+            sleep_ms(1);
+            continue;
+        }
+        int src = st.MPI_SOURCE, count = 0;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        if (count + 1 > buf_cap) {
+            free(buf);
+            buf_cap = count + 1;
+            if (!(buf = mer_malloc((size_t)buf_cap, err))) goto done;
+        }
+        MPI_Recv(buf, count, MPI_BYTE, src, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+        buf[count] = 0;
+        seen[src] = 1;
+        if (st.MPI_TAG == FARM_TAG_READY) {
+            idle[src] = 1;
+        } else if (st.MPI_TAG == FARM_TAG_RESULT && count >= (int)sizeof(result_header)) {
+            result_header h;
+            memcpy(&h, buf, sizeof h);
+            if (h.task < 0 || (size_t)h.task >= s->plan->n_tasks || running[src] != (int)h.task + 1) {
+                mer_errf(err, "rank %d sent a result for task %lld it was not running", src, (long long)h.task);
+                goto done;
+            }
+            running[src] = 0;
+            told[src] = 0;
+            idle[src] = 1;
+            if (sched_result(s, (size_t)h.task, h.status, h.wall, buf + sizeof h, src, err) < 0) goto done;
+        } else {
+            mer_errf(err, "unexpected message (tag %d, %d bytes) from rank %d", st.MPI_TAG, count, src);
+            goto done;
+        }
+    }
+    /* Everyone idle: collect the first READY of ranks that never reported, then stop them all. */
+    for (int r = 1; r < size; r++) {
+        if (!seen[r]) MPI_Recv(NULL, 0, MPI_BYTE, r, FARM_TAG_READY, comm, MPI_STATUS_IGNORE);
+        MPI_Send(NULL, 0, MPI_BYTE, r, FARM_TAG_STOP, comm);
+    }
+    rc = 0;
+done:
+    free(buf);
+    free(running);
+    free(idle);
+    free(seen);
+    free(told);
+    return rc;
+}
+
+static int farm_worker(const mer_plan *p, run_ctx *ctx, stop_state *ss, MPI_Comm comm, mer_err *err) {
+    MPI_Send(NULL, 0, MPI_BYTE, 0, FARM_TAG_READY, comm);
+    int64_t *msg = mer_calloc(3 + p->samples.n, sizeof *msg, err);
+    size_t *excl = mer_calloc(p->samples.n, sizeof *excl, err);
+    char *out = mer_malloc(sizeof(result_header) + MER_ERR_MSG_MAX, err);
+    int rc = -1;
+    if (!msg || !excl || !out) goto done;
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(0, MPI_ANY_TAG, comm, &flag, &st);
+        if (!flag) {
+            sleep_ms(1);
+            continue;
+        }
+        if (st.MPI_TAG == FARM_TAG_STOP) {
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, FARM_TAG_STOP, comm, MPI_STATUS_IGNORE);
+            break;
+        }
+        if (st.MPI_TAG == FARM_TAG_INTERRUPT) { /* arrived after the task ended: nothing to stop */
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, FARM_TAG_INTERRUPT, comm, MPI_STATUS_IGNORE);
+            continue;
+        }
+        int count = 0;
+        MPI_Get_count(&st, MPI_INT64_T, &count);
+        if (st.MPI_TAG != FARM_TAG_TASK || count < 3 || (size_t)count > 3 + p->samples.n) {
+            mer_errf(err, "rank %d: unexpected message (tag %d, %d items) from the coordinator", ctx->rank, st.MPI_TAG,
+                     count);
+            goto done;
+        }
+        MPI_Recv(msg, count, MPI_INT64_T, 0, FARM_TAG_TASK, comm, MPI_STATUS_IGNORE);
+        size_t ti = (size_t)msg[0], n_excl = (size_t)msg[2];
+        if (ti >= p->n_tasks || 3 + n_excl != (size_t)count) {
+            mer_errf(err, "rank %d: malformed task message", ctx->rank);
+            goto done;
+        }
+        for (size_t i = 0; i < n_excl; i++) excl[i] = (size_t)msg[3 + i];
+        ss->interrupted = 0;
+        mer_err terr = {{0}};
+        double wall;
+        int status = run_task(&wall, p, ti, excl, n_excl, ctx, &terr);
+        result_header h = {(int64_t)ti, status, 0, wall};
+        size_t len = status < 0 ? strlen(terr.msg) : 0;
+        memcpy(out, &h, sizeof h);
+        memcpy(out + sizeof h, terr.msg, len);
+        out[sizeof h + len] = 0;
+        MPI_Send(out, (int)(sizeof h + len + 1), MPI_BYTE, 0, FARM_TAG_RESULT, comm);
+    }
+    rc = 0;
+done:
+    free(msg);
+    free(excl);
+    free(out);
+    return rc;
+}
+
+/* ---- entry point ------------------------------------------------------------------------------------- */
+
+int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *ledger, const farm_options *opt,
+             MPI_Comm comm, mer_err *err) {
+    memset(sum, 0, sizeof *sum);
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    double t0 = now_seconds();
+    stop_state ss = {comm, rank != 0, 0, t0, opt->max_walltime};
+    ctx->poll_stop = poll_stop;
+    ctx->poll_user = &ss;
+    /* Every rank's host name, for the ledger. */
+    char host[64] = {0}, *all = NULL;
+    snprintf(host, sizeof host, "%s", ctx->host ? ctx->host : "?");
+    if (rank == 0 && !(all = mer_calloc((size_t)size, sizeof host, err))) return -1;
+    MPI_Gather(host, sizeof host, MPI_CHAR, all, sizeof host, MPI_CHAR, 0, comm);
+    if (rank != 0) {
+        int rc = farm_worker(plan, ctx, &ss, comm, err);
+        ctx->poll_stop = NULL;
+        ctx->poll_user = NULL;
+        return rc;
+    }
+    const char **hosts = mer_calloc((size_t)size, sizeof *hosts, err);
+    if (!hosts) {
+        free(all);
+        return -1;
+    }
+    for (int r = 0; r < size; r++) hosts[r] = all + (size_t)r * sizeof host;
+    sched s;
+    int rc = sched_init(&s, plan, opt, ledger, sum, hosts, err);
+    if (rc == 0) rc = ledger_append(ledger, "-", "-", LEDGER_RUN, 0, host, size > 1 ? size - 1 : 1, 0, NULL, err);
+    if (rc == 0) rc = size == 1 ? farm_single(&s, ctx, t0, err) : farm_coordinator(&s, size, comm, t0, err);
+    if (s.state) sched_summary(&s);
+    sched_free(&s);
+    free(hosts);
+    free(all);
+    ctx->poll_stop = NULL;
+    ctx->poll_user = NULL;
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* The MPI task farm (Mechanic-style): rank 0 coordinates, the other ranks ask for work.
+ *
+ * Protocol (all messages to/from rank 0 on the run's communicator):
+ *   FARM_TAG_READY     worker -> 0   (empty) I am idle
+ *   FARM_TAG_TASK      0 -> worker   int64[3 + n]: task index, attempt, n excluded samples, their indices
+ *   FARM_TAG_RESULT    worker -> 0   bytes: int64 task, int32 status (0 done, -1 failed, 1 interrupted),
+ *                                    int32 0, double wall seconds, then the error message (NUL-terminated);
+ *                                    a RESULT also means "ready for the next task"
+ *   FARM_TAG_INTERRUPT 0 -> worker   stop the running task at its next safe point (stage_should_stop)
+ *   FARM_TAG_STOP      0 -> worker   no more work: leave farm_run
+ * Variable-size messages are received with MPI_Probe/MPI_Iprobe + MPI_Get_count. Idle ranks poll with a
+ * 1 ms sleep instead of a blocking probe, so waiting ranks leave the cores to the working ones.
+ *
+ * Scheduling: a task is ready when every dependency is final (done, failed or skipped); among ready tasks
+ * the longest estimated one goes first (ties: plan order). A failed PREP/FEATURES task excludes its samples
+ * downstream (a corrupt sample does not stop the run); a task all of whose samples are excluded is skipped.
+ * A failed attempt is retried up to `retries` times, then the task is marked failed with its reason.
+ * With one rank, rank 0 runs the tasks itself in the same order.
+ *
+ * Rank 0 alone writes the ledger; every state change is appended (and fsync'ed) before it takes effect.
+ */
+#pragma once
+#include <mpi.h>
+
+#include "runner/ledger.h"
+#include "runner/plan.h"
+
+#define FARM_TAG_READY 11
+#define FARM_TAG_TASK 12
+#define FARM_TAG_RESULT 13
+#define FARM_TAG_INTERRUPT 14
+#define FARM_TAG_STOP 15
+
+typedef struct {
+    int retries;         /* extra attempts after the first failure (runtime.retries) */
+    int fail_fast;       /* stop handing out work after the first task that fails for good */
+    int retry_failed;    /* give tasks that failed for good in an earlier run a new set of attempts */
+    double max_walltime; /* seconds after farm start to behave as if signalled (0 = none) */
+} farm_options;
+
+typedef struct {
+    size_t n_tasks;
+    size_t n_done;                   /* done at the end (ran now, earlier, or cache hits) */
+    size_t n_ran[STAGE_COUNT];       /* executed successfully by this run, per stage */
+    size_t n_cached[STAGE_COUNT];    /* found finished at start (output file present), per stage */
+    size_t n_failed, n_skipped;      /* final failures */
+    size_t n_pending;                /* not finished (interrupted or blocked) */
+    int interrupted;                 /* a signal, --max-walltime or a worker's interruption stopped the run */
+    int fail_fast_stopped;
+} farm_summary;
+
+/* Every rank calls farm_run with the same plan. On rank 0, `ledger` is the open ledger; elsewhere NULL.
+ * ctx->poll_stop is installed by the farm. Returns -1 only on a fatal error of the farm itself (ledger
+ * write failure); task failures are counted in `sum` (meaningful on rank 0). */
+int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *ledger, const farm_options *opt,
+             MPI_Comm comm, mer_err *err);

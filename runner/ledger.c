@@ -1,0 +1,201 @@
+/* Durable append-only ledger (runner/ledger.h). */
+#include "runner/ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner/stage.h"
+
+static const char *const EVENT_NAMES[LEDGER_N_EVENTS] = {"start",  "done",    "cached",      "retry",
+                                                         "failed", "skipped", "interrupted", "run"};
+
+const char *ledger_event_name(ledger_event_kind e) {
+    return e >= 0 && e < LEDGER_N_EVENTS ? EVENT_NAMES[e] : "?";
+}
+
+int ledger_open(mer_ledger *l, const char *dir, mer_err *err) {
+    snprintf(l->path, sizeof l->path, "%s/ledger.tsv", dir);
+    l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (l->fd < 0) return mer_errf(err, "%s: cannot open the ledger: %s", l->path, strerror(errno));
+    if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(l->fd);
+        l->fd = -1;
+        if (e == EWOULDBLOCK)
+            return mer_errf(err, "%s: another mer run is using this output directory (ledger locked)", l->path);
+        return mer_errf(err, "%s: cannot lock the ledger: %s", l->path, strerror(e));
+    }
+    return 0;
+}
+
+void ledger_close(mer_ledger *l) {
+    if (l->fd >= 0) close(l->fd);
+    l->fd = -1;
+}
+
+static void clean_field(char *dst, size_t n, const char *src) {
+    size_t j = 0;
+    for (size_t i = 0; src && src[i] && j + 1 < n; i++) dst[j++] = (src[i] == '\t' || src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
+    dst[j] = 0;
+}
+
+int ledger_append(mer_ledger *l, const char *task_id, const char *stage, ledger_event_kind ev, int attempt,
+                  const char *host, int rank, double wall_s, const char *error, mer_err *err) {
+    char msg[1024], h[64], line[1400];
+    clean_field(msg, sizeof msg, error ? error : "");
+    clean_field(h, sizeof h, host ? host : "");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int n = snprintf(line, sizeof line, "%.3f\t%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%s\n",
+                     (double)ts.tv_sec + ts.tv_nsec * 1e-9, task_id, stage, ledger_event_name(ev), attempt,
+                     h[0] ? h : "-", rank, wall_s, msg);
+    if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
+    ssize_t w = write(l->fd, line, (size_t)n);
+    if (w != n) return mer_errf(err, "%s: cannot append to the ledger: %s", l->path, w < 0 ? strerror(errno) : "short write");
+    if (fsync(l->fd) != 0) return mer_errf(err, "%s: fsync failed: %s", l->path, strerror(errno));
+    return 0;
+}
+
+void ledger_state_free(ledger_state *st) {
+    for (size_t i = 0; i < st->n; i++) free(st->entries[i].error);
+    free(st->entries);
+    memset(st, 0, sizeof *st);
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    return strcmp(((const ledger_entry *)a)->id, ((const ledger_entry *)b)->id);
+}
+
+const ledger_entry *ledger_find(const ledger_state *st, const char *id) {
+    ledger_entry key;
+    snprintf(key.id, sizeof key.id, "%s", id);
+    return bsearch(&key, st->entries, st->n, sizeof key, cmp_entry);
+}
+
+static size_t fnv_slot(const char *id, size_t cap) {
+    return (size_t)fnv1a64(id, strlen(id), FNV1A64_INIT) & (cap - 1);
+}
+
+/* Split a line in place at tabs; returns the number of fields. */
+static int split(char *line, char **f, int max) {
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = 0;
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static int parse_event(const char *s) {
+    for (int i = 0; i < LEDGER_N_EVENTS; i++)
+        if (!strcmp(s, EVENT_NAMES[i])) return i;
+    return -1;
+}
+
+int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
+    memset(st, 0, sizeof *st);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.tsv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        return mer_errf(err, "%s: cannot read the ledger: %s", path, strerror(errno));
+    }
+    /* Replay into a list with one entry per task, found by a linear index that is sorted at the end. */
+    size_t cap = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    int rc = 0;
+    /* A small open-addressing index id -> entry, to keep replay linear. */
+    size_t hcap = 0, *hidx = NULL;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        if (len == 0 || line[len - 1] != '\n') {
+            st->n_bad_lines++;
+            continue;
+        }
+        line[len - 1] = 0;
+        char *fl[9];
+        int nf = split(line, fl, 9);
+        int ev = nf == 9 ? parse_event(fl[3]) : -1;
+        if (ev < 0 || strlen(fl[1]) > 16) {
+            st->n_bad_lines++;
+            continue;
+        }
+        double t = strtod(fl[0], NULL);
+        if (ev == LEDGER_RUN) {
+            st->n_runs++;
+            st->last_workers = atoi(fl[6]);
+            st->last_run_start = t;
+            continue;
+        }
+        if ((st->n + 1) * 2 > hcap) {
+            size_t ncap = hcap ? hcap * 2 : 1024;
+            size_t *n_idx = calloc(ncap, sizeof *n_idx);
+            if (!n_idx) {
+                rc = mer_errf(err, "%s: out of memory", path);
+                break;
+            }
+            for (size_t i = 0; i < st->n; i++) {
+                size_t j = fnv_slot(st->entries[i].id, ncap);
+                while (n_idx[j]) j = (j + 1) & (ncap - 1);
+                n_idx[j] = i + 1;
+            }
+            free(hidx);
+            hidx = n_idx;
+            hcap = ncap;
+        }
+        size_t j = fnv_slot(fl[1], hcap);
+        while (hidx[j] && strcmp(st->entries[hidx[j] - 1].id, fl[1])) j = (j + 1) & (hcap - 1);
+        ledger_entry *e;
+        if (hidx[j]) {
+            e = &st->entries[hidx[j] - 1];
+        } else {
+            if (st->n == cap) {
+                size_t ncap = cap ? cap * 2 : 256;
+                ledger_entry *ne = realloc(st->entries, ncap * sizeof *ne);
+                if (!ne) {
+                    rc = mer_errf(err, "%s: out of memory", path);
+                    break;
+                }
+                st->entries = ne;
+                cap = ncap;
+            }
+            e = &st->entries[st->n];
+            memset(e, 0, sizeof *e);
+            snprintf(e->id, sizeof e->id, "%s", fl[1]);
+            hidx[j] = ++st->n;
+        }
+        snprintf(e->stage, sizeof e->stage, "%s", fl[2]);
+        e->last = (ledger_event_kind)ev;
+        e->attempts = atoi(fl[4]);
+        snprintf(e->host, sizeof e->host, "%s", fl[5]);
+        e->rank = atoi(fl[6]);
+        if (ev == LEDGER_START) e->started = t;
+        if (ev == LEDGER_DONE || ev == LEDGER_RETRY || ev == LEDGER_FAILED) e->wall_s = strtod(fl[7], NULL);
+        if (ev == LEDGER_RETRY || ev == LEDGER_FAILED || ev == LEDGER_SKIPPED) {
+            free(e->error);
+            e->error = strdup(fl[8]);
+        } else if (ev == LEDGER_DONE || ev == LEDGER_CACHED) {
+            free(e->error);
+            e->error = NULL;
+        }
+    }
+    free(hidx);
+    free(line);
+    fclose(f);
+    if (rc < 0) {
+        ledger_state_free(st);
+        return -1;
+    }
+    qsort(st->entries, st->n, sizeof *st->entries, cmp_entry);
+    return 0;
+}

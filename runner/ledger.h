@@ -1,0 +1,73 @@
+/* The run's durable ledger: output.dir/ledger.tsv, append-only, written by the coordinator alone.
+ *
+ * One line per event, tab-separated, each line written with one write() and fsync'ed, so a crash loses at
+ * most the line being written (a last line without its newline is ignored on reading):
+ *   unix_time  task_id  stage  event  attempt  host  rank  wall_s  error
+ * Events: start (attempt N handed to a rank), done, cached (output already there, not run), retry (attempt
+ * failed, will be retried), failed (gave up after runtime.retries retries; final), skipped (every sample
+ * failed upstream; final), interrupted (stopped at a safe point; does not count as an attempt).
+ * A special line with task_id "-" and event "run" records each start of the run (rank = number of
+ * workers) for `mer status`.
+ *
+ * The ledger and the task output files are the source of truth: a task is finished when its output file
+ * exists (written atomically); the last event of a task tells the rest. Re-running resumes from them.
+ */
+#pragma once
+#include <stddef.h>
+
+#include "core/err.h"
+
+typedef enum {
+    LEDGER_START,
+    LEDGER_DONE,
+    LEDGER_CACHED,
+    LEDGER_RETRY,
+    LEDGER_FAILED,
+    LEDGER_SKIPPED,
+    LEDGER_INTERRUPTED,
+    LEDGER_RUN,
+    LEDGER_N_EVENTS
+} ledger_event_kind;
+
+const char *ledger_event_name(ledger_event_kind e);
+
+typedef struct {
+    int fd;
+    char path[4096];
+} mer_ledger;
+
+/* Open (create) DIR/ledger.tsv for appending and take an exclusive lock on it: a second run on the same
+ * output directory fails with a clear message instead of corrupting the first. */
+int ledger_open(mer_ledger *l, const char *dir, mer_err *err);
+void ledger_close(mer_ledger *l);
+
+/* Append one event (error may be NULL; tabs and newlines in it are replaced by spaces) and fsync. */
+int ledger_append(mer_ledger *l, const char *task_id, const char *stage, ledger_event_kind ev, int attempt,
+                  const char *host, int rank, double wall_s, const char *error, mer_err *err);
+
+/* The state of each task after replaying the ledger: its last event. */
+typedef struct {
+    char id[17];
+    char stage[16];
+    ledger_event_kind last; /* last event */
+    int attempts;           /* attempts counted so far (a start without an end counts: the run died) */
+    char host[64];
+    int rank;
+    double started;         /* unix time of the last start */
+    double wall_s;          /* wall time of the last finished attempt */
+    char *error;            /* last error message (owned) or NULL */
+} ledger_entry;
+
+typedef struct {
+    ledger_entry *entries; /* sorted by id */
+    size_t n;
+    size_t n_runs;         /* "run" lines */
+    int last_workers;      /* workers of the latest run */
+    double last_run_start; /* unix time */
+    size_t n_bad_lines;    /* ignored (truncated) lines */
+} ledger_state;
+
+/* Replay DIR/ledger.tsv (a missing ledger is an empty state, not an error). */
+int ledger_read(ledger_state *st, const char *dir, mer_err *err);
+void ledger_state_free(ledger_state *st);
+const ledger_entry *ledger_find(const ledger_state *st, const char *id);

@@ -1,0 +1,40 @@
+/* results.h5: the run's shared results file (layout: /work/notes/RESULTS_CONTRACT.md, copied in
+ * runner/results.c's header), rebuilt from the finished task files so a crash never loses it.
+ *
+ * At the start of a run the coordinator writes output.dir/plan.h5 (points, variants, samples, folds, the
+ * task table, the base config): with it, the ledger and the task files, `mer collect DIR` and `mer status
+ * DIR` need nothing else (no config, no dataset).
+ */
+#pragma once
+#include "runner/plan.h"
+
+/* Write DIR/plan.h5 atomically. */
+int results_write_plan(const mer_plan *plan, mer_err *err);
+
+/* Rebuild DIR/results.h5 (atomically) from DIR/plan.h5, DIR/ledger.tsv and DIR/tasks/. Counts of the
+ * prediction rows and finished train tasks are returned when the pointers are not NULL. */
+int results_collect(const char *dir, size_t *n_rows, size_t *n_train_done, mer_err *err);
+
+/* The plan as stored in plan.h5 (what status and collect read). */
+typedef struct {
+    char *config, *dataset_name;
+    char **classes;
+    size_t n_classes;
+    char **sample_id, **sample_subject;
+    int64_t *sample_label;
+    size_t n_samples;
+    char **fold_name;
+    size_t n_folds;
+    char **point_id, **point_params, **point_config;
+    size_t n_points;
+    int64_t *variant_point, *variant_seed;
+    size_t n_variants;
+    char **task_id, **task_stage;
+    int64_t *task_variant, *task_fold;
+    double *task_est;
+    size_t n_tasks;
+    int64_t save_features;
+} stored_plan;
+
+int stored_plan_read(stored_plan *sp, const char *dir, mer_err *err);
+void stored_plan_free(stored_plan *sp);
