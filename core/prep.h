@@ -68,13 +68,15 @@ typedef struct {
 
 typedef struct {
     size_t n, computed, cached, failed;
+    char **reasons; /* [n]: why item i failed in this run, NULL when it succeeded; prep_summary_free */
 } prep_summary;
+void prep_summary_free(prep_summary *s);
 
 /* Computes one sample (prep_sample with the loaded face models in mer prep). */
 typedef int (*prep_sample_fn)(prep_result *out, const prep_item *it, void *user, mer_err *err);
 
 /* Process every item. Returns -1 only when the cache itself cannot be written (err says why); per-sample
- * failures are counted in s and recorded. The reasons of this run's failures: prep_index_read. */
+ * failures are counted and explained in s (free it with prep_summary_free, also after an error). */
 int prep_run(prep_summary *s, const char *dir, const char *config_text, const prep_item *items, size_t n,
              prep_sample_fn fn, void *user, mer_err *err);
 /* The path of a sample's cache file (malloc'ed), or NULL with err set for an unusable id. */

@@ -54,7 +54,7 @@ static int write_sample(const char *path, const prep_item *it, const prep_result
 }
 
 static int write_index(const char *dir, const char *config_text, const prep_item *items, size_t n, const int64_t *status,
-                       char **reasons, mer_err *err) {
+                       const char *const *reasons, mer_err *err) {
     size_t len = strlen(dir) + 16;
     char *path = mer_malloc(len, err);
     if (!path) return -1;
@@ -70,7 +70,7 @@ static int write_index(const char *dir, const char *config_text, const prep_item
     if (h5_create_tmp(path, &f, err) < 0) goto done;
     if (h5_write_strs(f, "id", ids, n, err) < 0 || h5_write_strs(f, "clip", clips, n, err) < 0 ||
         h5_write_i64(f, "status", status, 1, &n, err) < 0 ||
-        h5_write_strs(f, "reason", (const char *const *)reasons, n, err) < 0 ||
+        h5_write_strs(f, "reason", reasons, n, err) < 0 ||
         h5_write_str(f, "config", config_text, err) < 0) {
         h5_abort(f, path);
         goto done;
@@ -94,6 +94,12 @@ static int write_text(const char *dir, const char *name, const char *text, mer_e
     if (!ok) mer_errf(err, "%s: cannot write", path);
     free(path);
     return ok ? 0 : -1;
+}
+
+void prep_summary_free(prep_summary *s) {
+    for (size_t i = 0; s->reasons && i < s->n; i++) free(s->reasons[i]);
+    free(s->reasons);
+    memset(s, 0, sizeof *s);
 }
 
 int prep_run(prep_summary *s, const char *dir, const char *config_text, const prep_item *items, size_t n,
@@ -155,15 +161,13 @@ int prep_run(prep_summary *s, const char *dir, const char *config_text, const pr
         progress_step(&pr, 1);
     }
     progress_end(&pr);
-    for (size_t i = 0; i < n; i++)
-        if (!reasons[i] && !(reasons[i] = strdup(""))) {
-            mer_errf(err, "out of memory");
-            goto done;
-        }
-    ret = write_index(dir, config_text, items, n, status, reasons, err);
+    const char **index_reasons = mer_calloc(n, sizeof *index_reasons, err);
+    if (!index_reasons) goto done;
+    for (size_t i = 0; i < n; i++) index_reasons[i] = reasons[i] ? reasons[i] : (status[i] ? "" : "(unknown)");
+    ret = write_index(dir, config_text, items, n, status, index_reasons, err);
+    free(index_reasons);
 done:
-    for (size_t i = 0; reasons && i < n; i++) free(reasons[i]);
-    free(reasons);
+    s->reasons = reasons;
     free(status);
     return ret;
 }

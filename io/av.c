@@ -2,6 +2,8 @@
 #include "io/av.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -33,13 +35,35 @@ static int reader_open_codec(av_reader *r, int threads, mer_err *err) {
     /* Explicit thread count: 1 by default, because mer parallelises across samples and processes. */
     r->dec->thread_count = threads > 0 ? threads : 1;
     r->dec->thread_type = r->dec->thread_count > 1 ? FF_THREAD_FRAME | FF_THREAD_SLICE : 0;
-    /* Damaged data is an error, not a concealed (partly grey) picture. */
-    r->dec->err_recognition |= AV_EF_EXPLODE;
+    /* Damaged data is an error, not a concealed (partly grey) picture. Not for TIFF: its decoder treats any
+     * unknown tag (common, e.g. ResolutionUnit from some writers) as fatal under AV_EF_EXPLODE. */
+    if (codec->id != AV_CODEC_ID_TIFF) r->dec->err_recognition |= AV_EF_EXPLODE;
     ret = avcodec_open2(r->dec, codec, NULL);
     if (ret < 0) return av_errf(err, r->path, "cannot open the decoder", ret);
     r->pkt = av_packet_alloc();
     r->frame = av_frame_alloc();
     if (!r->pkt || !r->frame) return mer_errf(err, "%s: out of memory (packet/frame)", r->path);
+    return 0;
+}
+
+/* The whole file as one packet (padded as FFmpeg requires). */
+static int read_whole_file(AVPacket *pkt, const char *path, off_t size, mer_err *err) {
+    if (size > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE) return mer_errf(err, "%s: image file too large", path);
+    uint8_t *buf = av_malloc((size_t)size + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (!buf) return mer_errf(err, "%s: out of memory reading the file", path);
+    memset(buf + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(buf, 1, (size_t)size, f) : 0;
+    if (f) fclose(f);
+    if (got != (size_t)size) {
+        av_free(buf);
+        return mer_errf(err, "%s: cannot read the file: %s", path, f ? "short read" : strerror(errno));
+    }
+    int ret = av_packet_from_data(pkt, buf, (int)size);
+    if (ret < 0) {
+        av_free(buf);
+        return av_errf(err, path, "cannot wrap the file", ret);
+    }
     return 0;
 }
 
@@ -62,13 +86,18 @@ int av_reader_open(av_reader *r, const char *path, int threads, mer_err *err) {
         r->fmt = NULL;
         return av_errf(err, path, "not a readable image or video", ret);
     }
-    ret = avformat_find_stream_info(r->fmt, NULL);
+    /* Still images (image2, *_pipe demuxers) carry the codec id in the demuxer already; probing the stream
+     * would decode the picture once more, so it is skipped for them (halves the time per frame file). */
+    const char *dname = r->fmt->iformat->name;
+    size_t dl = strlen(dname);
+    r->still = r->fmt->nb_streams == 1 && (!strcmp(dname, "image2") || (dl > 5 && !strcmp(dname + dl - 5, "_pipe")));
+    ret = r->still ? 0 : avformat_find_stream_info(r->fmt, NULL);
     if (ret < 0) {
         av_errf(err, path, "cannot read stream information", ret);
         av_reader_close(r);
         return -1;
     }
-    if (reader_open_codec(r, threads, err) < 0) {
+    if (reader_open_codec(r, threads, err) < 0 || (r->still && read_whole_file(r->pkt, path, st.st_size, err) < 0)) {
         av_reader_close(r);
         return -1;
     }
@@ -92,6 +121,15 @@ int av_reader_next(av_reader *r, mer_err *err) {
         if (r->flushing) { /* drained without EOF: treat as end */
             r->done = 1;
             return 0;
+        }
+        if (r->still) { /* one packet (the file), then drain */
+            ret = avcodec_send_packet(r->dec, r->pkt);
+            av_packet_unref(r->pkt);
+            if (ret < 0) return av_errf(err, r->path, "decoding failed (truncated or corrupt data?)", ret);
+            r->flushing = 1;
+            ret = avcodec_send_packet(r->dec, NULL);
+            if (ret < 0 && ret != AVERROR_EOF) return av_errf(err, r->path, "decoding failed", ret);
+            continue;
         }
         for (;;) {
             ret = av_read_frame(r->fmt, r->pkt);

@@ -1,8 +1,10 @@
 /* Internal FFmpeg plumbing shared by io/image.c and io/video.c (not for other modules: they use
  * io/image.h and io/video.h, which hide every FFmpeg type).
  *
- * av_reader: demux + decode the best video stream of a file (a video, or a single image through
- * FFmpeg's image demuxers), frame by frame, single-threaded unless asked otherwise.
+ * av_reader: demux + decode the best video stream of a file, frame by frame, single-threaded unless asked
+ * otherwise. A still image (FFmpeg's probe picks image2 or an *_pipe demuxer) is decoded from the WHOLE file
+ * as one packet with the codec the probe found: the pipe demuxers split files into 4 KiB packets and rely on a
+ * parser, which some codecs (TIFF) lack.
  * av_encode_image: encode one mer_image as a still (png, mjpeg, bmp, pgm, ppm).
  */
 #pragma once
@@ -20,6 +22,7 @@ typedef struct {
     int flushing;   /* demuxer exhausted, decoder being drained */
     int done;       /* decoder fully drained */
     int threads;
+    int still;      /* a still image: the whole file is sent to the decoder as one packet */
     const char *path;
 } av_reader;
 

@@ -146,6 +146,52 @@ int main(void) {
         }
     check_lossless(16, 9, 1, "png");
     check_lossless(16, 9, 3, "png");
+    /* TIFF (no parser in FFmpeg, unknown tags): the whole-file path decodes it bit-exactly */
+    {
+        char raw[512], tif[512];
+        snprintf(raw, sizeof raw, "%s/t.raw", dir);
+        snprintf(tif, sizeof tif, "%s/t.tif", dir);
+        uint8_t px[13 * 11 * 3];
+        pattern(px, 13, 11, 3, 99);
+        write_bytes(raw, px, sizeof px);
+        CHECK(sh("ffmpeg -nostdin -loglevel error -y -f rawvideo -pix_fmt rgb24 -s 13x11 -i %s -frames:v 1 %s", raw, tif) == 0, "cli tif");
+        mer_image img;
+        mer_err err = {0};
+        CHECK(image_load(&img, tif, 3, &err) == 0 && img.w == 13 && img.h == 11 && !memcmp(img.px, px, sizeof px),
+              "tif bit-exact: %s", err.msg);
+        image_free(&img);
+    }
+    /* PNG variants through swscale: 16-bit, alpha (dropped), grey+alpha, 16-bit grey; and a PNG named .jpg */
+    {
+        const char *fmts[] = {"rgb48be", "rgba", "ya8", "gray16be"};
+        for (int i = 0; i < 4; i++) {
+            int c = i < 2 ? 3 : 1;
+            char raw[512], png[512];
+            snprintf(raw, sizeof raw, "%s/v%d.raw", dir, i);
+            snprintf(png, sizeof png, "%s/v%d.png", dir, i);
+            uint8_t px[9 * 7 * 3];
+            pattern(px, 9, 7, c, 40u + (unsigned)i);
+            write_bytes(raw, px, (size_t)9 * 7 * c);
+            CHECK(sh("ffmpeg -nostdin -loglevel error -y -f rawvideo -pix_fmt %s -s 9x7 -i %s -pix_fmt %s -frames:v 1 %s",
+                     c == 3 ? "rgb24" : "gray", raw, fmts[i], png) == 0, "cli %s", fmts[i]);
+            mer_image img;
+            mer_err err = {0};
+            CHECK(image_load(&img, png, c, &err) == 0 && img.c == c && !memcmp(img.px, px, (size_t)9 * 7 * c),
+                  "png %s bit-exact: %s", fmts[i], err.msg);
+            image_free(&img);
+        }
+        char misnamed[512];
+        snprintf(misnamed, sizeof misnamed, "%s/really_a_png.jpg", dir);
+        CHECK(sh("cp %s/v1.png %s", dir, misnamed) == 0, "copy");
+        mer_image a, b;
+        mer_err err = {0};
+        char orig[512];
+        snprintf(orig, sizeof orig, "%s/v1.png", dir);
+        CHECK(image_load(&a, misnamed, 3, &err) == 0 && image_load(&b, orig, 3, &err) == 0 && !memcmp(a.px, b.px, 9 * 7 * 3),
+              "content decides the decoder, not the extension: %s", err.msg);
+        image_free(&a);
+        image_free(&b);
+    }
     check_jpeg(37, 23);
     check_jpeg(64, 48);
 

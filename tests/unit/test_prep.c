@@ -165,6 +165,8 @@ int main(void) {
               "run: %s", err.msg);
         CHECK(s.n == 4 && s.computed == 2 && s.cached == 0 && s.failed == 2 && u.calls == 3, "first run %zu/%zu/%zu calls %d",
               s.computed, s.cached, s.failed, u.calls);
+        CHECK(s.reasons && !s.reasons[0] && !s.reasons[1] && s.reasons[2] && strstr(s.reasons[2], "77"), "summary reasons");
+        prep_summary_free(&s);
         char idx[800];
         snprintf(idx, sizeof idx, "%s/index.h5", cache);
         hid_t f;
@@ -200,14 +202,17 @@ int main(void) {
         CHECK(prep_run(&s, cache, "preprocess:\n  size: 64\n", items, 4, sample_with_known_landmarks, &u, &err) == 0, "rerun");
         CHECK(s.computed == 0 && s.cached == 2 && s.failed == 2 && u.calls == 1, "rerun %zu/%zu/%zu calls %d", s.computed,
               s.cached, s.failed, u.calls);
+        prep_summary_free(&s);
         /* changed annotation: recomputed */
         items[0].apex = 50;
         u.calls = 0;
         CHECK(prep_run(&s, cache, "x", items, 3, sample_with_known_landmarks, &u, &err) == 0 && s.computed == 1 &&
               s.cached == 1 && u.calls == 2, "changed apex recomputed");
+        prep_summary_free(&s);
         /* duplicate ids: refused */
         items[1].id = "sub01/EP01";
         CHECK(prep_run(&s, cache, "x", items, 2, sample_with_known_landmarks, &u, &err) < 0 && strstr(err.msg, "twice"), "dup: %s", err.msg);
+        prep_summary_free(&s);
     }
     for (int t = 0; t < 8; t++) image_free(&frames[t]);
     sh("rm -rf %s", dir);
