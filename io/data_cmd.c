@@ -40,9 +40,10 @@ static void synth_usage(FILE *f) {
     for (size_t i = 0; i < nk; i++) fprintf(f, "%s%s", i ? "," : " ", known[i]);
     fprintf(f, "\n"
                "  --size WxH        frame size in px (default 320x240)\n"
-               "  --fps F           nominal frame rate, recorded for video output (default 200)\n"
+               "  --fps F           nominal frame rate, recorded for video output (default 100)\n"
                "  --seed S          random seed (default 1)\n"
-               "  --format FMT      frames (default) or video (not implemented yet)\n"
+               "  --format FMT      frames (default: folders of imgN.jpg) or video (SUBJ/CLIP.avi, Motion-JPEG;\n"
+               "                    the CSV then numbers frames from 0)\n"
                "  --threads T       subjects rendered in parallel (default 1; output identical for any T)\n"
                "  -h, --help        this help\n");
 }
