@@ -37,3 +37,6 @@ int cmd_magnify(int argc, char **argv);
 /* io/data_cmd.c */
 int cmd_synth(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+
+/* core/face_cmd.c: mer face detect | landmarks */
+int cmd_face(int argc, char **argv);
