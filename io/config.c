@@ -795,6 +795,8 @@ typedef struct {
     cfg_set *set;
     int order;
     yaml_node_t *sweep;  /* the top-level sweep: value, parsed after the overrides */
+    long *ov_seeds;      /* sweep.seeds=[...] given on the command line (replaces the file's) */
+    size_t n_ov_seeds;
 } walk_ctx;
 
 static int duplicate_key(walk_ctx *w, yaml_node_t *map, yaml_node_pair_t *pair) {
@@ -1100,10 +1102,12 @@ static int add_factor(cfg_sweep *s, sweep_factor f) {
     return 0;
 }
 
-static int parse_seeds(sweep_ctx *c, yaml_node_t *val) {
-    walk_ctx *w = c->w;
+/* sweep.seeds (from the file or an override): a non-empty list of distinct integers. Replaces *seeds
+ * when the node is a list. Returns -1 only when out of memory. */
+static int parse_seeds(long **seeds_out, size_t *n_out, yaml_document_t *doc, yaml_node_t *val, const cfg_src *src,
+                       diag *d) {
     if (val->type != YAML_SEQUENCE_NODE || val->data.sequence.items.top == val->data.sequence.items.start) {
-        diag_add(w->d, loc_mark(w->src, val->start_mark), "sweep.seeds must be a non-empty list of integers, found %s",
+        diag_add(d, loc_mark(src, val->start_mark), "sweep.seeds must be a non-empty list of integers, found %s",
                  val->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(val));
         return 0;
     }
@@ -1113,20 +1117,20 @@ static int parse_seeds(sweep_ctx *c, yaml_node_t *val) {
     const cfg_key *seed_key = &CFG_KEYS[key_index("seed")];
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        yaml_node_t *e = yaml_document_get_node(w->doc, val->data.sequence.items.start[i]);
+        yaml_node_t *e = yaml_document_get_node(doc, val->data.sequence.items.start[i]);
         cfg_value v;
-        if (parse_node(&v, seed_key, "sweep.seeds", w->doc, e, w->src, w->d) < 0) continue;
+        if (parse_node(&v, seed_key, "sweep.seeds", doc, e, src, d) < 0) continue;
         int dup = 0;
         for (size_t j = 0; j < ok; j++) dup |= seeds[j] == v.u.l;
         if (dup) {
-            diag_add(w->d, loc_mark(w->src, e->start_mark), "seed %ld is listed twice in sweep.seeds", v.u.l);
+            diag_add(d, loc_mark(src, e->start_mark), "seed %ld is listed twice in sweep.seeds", v.u.l);
             continue;
         }
         seeds[ok++] = v.u.l;
     }
-    free(c->seeds);
-    c->seeds = seeds;
-    c->n_seeds = ok;
+    free(*seeds_out);
+    *seeds_out = seeds;
+    *n_out = ok;
     return 0;
 }
 
@@ -1148,7 +1152,7 @@ static int parse_sweep(sweep_ctx *c, yaml_node_t *sw) {
         if (duplicate_key(w, sw, p)) continue;
         const char *name = (const char *)key->data.scalar.value;
         if (!strcmp(name, "seeds")) {
-            if (parse_seeds(c, val) < 0) return -1;
+            if (parse_seeds(&c->seeds, &c->n_seeds, w->doc, val, w->src, w->d) < 0) return -1;
             c->s->seeds_given = 1;
             continue;
         }
@@ -1439,10 +1443,10 @@ static int apply_override(walk_ctx *w, const cfg_src *osrc, unsigned char *overr
     }
     char key[256];
     snprintf(key, sizeof key, "%.*s", (int)(eq - ov), ov);
-    int ki = key_index(key);
-    if (ki < 0) {
+    int ki = key_index(key), seeds = !strcmp(key, "sweep.seeds");
+    if (ki < 0 && !seeds) {
         if (!strncmp(key, "sweep", 5) && (key[5] == 0 || key[5] == '.'))
-            diag_add(w->d, loc, "the sweep cannot be overridden; set the swept key itself to run one value");
+            diag_add(w->d, loc, "only sweep.seeds can be overridden; set a swept key itself to run one value");
         else unknown_full_key(w->d, loc, key, NULL, 0);
         return 0;
     }
@@ -1461,13 +1465,16 @@ static int apply_override(walk_ctx *w, const cfg_src *osrc, unsigned char *overr
     empty.data.scalar.value = (yaml_char_t *)"";
     empty.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
     cfg_value v;
-    if (parse_node(&v, &CFG_KEYS[ki], key, &doc, root ? root : &empty, osrc, w->d) == 0) {
+    int rc = 0;
+    if (seeds) {
+        rc = parse_seeds(&w->ov_seeds, &w->n_ov_seeds, &doc, root ? root : &empty, osrc, w->d);
+    } else if (parse_node(&v, &CFG_KEYS[ki], key, &doc, root ? root : &empty, osrc, w->d) == 0) {
         assign(w->cfg, w->set, ki, &v, loc, &w->order);
         overridden[ki] = 1;
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&ps);
-    return 0;
+    return rc;
 }
 
 int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t len, char *const *overrides,
@@ -1485,6 +1492,7 @@ int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t le
     yaml_document_t ydoc;
     int have_parser = 0, have_doc = 0;
     sweep_ctx sc = {0};
+    walk_ctx w = {0};
     mer_config point;
     int have_point = 0;
     config_defaults(&doc->base);
@@ -1511,7 +1519,7 @@ int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t le
         goto fail;
     }
     have_doc = 1;
-    walk_ctx w = {.src = src, .doc = &ydoc, .d = &d, .cfg = &doc->base, .set = set};
+    w = (walk_ctx){.src = src, .doc = &ydoc, .d = &d, .cfg = &doc->base, .set = set};
     yaml_node_t *root = yaml_document_get_root_node(&ydoc);
     if (root && root->type == YAML_MAPPING_NODE) walk_mapping(&w, root, "");
     else if (root && !is_null_scalar(root))
@@ -1533,6 +1541,13 @@ int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t le
     if (w.sweep && parse_sweep(&sc, w.sweep) < 0) {
         d.oom = 1;
         goto fail;
+    }
+    if (w.ov_seeds) { /* sweep.seeds=[...] on the command line wins over the file */
+        free(sc.seeds);
+        sc.seeds = w.ov_seeds;
+        sc.n_seeds = w.n_ov_seeds;
+        w.ov_seeds = NULL;
+        sw->seeds_given = 1;
     }
     size_t np = sweep_points(sw);
     if (np > CFG_MAX_POINTS) {
@@ -1596,6 +1611,7 @@ fail:
     if (have_doc) yaml_document_delete(&ydoc);
     if (have_parser) yaml_parser_delete(&ps);
     free(sc.seeds);
+    free(w.ov_seeds);
     diag_report(&d, diag_out, err);
     diag_free(&d);
     free(set);

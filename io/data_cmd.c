@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/config.h"
+#include "io/dataset.h"
 #include "io/synth.h"
 #include "runner/commands.h"
 
@@ -38,9 +40,10 @@ static void synth_usage(FILE *f) {
     for (size_t i = 0; i < nk; i++) fprintf(f, "%s%s", i ? "," : " ", known[i]);
     fprintf(f, "\n"
                "  --size WxH        frame size in px (default 320x240)\n"
-               "  --fps F           nominal frame rate, recorded for video output (default 200)\n"
+               "  --fps F           nominal frame rate, recorded for video output (default 100)\n"
                "  --seed S          random seed (default 1)\n"
-               "  --format FMT      frames (default) or video (not implemented yet)\n"
+               "  --format FMT      frames (default: folders of imgN.jpg) or video (SUBJ/CLIP.avi, Motion-JPEG;\n"
+               "                    the CSV then numbers frames from 0)\n"
                "  --threads T       subjects rendered in parallel (default 1; output identical for any T)\n"
                "  -h, --help        this help\n");
 }
@@ -145,4 +148,60 @@ int cmd_synth(int argc, char **argv) {
     printf("wrote %s (%d subjects x %zu classes x %d clips, %dx%d) and %s/coding.csv\n", out, o.subjects,
            o.n_classes ? o.n_classes : (size_t)5, o.per_class, o.width, o.height, out);
     return 0;
+}
+
+static void data_usage(FILE *f) {
+    fprintf(f, "usage: mer data check CONFIG [KEY=VALUE ...]\n\n"
+               "Read the dataset the config describes (dataset.format, dataset.root, dataset.annotations,\n"
+               "dataset.classes, dataset.min_class_samples, dataset.include, dataset.exclude) and verify every\n"
+               "sample's frames. Prints subjects, samples per class and per subject, dropped classes, and every\n"
+               "problem with its CSV line. KEY=VALUE pairs override config keys (e.g. dataset.root=/data/CASME2).\n"
+               "For dataset.format = synth the data is generated first when absent.\n\n"
+               "Exit status: 0 usable, 1 not usable (reasons printed), 2 usage error.\n\n"
+               "  -h, --help   this help\n");
+}
+
+int cmd_data(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            data_usage(stdout);
+            return 0;
+        }
+        return usage_error("data", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc) return usage_error("data", "expected a subcommand: check CONFIG");
+    if (strcmp(argv[optind], "check")) return usage_error("data", "unknown subcommand '%s' (expected: check)", argv[optind]);
+    optind++;
+    if (optind < argc && (!strcmp(argv[optind], "--help") || !strcmp(argv[optind], "-h"))) {
+        data_usage(stdout);
+        return 0;
+    }
+    if (optind >= argc) return usage_error("data", "check needs a CONFIG file");
+    const char *path = argv[optind++];
+    for (int i = optind; i < argc; i++)
+        if (argv[i][0] == '-' || !strchr(argv[i], '='))
+            return usage_error("data", "expected KEY=VALUE overrides after CONFIG, got '%s'", argv[i]);
+    cfg_doc doc;
+    mer_err err = {{0}};
+    if (config_load(&doc, path, argv + optind, (size_t)(argc - optind), &err)) {
+        fprintf(stderr, "mer data check: %s\n", err.msg);
+        return 1;
+    }
+    dataset d;
+    if (dataset_load(&d, &doc.base, &err)) {
+        fprintf(stderr, "mer data check: %s\n", err.msg);
+        config_doc_free(&doc);
+        return 1;
+    }
+    int rc = dataset_check(&d, &err);
+    dataset_report(stdout, &d);
+    if (rc) printf("NOT USABLE: %s\n", err.msg);
+    else printf("usable: %zu samples, %zu subjects, %zu classes\n", d.n, d.n_subjects, d.n_classes);
+    dataset_free(&d);
+    config_doc_free(&doc);
+    return rc ? 1 : 0;
 }

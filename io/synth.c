@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include "core/rng.h"
+#include "io/fs.h"
 #include "io/image.h"
+#include "io/video.h"
 #include "io/log.h"
 
 #define SS 2 /* neutral face supersampling factor */
@@ -402,7 +404,7 @@ static const au_use OTHERS_POOL[] = {
 static const char *const KNOWN_NAMES[N_CLASSES] = {"happiness", "disgust", "surprise", "repression", "others",
                                                   "sadness", "fear", "anger", "contempt", "other",
                                                   "negative", "positive"};
-static const char *const DEFAULT_NAMES[] = {"others", "disgust", "happiness", "repression", "surprise"};
+static const char *const DEFAULT_NAMES[] = {"happiness", "disgust", "repression", "surprise", "others"};
 
 size_t synth_known_classes(const char *const **names) {
     *names = KNOWN_NAMES;
@@ -577,31 +579,12 @@ void synth_opts_default(synth_opts *o) {
     o->per_class = 4;
     o->width = 320;
     o->height = 240;
-    o->fps = 200;
+    o->fps = 100;
     o->seed = 1;
     o->classes = NULL;
     o->n_classes = 0;
     o->video = 0;
     o->threads = 1;
-}
-
-static int mkdir_p(const char *path, mer_err *err) {
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return mer_errf(err, "%s: path too long", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return mer_errf(err, "%s: cannot create directory: %s", buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return mer_errf(err, "%s: not a directory", path);
-    return 0;
 }
 
 /* Everything random about one clip, drawn from its own stream. */
@@ -714,21 +697,37 @@ static int generate_subject(clip_row *rows, const char *out_dir, const synth_opt
         rows[ci].subject = subject;
         plan_clip(p, s, o->seed, subject, ci, c);
         char dir[4096];
-        if ((size_t)snprintf(dir, sizeof dir, "%s/sub%02d/%s", out_dir, subject + 1, p->name) >= sizeof dir) {
+        if ((size_t)snprintf(dir, sizeof dir, "%s/sub%02d/%s", out_dir, subject + 1, p->name) >= sizeof dir - 8) {
             mer_errf(err, "%s: path too long", out_dir);
             goto done;
         }
-        if (mkdir_p(dir, err)) goto done;
         synth_frame_desc f;
         frame_desc(&f, p, p->apex);
         unit_field(field, s, &f);
+        clip_writer *vw = NULL;
+        if (o->video) { /* SUBJ/CLIP.avi, Motion-JPEG 4:4:4 at quality 2; frames numbered 0.. in the CSV */
+            char path[4200];
+            snprintf(path, sizeof path, "%s.avi", dir);
+            clip_writer_opts wo = {.codec = "mjpeg", .fps = o->fps, .quality = 2, .threads = 1};
+            if (fs_mkdir_parent(path, err) || clip_writer_open(&vw, path, o->width, o->height, 3, &wo, err)) goto done;
+        } else if (fs_mkdir_p(dir, err)) {
+            goto done;
+        }
         for (int fr = p->onset; fr <= p->offset; fr++) {
             frame_desc(&f, p, fr);
             render_with_field(img.px, s, &f, field);
+            if (vw) {
+                if (clip_writer_add(vw, &img, err)) {
+                    clip_writer_abort(vw);
+                    goto done;
+                }
+                continue;
+            }
             char path[4200];
             snprintf(path, sizeof path, "%s/img%d.jpg", dir, fr);
             if (image_save(path, &img, err)) goto done;
         }
+        if (vw && clip_writer_close(vw, err)) goto done;
     }
     rc = 0;
 done:
@@ -745,7 +744,6 @@ int synth_generate(const char *out_dir, const char *annotations_path, const synt
         return mer_errf(err, "synth: clips per class must be 1..500 (got %d)", o->per_class);
     if (o->width < 64 || o->height < 64 || o->width > 4096 || o->height > 4096)
         return mer_errf(err, "synth: frame size %dx%d out of range (64..4096)", o->width, o->height);
-    if (o->video) return mer_errf(err, "synth: video output is not implemented yet; use frame folders");
     const char *const *names = o->classes;
     size_t n_cls = o->n_classes;
     if (!names || !n_cls) n_cls = synth_default_classes(&names);
@@ -772,7 +770,7 @@ int synth_generate(const char *out_dir, const char *annotations_path, const synt
     struct stat st;
     if (stat(annotations_path, &st) == 0)
         return mer_errf(err, "%s: already exists (refusing to overwrite a generated dataset)", annotations_path);
-    if (mkdir_p(out_dir, err)) return -1;
+    if (fs_mkdir_p(out_dir, err)) return -1;
 
     size_t per_subject = n_cls * (size_t)o->per_class;
     clip_row *rows = mer_calloc((size_t)o->subjects * per_subject, sizeof *rows, err);
@@ -818,8 +816,9 @@ int synth_generate(const char *out_dir, const char *annotations_path, const synt
         const clip_plan *p = &rows[i].plan;
         char aus[64];
         au_string(aus, sizeof aus, p);
-        fprintf(f, "%d,%s,%d,%d,%d,%s,%s\n", rows[i].subject + 1, p->name, p->onset, p->apex, p->offset, aus,
-                CLASSES[p->cls].name);
+        int base = o->video ? p->onset : 0; /* a video's frames are numbered from 0 (io/video.h) */
+        fprintf(f, "%d,%s,%d,%d,%d,%s,%s\n", rows[i].subject + 1, p->name, p->onset - base, p->apex - base,
+                p->offset - base, aus, CLASSES[p->cls].name);
     }
     free(rows);
     if (fflush(f) != 0 || ferror(f)) {

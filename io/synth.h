@@ -36,12 +36,13 @@ typedef struct {
     uint64_t seed;
     const char *const *classes; /* class names (must be known to the generator); NULL = default set */
     size_t n_classes;
-    int video;               /* 0: frame folders imgN.jpg; 1: one video file per clip (SUBJ/CLIP.avi) */
+    int video;               /* 0: frame folders imgN.jpg; 1: one video per clip, SUBJ/CLIP.avi (Motion-JPEG 4:4:4,
+                                quality 2), annotated with 0-based frame indices as io/video.h numbers them */
     int threads;             /* <= 1: serial (output is identical for any thread count) */
 } synth_opts;
 
 /* The defaults used by `mer synth` and dataset.format = synth: 8 subjects x 5 classes x 4 clips,
- * 320x240, 200 fps, seed 1, the CASME II 5-class set. */
+ * 320x240, 100 fps, seed 1, the CASME II 5-class set (happiness, disgust, repression, surprise, others). */
 void synth_opts_default(synth_opts *o);
 
 /* Generate the dataset into out_dir (created; must not already hold a coding.csv). The coding CSV is

@@ -10,9 +10,9 @@
 
 static void config_help(void) {
     printf("usage: mer config CFG [KEY=VALUE ...] [--print] [--points] [--keys]\n\n"
-           "Check the YAML config CFG (plus command-line overrides KEY=VALUE, e.g. train.lr=3e-4 or\n"
-           "dataset.classes=[a,b]) against the schema. Every error is printed as FILE:LINE:COL: message with\n"
-           "the source line and a caret.\n\n"
+           "Check the YAML config CFG plus command-line overrides KEY=VALUE (e.g. train.lr=3e-4,\n"
+           "dataset.classes=[a,b]; sweep.seeds=[0,1,2] replaces the seeds) against the schema. Every error is\n"
+           "printed as FILE:LINE:COL: message with the source line and a caret.\n\n"
            "Options:\n"
            "  --print    print the fully resolved config (defaults included, plus the sweep) as YAML that\n"
            "             mer config reads back identically\n"

@@ -29,8 +29,11 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 
 /* analysis/report_cmd.c */
 int cmd_report(int argc, char **argv);
-int cmd_synth(int argc, char **argv);     /* io/data_cmd.c */
 
 /* core/magnify_cmd.c */
 int cmd_convert_tf(int argc, char **argv);
 int cmd_magnify(int argc, char **argv);
+
+/* io/data_cmd.c */
+int cmd_synth(int argc, char **argv);
+int cmd_data(int argc, char **argv);

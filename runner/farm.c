@@ -184,8 +184,13 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
     free(fill);
 
     /* Resume: output files and the ledger say where every task stands. */
+    uint8_t *reset = mer_calloc(n, 1, err); /* failed for good earlier, retried now (--retry-failed) */
+    if (!reset) return -1;
     ledger_state led;
-    if (ledger_read(&led, p->output_dir, err) < 0) return -1;
+    if (ledger_read(&led, p->output_dir, err) < 0) {
+        free(reset);
+        return -1;
+    }
     if (led.n_bad_lines) log_warn("ledger: ignored %zu incomplete line(s) (a crash while writing)", led.n_bad_lines);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -205,7 +210,7 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
         s->attempts[i] = e->attempts;
         switch (e->last) {
         case LEDGER_FAILED:
-            if (opt->retry_failed) s->attempts[i] = 0;
+            if (opt->retry_failed) s->attempts[i] = 0, reset[i] = 1;
             else s->state[i] = T_FAILED;
             break;
         case LEDGER_START:
@@ -226,7 +231,42 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
         }
     }
     ledger_state_free(&led);
-    if (rc) return -1;
+    if (rc) {
+        free(reset);
+        return -1;
+    }
+    /* Tasks that ran while an upstream task had failed for good did so without its samples: when that
+     * task gets new attempts (--retry-failed), everything downstream of it runs again. */
+    if (opt->retry_failed) {
+        size_t *stack = mer_calloc(n, sizeof *stack, err), top = 0;
+        uint8_t *seen = mer_calloc(n, 1, err);
+        if (!stack || !seen) {
+            free(stack);
+            free(seen);
+            free(reset);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (reset[i]) stack[top++] = i, seen[i] = 1;
+        while (top) {
+            size_t i = stack[--top];
+            for (size_t k = s->rdep_start[i]; k < s->rdep_start[i + 1]; k++) {
+                size_t r = s->rdeps[k];
+                if (seen[r]) continue;
+                seen[r] = 1;
+                stack[top++] = r;
+                if (s->state[r] == T_DONE) {
+                    s->state[r] = T_PENDING;
+                    s->sum->n_cached[p->tasks[r].kind]--;
+                    log_info("%s task %s ran without samples of a failed task that is retried now: running it again",
+                             stage_name(p->tasks[r].kind), p->tasks[r].id);
+                }
+            }
+        }
+        free(stack);
+        free(seen);
+    }
+    free(reset);
     size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
         if (is_final(s->state[i])) continue;

@@ -16,6 +16,7 @@ static const mer_command COMMANDS[] = {
     {"run", cmd_run, "run an experiment (folds x sweep x seeds) as an MPI task farm; resumable"},
     {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},
     {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
+    {"data", cmd_data, "data check CONFIG: verify a dataset (classes, subjects, frames, annotation problems)"},
 };
 
 static void print_help(void) {

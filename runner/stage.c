@@ -24,6 +24,17 @@ uint64_t fnv1a64(const void *data, size_t n, uint64_t h) {
 
 int stage_should_stop(const run_ctx *ctx) { return ctx && ctx->poll_stop ? ctx->poll_stop(ctx) : 0; }
 
+int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *excluded, size_t n_excluded) {
+    size_t a = dep->sample_begin > t->sample_begin ? dep->sample_begin : t->sample_begin;
+    size_t b = dep->sample_end < t->sample_end ? dep->sample_end : t->sample_end;
+    size_t k = 0;
+    for (size_t i = a; i < b; i++) {
+        while (k < n_excluded && excluded[k] < i) k++;
+        if (k == n_excluded || excluded[k] != i) return 1;
+    }
+    return 0;
+}
+
 static void free_strs(char **s, size_t n) {
     if (!s) return;
     for (size_t i = 0; i < n; i++) free(s[i]);

@@ -26,7 +26,9 @@
  *   the rank that runs the task, the number of ranks, or the order of tasks.
  * - Write outputs into `out` (an open HDF5 file: the runner created it as PATH.tmp and renames it into
  *   place only after execute returned 0; on failure it is removed). Use io/h5.h.
- * - Inputs of dependencies: task_output_path(plan, dep) for each t->deps[i]; open them read-only.
+ * - Inputs of dependencies: task_output_path(plan, dep) for each t->deps[i]; open them read-only. A
+ *   dependency that failed has no file: skip every dep for which stage_dep_usable() is 0 (all of its
+ *   samples that this task covers are excluded); every other dep's file exists.
  * - Samples listed in `excluded` (sorted sample indices) failed in an earlier stage (corrupt video, no face
  *   found): skip them. They are reported in the task table; the run goes on without them.
  * - Poll stage_should_stop(ctx) at safe points (between samples, epochs, minibatches) and return
@@ -147,6 +149,9 @@ typedef struct {
     int (*execute)(hid_t out, const mer_task *t, const size_t *excluded, size_t n_excluded, const run_ctx *ctx,
                    mer_err *err);
 } stage_impl;
+
+/* 0 when every sample of `dep` inside t's range is in `excluded` (sorted): its output is not there to read. */
+int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *excluded, size_t n_excluded);
 
 /* The registry of implementations (runner/stage.c): NULL if unknown. */
 const stage_impl *stage_impl_find(const char *name);

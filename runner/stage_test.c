@@ -14,6 +14,8 @@
  *   MER_TEST_CORRUPT   comma-separated sample ids whose PREP always fails ("corrupt video")
  *   MER_TEST_FLAKY     comma-separated sample ids whose PREP fails on the first attempt only (a marker file
  *                      output.dir/flaky-<id> remembers the failure)
+ *   MER_TEST_IGNORE_STOP  never stop at a safe point (a task that cannot be interrupted: tests the second
+ *                      signal, which must not wait for it)
  */
 #include <math.h>
 #include <stdio.h>
@@ -90,12 +92,13 @@ static double test_cost(const mer_task *t, const mer_plan *plan) {
 
 /* Sleep ms milliseconds in 10 ms slices; 1 if asked to stop. */
 static int pseudo_work(int ms, const run_ctx *ctx) {
+    int deaf = getenv("MER_TEST_IGNORE_STOP") != NULL;
     for (int done = 0; done < ms; done += 10) {
-        if (stage_should_stop(ctx)) return 1;
+        if (!deaf && stage_should_stop(ctx)) return 1;
         struct timespec ts = {0, (ms - done < 10 ? ms - done : 10) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    return stage_should_stop(ctx);
+    return deaf ? 0 : stage_should_stop(ctx);
 }
 
 static int task_ms(void) {
@@ -171,9 +174,11 @@ done:
 }
 
 /* Read the (index, array) pairs of every dependency into rows of all[n_samples][TEST_DIM]; have[i] = 1. */
-static int gather(float *all, uint8_t *have, const mer_task *t, const char *name, const run_ctx *ctx, mer_err *err) {
+static int gather(float *all, uint8_t *have, const mer_task *t, const size_t *ex, size_t n_ex, const char *name,
+                  const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     for (size_t k = 0; k < t->n_deps; k++) {
+        if (!stage_dep_usable(t, &p->tasks[t->deps[k]], ex, n_ex)) continue;
         char path[4096];
         task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
         hid_t f;
@@ -200,7 +205,8 @@ static int gather(float *all, uint8_t *have, const mer_task *t, const char *name
     return 0;
 }
 
-static int exec_features(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
+                         mer_err *err) {
     const mer_plan *p = ctx->plan;
     size_t ns = p->samples.n, n = 0;
     float *all = mer_calloc(ns * TEST_DIM, sizeof *all, err), *feat = mer_calloc(ns * TEST_DIM, sizeof *feat, err);
@@ -208,7 +214,7 @@ static int exec_features(hid_t out, const mer_task *t, const run_ctx *ctx, mer_e
     int64_t *index = mer_calloc(ns, sizeof *index, err);
     const char **ids = mer_calloc(ns, sizeof *ids, err);
     int rc = -1;
-    if (!all || !feat || !have || !index || !ids || gather(all, have, t, "x", ctx, err) < 0) goto done;
+    if (!all || !feat || !have || !index || !ids || gather(all, have, t, ex, n_ex, "x", ctx, err) < 0) goto done;
     float gain = 1.0f + 0.1f * (float)t->cfg->mag_start;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (!have[i]) continue;
@@ -235,7 +241,7 @@ done:
     return rc;
 }
 
-static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     const mer_fold *fold = &p->folds[t->fold];
     size_t ns = p->samples.n, C = p->samples.n_classes;
@@ -247,7 +253,7 @@ static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err 
     const char **ids = mer_calloc(fold->n_test, sizeof *ids, err);
     int rc = -1;
     if (!all || !cent || !prob || !have || !is_test || !count || !truth || !pred || !ids ||
-        gather(all, have, t, "feat", ctx, err) < 0)
+        gather(all, have, t, ex, n_ex, "feat", ctx, err) < 0)
         goto done;
     for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < ns; i++) /* fit on the training subjects only */
@@ -310,8 +316,8 @@ done:
 static int test_execute(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     switch (t->kind) {
     case STAGE_PREP: return exec_prep(out, t, ex, n_ex, ctx, err);
-    case STAGE_FEATURES: return exec_features(out, t, ctx, err);
-    case STAGE_TRAIN: return exec_train(out, t, ctx, err);
+    case STAGE_FEATURES: return exec_features(out, t, ex, n_ex, ctx, err);
+    case STAGE_TRAIN: return exec_train(out, t, ex, n_ex, ctx, err);
     default: return mer_errf(err, "unknown stage %d", (int)t->kind);
     }
 }

@@ -230,8 +230,11 @@ static void test_overrides(void) {
     expect_override_error("dataset.classes=[a,b", "override 'dataset.classes=[a,b': invalid value: did not find expected "
                                                   "',' or ']'");
     expect_override_error("train=3", "override 'train=3': 'train' is a section, not a key (see mer config --keys)");
-    expect_override_error("sweep.train.lr=[1,2]", "override 'sweep.train.lr=[1,2]': the sweep cannot be overridden; set "
-                                                  "the swept key itself to run one value");
+    expect_override_error("sweep.train.lr=[1,2]", "override 'sweep.train.lr=[1,2]': only sweep.seeds can be "
+                                                  "overridden; set a swept key itself to run one value");
+    expect_override_error("sweep.seeds=[1,1]", "override 'sweep.seeds=[1,1]': seed 1 is listed twice in sweep.seeds");
+    expect_override_error("sweep.seeds=3", "override 'sweep.seeds=3': sweep.seeds must be a non-empty list of "
+                                           "integers, found a scalar");
     expect_override_error("train.epochs=", "override 'train.epochs=': no value for 'train.epochs' (expected an integer)");
     expect_override_error("dataset.format=samm",
                           "override 'dataset.format=samm': missing required key 'dataset.root' (dataset.format 'samm' "
@@ -474,6 +477,18 @@ static void test_sweep(void) {
     CHECK(r == -1, "override of a zipped key fails");
     CHECK_STR(diag, want, "override of a zipped key: message");
     free(want);
+    free(diag);
+    config_doc_free(&doc);
+
+    /* sweep.seeds on the command line replaces the file's and is printed back */
+    char *ov3[] = {"sweep.seeds=[7, 8]"};
+    r = load(&doc, yaml, ov3, 1, &diag);
+    CHECK(r == 0 && doc.n_seeds == 2 && doc.seeds[0] == 7 && doc.seeds[1] == 8, "sweep.seeds override");
+    if (r == 0) {
+        char *t = config_doc_to_string(&doc);
+        CHECK(t && strstr(t, "  seeds: [7, 8]\n"), "overridden seeds printed");
+        free(t);
+    }
     free(diag);
     config_doc_free(&doc);
 

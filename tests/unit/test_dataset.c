@@ -1,0 +1,404 @@
+/* io/dataset: readers on small generated trees in each layout (CASME II, SAMM, SMIC-HS, manifest, MEGC2019,
+ * synth), every defect of data.md, bad CSVs with line-numbered problems, missing folders, class sets,
+ * min-sample filtering and include/exclude. */
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/config.h"
+#include "io/dataset.h"
+#include "io/image.h"
+#include "io/video.h"
+#include "tests/check.h"
+
+static char ROOT[256];
+
+static void mkdirs(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(buf, 0777);
+            *p = '/';
+        }
+    mkdir(buf, 0777);
+}
+
+/* Frames DIR/<prefix><n padded to pad digits>.png for n in [a, b]. */
+static void frames(const char *dir, const char *prefix, int pad, int a, int b) {
+    mkdirs(dir);
+    mer_image img = {0};
+    mer_err e;
+    if (image_alloc(&img, 16, 16, 1, &e)) return;
+    for (int n = a; n <= b; n++) {
+        for (int i = 0; i < 256; i++) img.px[i] = (uint8_t)(i + n);
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s%0*d.png", dir, prefix, pad, n);
+        if (image_save(p, &img, &e)) fprintf(stderr, "save %s: %s\n", p, e.msg);
+    }
+    image_free(&img);
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *P(const char *fmt, ...) { /* path under ROOT (static ring of buffers) */
+    static char buf[8][1024];
+    static int k;
+    char *b = buf[k++ % 8];
+    int n = snprintf(b, 1024, "%s/", ROOT);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b + n, 1024 - (size_t)n, fmt, ap);
+    va_end(ap);
+    return b;
+}
+
+static void set_str(char **field, const char *v) {
+    free(*field);
+    *field = strdup(v);
+}
+static void set_list(cfg_str_list *l, int n, ...) {
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = n ? calloc((size_t)n, sizeof *l->v) : NULL;
+    l->n = (size_t)n;
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) l->v[i] = strdup(va_arg(ap, const char *));
+    va_end(ap);
+}
+
+static const ds_sample *find(const dataset *d, const char *id) {
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(d->s[i].id, id)) return &d->s[i];
+    return NULL;
+}
+/* A problem of that severity on that line whose message contains `text`. */
+static int has_problem(const dataset *d, ds_severity sev, int line, const char *text) {
+    for (size_t i = 0; i < d->n_problems; i++)
+        if (d->problems[i].severity == sev && (line < 0 || d->problems[i].line == line) &&
+            strstr(d->problems[i].msg, text))
+            return 1;
+    return 0;
+}
+static void dump(const dataset *d) {
+    if (check_failed_) dataset_report(stderr, d);
+}
+
+static void test_casme2(void) {
+    frames(P("casme/sub01/EP02_01f"), "img", 0, 46, 86);
+    frames(P("casme/sub01/EP03_02"), "img", 0, 10, 30);
+    frames(P("casme/sub02/EP01_01"), "img", 0, 1, 20);
+    frames(P("casme/sub02/EP01_02"), "img", 0, 1, 20);
+    frames(P("casme/sub09/EP02_02f"), "img", 0, 1, 20);
+    frames(P("casme/sub03/EP06_01"), "reg_img", 0, 5, 15); /* cropped naming */
+    /* a clip stored as a video (0-based frame index) */
+    {
+        clip_writer *w = NULL;
+        mer_err e;
+        clip_writer_opts o = {0};
+        mer_image img = {0};
+        image_alloc(&img, 16, 16, 1, &e);
+        mkdirs(P("casme/sub03"));
+        CHECK(clip_writer_open(&w, P("casme/sub03/EP07_01.mkv"), 16, 16, 1, &o, &e) == 0, "video writer: %s", e.msg);
+        for (int i = 0; i < 12 && w; i++) {
+            memset(img.px, 10 * i, 256);
+            clip_writer_add(w, &img, &e);
+        }
+        if (w) CHECK(clip_writer_close(w, &e) == 0, "video close: %s", e.msg);
+        image_free(&img);
+    }
+    /* header: other case/spacing/order, an extra column; defects on numbered lines */
+    write_text(P("casme/coding.csv"),
+               "subject,FileName,Onset Frame,ApexFrame,OffsetFrame,Unnamed: 9,Action Units,Estimated Emotion\r\n" /* 1 */
+               "1,EP02_01f,46,59,86,,4+7,happiness\r\n"      /* 2 ok */
+               "01,EP03_02,10,/,30,,4,disgust\r\n"           /* 3 apex missing -> 20 */
+               "sub02,EP01_01,1,10,5,,12,Happiness\r\n"      /* 4 offset before apex -> last frame 20 */
+               "2,EP01_02,abc,5,9,,12,happiness\r\n"         /* 5 non-numeric onset */
+               "2,EP01_03,30,35,20,,12,happiness\r\n"        /* 6 onset after offset */
+               "2,EP01_04,1,2,3,,12,joy\r\n"                 /* 7 unknown emotion */
+               "1,EP02_01f,46,59,86,,4+7,happiness\r\n"      /* 8 duplicate of line 2 */
+               "9,EP02_02f,1,5,9,,,others\r\n"               /* 9 known unlabelled */
+               "2,EP05_05,1,5,9,,,surprise\r\n"              /* 10 folder missing */
+               "3,EP06_01,5,9,15,,,sadness\r\n"              /* 11 sadness */
+               "3,EP07_01,0,6,11,,,surprise\r\n"             /* 12 video */
+               "3,EP08_01,1,50,60,,,surprise\r\n"            /* 13 folder missing, excluded below */
+               "x,EP08_02,1,5,9,,,surprise\r\n"              /* 14 bad subject */
+               "\r\n");
+    mer_config cfg;
+    config_defaults(&cfg);
+    set_str(&cfg.dataset_format, "casme2");
+    set_str(&cfg.dataset_root, P("casme"));
+    set_str(&cfg.dataset_annotations, P("casme/coding.csv"));
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {{0}};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "casme2 load: %s", e.msg);
+    CHECK(d.n_rows == 13, "13 data rows (%zu)", d.n_rows);
+    const ds_sample *s = find(&d, "sub01/EP02_01f");
+    CHECK(s && s->onset == 46 && s->apex == 59 && s->offset == 86 && s->line == 2 && !strcmp(s->emotion, "happiness") &&
+              !strcmp(s->aus, "4+7") && strstr(s->path, "casme/sub01/EP02_01f"),
+          "row 2 read");
+    s = find(&d, "sub01/EP03_02");
+    CHECK(s && s->apex == 20, "missing apex -> midpoint 20");
+    CHECK(has_problem(&d, DS_WARNING, 3, "apex missing"), "warning on line 3");
+    CHECK(has_problem(&d, DS_ERROR, 5, "onset frame 'abc'"), "non-numeric onset, line 5");
+    CHECK(has_problem(&d, DS_ERROR, 6, "onset 30 after offset 20"), "onset after offset, line 6");
+    CHECK(has_problem(&d, DS_ERROR, 7, "unknown emotion 'joy'"), "unknown emotion, line 7");
+    CHECK(has_problem(&d, DS_ERROR, 8, "duplicate of the row on line 2"), "duplicate, line 8");
+    CHECK(has_problem(&d, DS_WARNING, 9, "no usable label"), "known unlabelled sample, line 9");
+    CHECK(has_problem(&d, DS_ERROR, 14, "subject 'x'"), "bad subject, line 14");
+    CHECK(!find(&d, "sub09/EP02_02f") && !find(&d, "sub02/EP01_02"), "bad rows skipped");
+    s = find(&d, "sub03/EP07_01");
+    CHECK(s && strstr(s->path, "EP07_01.mkv"), "clip found as a video file");
+    CHECK(d.problems[0].file && strstr(d.problems[0].file, "coding.csv"), "problems name the file");
+    /* classes: usual set minus absent ones, label order of the set */
+    CHECK(d.n_classes == 4 && !strcmp(d.classes[0], "happiness") && !strcmp(d.classes[1], "disgust") &&
+              !strcmp(d.classes[2], "surprise") && !strcmp(d.classes[3], "sadness"),
+          "classes in set order, absent ones left out (%zu)", d.n_classes);
+    CHECK(dataset_check(&d, &e) == -1, "not usable with errors");
+    CHECK(strstr(e.msg, "error(s)") && strstr(e.msg, "dataset.exclude"), "verdict names the errors: %s", e.msg);
+    CHECK(has_problem(&d, DS_ERROR, 10, "sub02/EP05_05"), "missing folder reported with line 10");
+    CHECK(has_problem(&d, DS_ERROR, 13, "sub03/EP08_01"), "missing folder reported with line 13");
+    s = find(&d, "sub02/EP01_01");
+    CHECK(s && s->offset == 20 && has_problem(&d, DS_WARNING, 4, "last frame on disk"), "offset fixed from disk");
+    s = find(&d, "sub03/EP06_01");
+    CHECK(s && s->onset == 5, "reg_img frames found");
+    dump(&d);
+    dataset_free(&d);
+
+    /* exclude the bad samples: usable; min_class_samples drops the small classes */
+    set_list(&cfg.dataset_exclude, 3, "sub02/EP01_0[234]", "sub02/EP05_05", "sub03/EP08_*");
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "load with exclude: %s", e.msg);
+    CHECK(d.n_excluded == 5, "5 excluded (%zu)", d.n_excluded);
+    CHECK(dataset_count(&d, DS_ERROR) == 2, "still the duplicate and the bad subject (%zu)", dataset_count(&d, DS_ERROR));
+    dataset_free(&d);
+    set_list(&cfg.dataset_exclude, 5, "sub02/EP01_0[234]", "sub02/EP05_05", "sub03/EP08_*", "x/*", "sub01/EP02_01f");
+    /* (the duplicate row shares the id of line 2, so excluding sub01/EP02_01f removes both) */
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "load with exclude: %s", e.msg);
+    CHECK(dataset_check(&d, &e) == 0, "usable after excluding: %s", e.msg);
+    CHECK(d.n == 4 && d.n_subjects == 3, "4 samples of 3 subjects (%zu, %zu)", d.n, d.n_subjects);
+    dump(&d);
+    dataset_free(&d);
+
+    cfg.dataset_min_class_samples = 2; /* happiness 1 (sub02/EP01_01), disgust 1, surprise 1, sadness 1 */
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "load min 2: %s", e.msg);
+    CHECK(d.n_classes == 0 && d.n_dropped == 4, "all classes dropped (%zu, %zu)", d.n_classes, d.n_dropped);
+    CHECK(dataset_check(&d, &e) == -1 && strstr(e.msg, "0 class(es)"), "not usable: %s", e.msg);
+    dataset_free(&d);
+
+    /* user class set: order defines labels; unknown class name rejected */
+    cfg.dataset_min_class_samples = 0;
+    set_list(&cfg.dataset_classes, 2, "Surprise", "disgust");
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "user classes: %s", e.msg);
+    CHECK(d.n_classes == 2 && !strcmp(d.classes[0], "surprise") && d.n == 2 && find(&d, "sub01/EP03_02") &&
+              find(&d, "sub01/EP03_02")->label == 1,
+          "labels follow dataset.classes");
+    CHECK(d.n_unused == 2, "happiness and sadness counted as unused (%zu)", d.n_unused);
+    dataset_free(&d);
+    set_list(&cfg.dataset_classes, 2, "surprise", "joy");
+    CHECK(dataset_load(&d, &cfg, &e) == -1 && strstr(e.msg, "'joy'"), "unknown class in dataset.classes: %s", e.msg);
+    set_list(&cfg.dataset_classes, 0);
+    set_list(&cfg.dataset_include, 1, "sub01/*");
+    CHECK(dataset_load(&d, &cfg, &e) == 0 && d.n_subjects == 1, "include pattern");
+    CHECK(d.n == 1 || d.n == 2, "only sub01 samples (%zu)", d.n);
+    for (size_t i = 0; i < d.n; i++) CHECK(!strcmp(d.s[i].subject, "sub01"), "include keeps sub01 only");
+    dataset_free(&d);
+    set_list(&cfg.dataset_include, 0);
+
+    /* missing column, missing root, missing file */
+    write_text(P("casme/bad.csv"), "Subject,Filename,OnsetFrame,OffsetFrame,Estimated Emotion\n1,EP02_01f,46,86,happiness\n");
+    set_str(&cfg.dataset_annotations, P("casme/bad.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == -1 && strstr(e.msg, "bad.csv:1") && strstr(e.msg, "ApexFrame"),
+          "missing column: %s", e.msg);
+    set_str(&cfg.dataset_annotations, P("casme/nothere.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == -1 && strstr(e.msg, "nothere.csv"), "missing CSV: %s", e.msg);
+    set_str(&cfg.dataset_annotations, P("casme/coding.csv"));
+    set_str(&cfg.dataset_root, P("nowhere"));
+    CHECK(dataset_load(&d, &cfg, &e) == -1 && strstr(e.msg, "nowhere"), "missing root: %s", e.msg);
+    config_free(&cfg);
+}
+
+static void test_samm(void) {
+    frames(P("samm/006/006_1_2"), "006_", 5, 5562, 5570); /* 006_05562.png */
+    frames(P("samm/006/006_1_3"), "006_", 0, 100, 120);   /* 006_100.png: no padding */
+    frames(P("samm/007/007_3_1"), "007_", 5, 900, 930);
+    write_text(P("samm/samm.csv"),
+               "SAMM Micro-movement dataset,,,,,,,,,\n" /* 1: free text above the header */
+               "Manchester Metropolitan University,,,,,,,,,\n"
+               ",,,,,,,,,\n"
+               "Subject,Filename,Inducement Code,Onset Frame,Apex Frame,Offset Frame,Duration,Type,Action Units,Estimated Emotion\n" /* 4 */
+               "006,006_1_2,1,5562,5566,5570,9,Micro - 1/2,R12,Happiness\n" /* 5 */
+               "6,006_1_3,1,100,-1,120,21,Micro,4,Anger\n"                  /* 6 apex missing */
+               "007,007_3_1,3,900,915,930,31,Micro,\"4+7, 43\",Other\n"    /* 7 */
+               "007,007_3_9,3,1,2,3,3,Micro,4,Joy\n");                     /* 8 unknown emotion */
+    mer_config cfg;
+    config_defaults(&cfg);
+    set_str(&cfg.dataset_format, "samm");
+    set_str(&cfg.dataset_root, P("samm"));
+    set_str(&cfg.dataset_annotations, P("samm/samm.csv"));
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {{0}};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "samm load: %s", e.msg);
+    CHECK(d.n == 3, "3 samples (%zu)", d.n);
+    const ds_sample *s = find(&d, "006/006_1_3");
+    CHECK(s && s->apex == 110 && s->line == 6, "SAMM subject 6 -> 006, apex -1 -> midpoint");
+    CHECK(has_problem(&d, DS_WARNING, 6, "apex missing"), "apex warning line 6");
+    CHECK(has_problem(&d, DS_ERROR, 8, "unknown emotion 'Joy'"), "unknown emotion line 8");
+    s = find(&d, "007/007_3_1");
+    CHECK(s && !strcmp(s->aus, "4+7, 43") && !strcmp(s->emotion, "other"), "quoted AU field, emotion lower case");
+    CHECK(d.n_classes == 3 && !strcmp(d.classes[0], "anger") && !strcmp(d.classes[1], "happiness") &&
+              !strcmp(d.classes[2], "other"),
+          "SAMM usual order");
+    CHECK(dataset_check(&d, &e) == -1, "the unknown emotion makes it unusable");
+    CHECK(dataset_count(&d, DS_ERROR) == 1, "frames with mixed zero padding all found (%zu errors)",
+          dataset_count(&d, DS_ERROR));
+    dump(&d);
+    dataset_free(&d);
+    config_free(&cfg);
+}
+
+static void test_smic(void) {
+    frames(P("smic/HS/s1/micro/negative/s1_ne_01"), "image", 6, 101, 121);
+    frames(P("smic/HS/s1/micro/positive/s1_po_01"), "image", 6, 200, 230);
+    frames(P("smic/HS/s2/micro/surprise/s2_sur_01"), "image", 6, 5, 14);
+    frames(P("smic/HS/s2/micro/negative/s2_ne_03"), "image", 6, 40, 60);
+    mkdirs(P("smic/HS/s2/non_micro")); /* ignored */
+    mer_config cfg;
+    config_defaults(&cfg);
+    set_str(&cfg.dataset_format, "smic");
+    set_str(&cfg.dataset_root, P("smic/HS"));
+    set_str(&cfg.dataset_annotations, "");
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {{0}};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "smic load: %s", e.msg);
+    CHECK(d.n == 4 && d.n_subjects == 2 && d.n_classes == 3, "4 clips, 2 subjects, 3 classes");
+    const ds_sample *s = find(&d, "s1/s1_ne_01");
+    CHECK(s && s->onset == 101 && s->offset == 121 && s->apex == 111 && s->line == 0 && !strcmp(s->emotion, "negative"),
+          "onset/offset from the frames, apex = middle");
+    CHECK(dataset_check(&d, &e) == 0, "smic usable: %s", e.msg);
+    dataset_free(&d);
+    /* with annotations: onset/offset from the CSV; a row without a clip is an error */
+    write_text(P("smic/smic.csv"), "Subject,Filename,OnsetFrame,OffsetFrame\ns1,s1_ne_01,105,115\n2,s2_sur_01,6,12\ns3,s3_po_01,1,9\n");
+    set_str(&cfg.dataset_annotations, P("smic/smic.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "smic with csv: %s", e.msg);
+    s = find(&d, "s1/s1_ne_01");
+    CHECK(s && s->onset == 105 && s->offset == 115 && s->apex == 110 && s->line == 2, "from the CSV");
+    s = find(&d, "s2/s2_sur_01");
+    CHECK(s && s->onset == 6 && s->apex == 9, "subject written as 2");
+    CHECK(has_problem(&d, DS_ERROR, 4, "s3/s3_po_01"), "annotation row without clip folder");
+    dump(&d);
+    dataset_free(&d);
+    config_free(&cfg);
+}
+
+static void test_manifest_megc(void) {
+    frames(P("other/a/clip1"), "f", 3, 0, 9);
+    frames(P("other/b/clip2"), "f", 3, 0, 9);
+    write_text(P("other/manifest.csv"),
+               "subject,clip,onset,apex,offset,label\n"
+               "A,a/clip1,0,4,9,Tense\n"
+               "B,b/clip2,1,,9,calm\n"
+               "B,b/clip3,1,2,x,calm\n");
+    mer_config cfg;
+    config_defaults(&cfg);
+    set_str(&cfg.dataset_format, "manifest");
+    set_str(&cfg.dataset_root, "");
+    set_str(&cfg.dataset_annotations, P("other/manifest.csv"));
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {{0}};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "manifest: %s", e.msg);
+    CHECK(d.n == 2 && d.n_classes == 2 && !strcmp(d.classes[0], "calm") && !strcmp(d.classes[1], "tense"),
+          "labels sorted");
+    const ds_sample *s = find(&d, "B/b/clip2");
+    CHECK(s && s->apex == 5 && strstr(s->path, "other/b/clip2"), "empty apex -> midpoint; path relative to the CSV");
+    CHECK(has_problem(&d, DS_ERROR, 4, "offset frame 'x'"), "bad offset line 4");
+    dataset_free(&d);
+
+    /* MEGC2019 composite over the CASME II, SAMM and SMIC trees written above */
+    /* paths relative to the index file's folder */
+    write_text(P("megc.csv"), "dataset,root,annotations\n"
+                              "casme2,casme,casme/coding.csv\n"
+                              "samm,samm,samm/samm.csv\n"
+                              "smic,smic/HS,\n");
+    set_str(&cfg.dataset_format, "megc2019");
+    set_str(&cfg.dataset_annotations, P("megc.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "megc: %s", e.msg);
+    CHECK(d.n_classes == 3 && !strcmp(d.classes[0], "negative") && !strcmp(d.classes[1], "positive") &&
+              !strcmp(d.classes[2], "surprise"),
+          "3 composite classes");
+    s = find(&d, "casme2_sub01/EP03_02");
+    CHECK(s && !strcmp(s->emotion, "negative") && !strcmp(s->raw_emotion, "disgust") && !strcmp(s->source, "casme2"),
+          "CASME II disgust -> negative, subject prefixed");
+    s = find(&d, "samm_006/006_1_3");
+    CHECK(s && s->label == 0, "SAMM anger -> negative");
+    s = find(&d, "samm_006/006_1_2");
+    CHECK(s && s->label == 1, "SAMM happiness -> positive");
+    CHECK(!find(&d, "samm_007/007_3_1") && !find(&d, "casme2_sub03/EP06_01"), "other / sadness (CASME II) left out");
+    s = find(&d, "smic_s2/s2_sur_01");
+    CHECK(s && s->label == 2, "SMIC surprise");
+    CHECK(d.n_files == 3, "index + 2 sheets recorded (%zu)", d.n_files);
+    dump(&d);
+    dataset_free(&d);
+    config_free(&cfg);
+}
+
+static void test_synth_roundtrip(void) {
+    mer_config cfg;
+    config_defaults(&cfg);
+    set_str(&cfg.dataset_format, "synth");
+    set_str(&cfg.dataset_root, P("synth"));
+    set_str(&cfg.dataset_annotations, "");
+    cfg.synth_subjects = 2;
+    cfg.synth_per_class = 1;
+    cfg.synth_width = 96;
+    cfg.synth_height = 72;
+    cfg.synth_seed = 5;
+    cfg.dataset_min_class_samples = 0;
+    set_list(&cfg.dataset_classes, 3, "surprise", "happiness", "repression");
+    dataset d;
+    mer_err e = {{0}};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "synth generate + load: %s", e.msg);
+    CHECK(d.n == 6 && d.n_subjects == 2 && d.n_classes == 3 && !strcmp(d.classes[0], "surprise"), "2 x 3 clips");
+    CHECK(dataset_check(&d, &e) == 0, "generated data checks: %s", e.msg);
+    CHECK(dataset_count(&d, DS_WARNING) == 0 && dataset_count(&d, DS_ERROR) == 0, "no problems");
+    for (size_t i = 0; i < d.n; i++) {
+        const ds_sample *s = &d.s[i];
+        CHECK(s->onset < s->apex && s->apex < s->offset && s->line == (int)i + 2, "round trip of row %zu", i);
+        char p[2048];
+        snprintf(p, sizeof p, "%s/img%d.jpg", s->path, s->onset);
+        CHECK(access(p, F_OK) == 0, "onset frame file %s", p);
+    }
+    /* second load reads the existing data (no regeneration) */
+    struct stat st1, st2;
+    stat(P("synth/coding.csv"), &st1);
+    dataset_free(&d);
+    CHECK(dataset_load(&d, &cfg, &e) == 0 && d.n == 6, "reload: %s", e.msg);
+    stat(P("synth/coding.csv"), &st2);
+    CHECK(st1.st_mtime == st2.st_mtime && st1.st_ino == st2.st_ino, "not regenerated");
+    dataset_free(&d);
+    config_free(&cfg);
+}
+
+int main(void) {
+    snprintf(ROOT, sizeof ROOT, "/tmp/mer_test_dataset_XXXXXX");
+    if (!mkdtemp(ROOT)) SKIP_ALL("cannot create a temporary directory");
+    test_casme2();
+    test_samm();
+    test_smic();
+    test_manifest_megc();
+    test_synth_roundtrip();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", ROOT);
+    if (!check_failed_ && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", ROOT);
+    return check_summary();
+}
