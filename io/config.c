@@ -691,6 +691,9 @@ static void check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
         cfg_loc l = set[fmt].loc; /* format is not synth, so it was set explicitly */
         diag_add(d, l, "missing required key 'dataset.root' (dataset.format '%s' has no default folder)",
                  cfg->dataset_format);
+    } else if (strcmp(cfg->dataset_format, "synth") && !cfg->dataset_root[0]) {
+        diag_add(d, set[root].loc, "'dataset.root' is empty (dataset.format '%s' needs the dataset's folder)",
+                 cfg->dataset_format);
     }
     if (!strcmp(cfg->dataset_format, "manifest") && !cfg->dataset_annotations[0])
         diag_add(d, set[fmt].loc, "missing required key 'dataset.annotations' (dataset.format 'manifest' reads "
@@ -1432,7 +1435,8 @@ void config_print_schema(FILE *f) {
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
-/* One override "key=value": the value is YAML (a scalar or a flow list). */
+/* One override "key=value": the value is YAML (a scalar or a flow list), except that an unquoted value of
+ * a string key is taken verbatim (paths with '#', ': ', '*', '[' stay intact). */
 static int apply_override(walk_ctx *w, const cfg_src *osrc, unsigned char *overridden) {
     const char *ov = osrc->override;
     cfg_loc loc = {osrc, 0, 0};
@@ -1450,10 +1454,18 @@ static int apply_override(walk_ctx *w, const cfg_src *osrc, unsigned char *overr
         else unknown_full_key(w->d, loc, key, NULL, 0);
         return 0;
     }
+    const char *val = eq + 1;
+    if (ki >= 0 && CFG_KEYS[ki].type == CFG_STR && val[0] != '"' && val[0] != '\'') {
+        /* an unquoted string (usually a path) is taken verbatim: no YAML comments, aliases or flow syntax */
+        cfg_value v = {0};
+        if (!(v.u.s = strdup(val))) return -1;
+        assign(w->cfg, w->set, ki, &v, loc, &w->order);
+        overridden[ki] = 1;
+        return 0;
+    }
     yaml_parser_t ps;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&ps)) return -1;
-    const char *val = eq + 1;
     yaml_parser_set_input_string(&ps, (const unsigned char *)val, strlen(val));
     if (!yaml_parser_load(&ps, &doc)) {
         diag_add(w->d, loc, "invalid value: %s", ps.problem ? ps.problem : "YAML error");

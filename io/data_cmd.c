@@ -32,7 +32,7 @@ static void synth_usage(FILE *f) {
             "(frames onset..offset) and OUT_DIR/coding.csv (Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,\n"
             "Action Units, Estimated Emotion). Faces are rendered procedurally per subject; each class is an\n"
             "action-unit-like motion of 0.5-3 px at the apex. The same seed gives byte-identical files.\n\n"
-            "  --subjects N      subjects sub01..subNN (default 8, at most 99)\n"
+            "  --subjects N      subjects sub01, sub02, ... (default 8, at most 999)\n"
             "  --per-class K     clips per class per subject (default 4)\n"
             "  --classes LIST    comma-separated class names (default:");
     for (size_t i = 0; i < nd; i++) fprintf(f, "%s%s", i ? "," : " ", def[i]);
@@ -66,7 +66,7 @@ int cmd_synth(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_int(optarg, 1, 99, &v)) return usage_error("synth", "--subjects must be 1..99, got '%s'", optarg);
+            if (parse_int(optarg, 1, 999, &v)) return usage_error("synth", "--subjects must be 1..999, got '%s'", optarg);
             o.subjects = (int)v;
             break;
         case 'k':

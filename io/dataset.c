@@ -536,7 +536,10 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
     for (size_t si = 0; si < ns && rc == 0; si++) {
         for (int ci = 0; SMIC_VOCAB[ci] && rc == 0; ci++) {
             char *cdir = xprintf("%s/%s/micro/%s", root, subjects[si], SMIC_VOCAB[ci]);
-            if (!cdir) return mer_errf(L->err, "out of memory");
+            if (!cdir) {
+                rc = mer_errf(L->err, "out of memory");
+                break;
+            }
             char **clips = NULL;
             size_t nc = 0;
             if (!is_dir(cdir)) {

@@ -1,6 +1,7 @@
 #include "io/fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,4 +41,39 @@ int fs_mkdir_parent(const char *file_path, mer_err *err) {
     int ret = fs_mkdir_p(dir, err);
     free(dir);
     return ret;
+}
+
+int fs_read_file(char **out, size_t *out_len, const char *path, mer_err *err) {
+    *out = NULL;
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mer_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return mer_errf(err, "%s: out of memory reading the file", path);
+        }
+        if (len + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) free(buf);
+            buf = nb;
+            cap *= 2;
+            continue;
+        }
+        size_t got = fread(buf + len, 1, cap - 1 - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return mer_errf(err, "%s: read error", path);
+    }
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return 0;
 }

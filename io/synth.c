@@ -359,6 +359,15 @@ void synth_face_box(double box[4], const synth_subject *s) {
     box[3] = 2 * s->a * s->bv;
 }
 
+void synth_face_points(double pts[10], const synth_subject *s) {
+    const double u[5] = {-s->ex, s->ex, 0, -s->mw, s->mw};
+    const double v[5] = {s->ey, s->ey, s->ny, s->my, s->my};
+    for (int k = 0; k < 5; k++) {
+        pts[2 * k] = s->cx + s->a * u[k];
+        pts[2 * k + 1] = s->cy + s->a * v[k];
+    }
+}
+
 /* ---- motion: action units as Gaussian displacement bumps ---------------------------------------- */
 
 typedef enum {
@@ -739,7 +748,7 @@ done:
 }
 
 int synth_generate(const char *out_dir, const char *annotations_path, const synth_opts *o, mer_err *err) {
-    if (o->subjects < 1 || o->subjects > 99) return mer_errf(err, "synth: subjects must be 1..99 (got %d)", o->subjects);
+    if (o->subjects < 1 || o->subjects > 999) return mer_errf(err, "synth: subjects must be 1..999 (got %d)", o->subjects);
     if (o->per_class < 1 || o->per_class > 500)
         return mer_errf(err, "synth: clips per class must be 1..500 (got %d)", o->per_class);
     if (o->width < 64 || o->height < 64 || o->width > 4096 || o->height > 4096)

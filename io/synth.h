@@ -29,7 +29,7 @@
 #include "core/err.h"
 
 typedef struct {
-    int subjects;            /* number of subjects (sub01..) */
+    int subjects;            /* number of subjects (sub01, ..., sub99, sub100, ...; at most 999) */
     int per_class;           /* clips per class per subject */
     int width, height;       /* frame size in px */
     int fps;                 /* nominal frame rate (metadata for video output) */
@@ -82,3 +82,7 @@ int synth_render(uint8_t *rgb, const synth_subject *s, const synth_frame_desc *f
 void synth_displacement_field(float *uxy, const synth_subject *s, const synth_frame_desc *f);
 /* Face box of the subject in the frame (x, y, w, h px): the rendered face ellipse's bounding box. */
 void synth_face_box(double box[4], const synth_subject *s);
+/* Ground-truth points at rest (no pose, no motion), px, as (x, y) pairs in iBUG-68 terms: [0] centre of the
+ * subject's right eye (image left; compare with mean of landmarks 36-41), [1] left eye (42-47), [2] nose tip
+ * (30), [3] right mouth corner (48), [4] left mouth corner (54). */
+void synth_face_points(double pts[10], const synth_subject *s);

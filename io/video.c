@@ -112,9 +112,9 @@ fail:
 static int open_video(clip *c, mer_err *err) {
     if (av_reader_open(&c->r, c->path, c->threads, err) < 0) return -1;
     c->open = 1;
-    /* Count the pictures by demuxing (no decoding), then rewind. */
-    size_t count = 0;
-    for (;;) {
+    /* Count the pictures by demuxing (no decoding), then rewind. A still image is a one-frame clip. */
+    size_t count = c->r.still ? 1 : 0;
+    while (!c->r.still) {
         int ret = av_read_frame(c->r.fmt, c->r.pkt);
         if (ret == AVERROR_EOF) break;
         if (ret < 0) break; /* truncated: the frames before the damage stay readable */

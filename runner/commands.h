@@ -37,3 +37,8 @@ int cmd_magnify(int argc, char **argv);
 /* io/data_cmd.c */
 int cmd_synth(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+
+/* core/face_cmd.c: mer face detect | landmarks */
+int cmd_face(int argc, char **argv);
+/* Check, debug and benchmark the neural-network engine: forward, train-step, grad, bench, init (core/nn_cmd.c). */
+int cmd_nn(int argc, char **argv);

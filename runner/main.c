@@ -17,6 +17,8 @@ static const mer_command COMMANDS[] = {
     {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},
     {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
     {"data", cmd_data, "data check CONFIG: verify a dataset (classes, subjects, frames, annotation problems)"},
+    {"face", cmd_face, "face detection (OpenCV cascades) and 68 landmarks (dlib model): detect, landmarks"},
+    {"nn", cmd_nn, "neural-network engine: forward/train-step/grad checks against PyTorch, benchmark, init"},
 };
 
 static void print_help(void) {

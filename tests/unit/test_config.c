@@ -142,6 +142,8 @@ static void test_bad_configs(void) {
                  "a config file holds one YAML document, found a second");
     expect_error("missing dataset.root", "dataset:\n  format: casme2\n", 2, 11,
                  "missing required key 'dataset.root' (dataset.format 'casme2' has no default folder)");
+    expect_error("empty dataset.root", "dataset:\n  format: samm\n  root: \"\"\n", 3, 9,
+                 "'dataset.root' is empty (dataset.format 'samm' needs the dataset's folder)");
     expect_error("missing dataset.annotations", "dataset:\n  format: manifest\n  root: /data/x\n", 2, 11,
                  "missing required key 'dataset.annotations' (dataset.format 'manifest' reads its samples from that "
                  "CSV)");
@@ -243,7 +245,7 @@ static void test_overrides(void) {
     cfg_doc doc;
     char *diag = NULL;
     char *ov[] = {"train.lr=3e-4", "model.attention.n_rounds=5", "dataset.classes=[happiness, 'other']",
-                  "output.dir=runs/a b", "magnify.schedule.end=2.5", "preprocess.grey=true", "seed=-7",
+                  "output.dir=runs/a b #1: *x", "dataset.annotations='q a.csv'", "magnify.schedule.end=2.5", "preprocess.grey=true", "seed=-7",
                   "magnify.weights=", "train.lr=2e-4"};
     int r = load(&doc, "train:\n  lr: 0.1\n", ov, sizeof ov / sizeof ov[0], &diag);
     CHECK(r == 0, "overrides load: %s", diag ? diag : "");
@@ -253,7 +255,8 @@ static void test_overrides(void) {
         CHECK(doc.base.dataset_classes.n == 2 && !strcmp(doc.base.dataset_classes.v[0], "happiness") &&
                   !strcmp(doc.base.dataset_classes.v[1], "other"),
               "flow list override");
-        CHECK_STR(doc.base.output_dir, "runs/a b", "string override keeps spaces");
+        CHECK_STR(doc.base.output_dir, "runs/a b #1: *x", "unquoted string override taken verbatim");
+        CHECK_STR(doc.base.dataset_annotations, "q a.csv", "quoted string override unquoted");
         CHECK(doc.base.mag_end == 2.5 && isnan(doc.base.mag_step), "end override: step unused (NAN)");
         CHECK(doc.base.prep_grey == 1, "bool override");
         CHECK(doc.base.seed == -7 && doc.n_seeds == 1 && doc.seeds[0] == -7, "seed override sets the one seed");

@@ -177,6 +177,13 @@ int main(void) {
         if (i == 2) check_truncated(p);
     }
 
+    /* a single image file is a one-frame clip */
+    {
+        snprintf(p, sizeof p, "%s/still.png", dir);
+        CHECK(sh("ffmpeg %s -pix_fmt rgb24 -s %dx%d -i %s -frames:v 1 %s", in, w, h, raw, p) == 0, "cli still");
+        check_clip(p, rgb, w, h, 3, 0, 0, 1);
+    }
+
     /* frame folders with dataset naming */
     char d1[560], d2[560], d3[560];
     snprintf(d1, sizeof d1, "%s/casme/sub01/EP02_01f", dir);
