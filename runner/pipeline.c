@@ -71,8 +71,17 @@ static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
         free(pd);
         return -1;
     }
-    if (dataset_check(&pd->ds, err) < 0) {
-        mer_err_prefix(err, "the dataset does not check (run `mer data check CONFIG` for the full report)");
+    /* Annotation errors stop the run before it starts. Unreadable frames and faces that are not found
+     * are per-sample failures of the PREP stage instead: reported, and the run goes on without them. */
+    size_t n_errors = dataset_count(&pd->ds, DS_ERROR);
+    if (n_errors > 0) {
+        const ds_problem *first = NULL;
+        for (size_t k = 0; k < pd->ds.n_problems && !first; k++)
+            if (pd->ds.problems[k].severity == DS_ERROR) first = &pd->ds.problems[k];
+        mer_errf(err, "the dataset does not check: %zu error(s), the first: %s%s%.0d%s%s (run `mer data check CONFIG` "
+                      "for the full report, fix the sheet or exclude the samples with dataset.exclude)",
+                 n_errors, first->file ? first->file : "", first->file ? ":" : "", first->line, first->file ? ": " : "",
+                 first->msg);
         dataset_free(&pd->ds);
         free(pd);
         return -1;
