@@ -158,6 +158,13 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     return c->train_epochs * n_train * per / 10e9;
 }
 
+/* Sample indices that failed in an earlier stage (sorted, from the runner). */
+static int is_excluded(size_t i, const size_t *ex, size_t n_ex) {
+    for (size_t k = 0; k < n_ex; k++)
+        if (ex[k] == i) return 1;
+    return 0;
+}
+
 /* ---- PREP ---------------------------------------------------------------------------------------- */
 
 static int ensure_faces(pipe_data *pd, const mer_config *cfg, mer_err *err) {
@@ -180,9 +187,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
     int64_t *index = mer_calloc(cap, sizeof *index, err);
     if (!index) return -1;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
-        int skip = 0;
-        for (size_t k = 0; k < n_ex; k++) skip |= ex[k] == i;
-        if (skip) continue;
+        if (is_excluded(i, ex, n_ex)) continue;
         if (stage_should_stop(ctx)) {
             free(index);
             return STAGE_INTERRUPTED;
@@ -216,6 +221,7 @@ static int read_prep(prep_result *r, const mer_task *t, size_t i, const run_ctx 
     for (size_t k = 0; k < t->n_deps; k++) {
         const mer_task *dep = &p->tasks[t->deps[k]];
         if (i < dep->sample_begin || i >= dep->sample_end) continue;
+        if (!task_output_exists(p, dep)) continue; /* failed: its samples are excluded */
         char path[4096];
         task_output_path(path, sizeof path, p, dep);
         hid_t f;
@@ -273,7 +279,8 @@ static int backbone_create(resnet18 **net, int *normalize, const mer_config *cfg
     return 0;
 }
 
-static int exec_features(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
+                         mer_err *err) {
     const mer_config *cfg = t->cfg;
     const mer_plan *p = ctx->plan;
     double *factors = NULL;
@@ -300,6 +307,7 @@ static int exec_features(hid_t out, const mer_task *t, const run_ctx *ctx, mer_e
             rc = STAGE_INTERRUPTED;
             goto done;
         }
+        if (is_excluded(i, ex, n_ex)) continue;
         prep_result r;
         int found = read_prep(&r, t, i, ctx, err);
         if (found < 0) goto done;
@@ -366,6 +374,7 @@ static int gather_features(feature_set *fs, const mer_task *t, const run_ctx *ct
     fs->have = mer_calloc(p->samples.n, 1, err);
     if (!fs->have) return -1;
     for (size_t k = 0; k < t->n_deps; k++) {
+        if (!task_output_exists(p, &p->tasks[t->deps[k]])) continue; /* failed: its samples are excluded */
         char path[4096];
         task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
         hid_t f;
@@ -702,7 +711,7 @@ done:
 static int pipe_execute(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     switch (t->kind) {
     case STAGE_PREP: return exec_prep(out, t, ex, n_ex, ctx, err);
-    case STAGE_FEATURES: return exec_features(out, t, ctx, err);
+    case STAGE_FEATURES: return exec_features(out, t, ex, n_ex, ctx, err);
     case STAGE_TRAIN: return exec_train(out, t, ctx, err);
     default: return mer_errf(err, "unknown stage %d", (int)t->kind);
     }

@@ -63,8 +63,12 @@ run_real "$T/n3" 1 model.attention.n_rounds=5 || fail "second sweep failed"
 # a corrupt clip: its prep fails (after the retries), the run completes with the other 14 samples
 victim=$(ls -d "$T/data"/sub02/*/ | head -1)
 for f in "$victim"*.jpg; do echo "garbage" >"$f"; done
-run_real "$T/bad" 3 || fail "run with a corrupt clip failed: $(tail -5 "$T/log")"
+rc=0
+run_real "$T/bad" 3 || rc=$?
+[ "$rc" = 4 ] || fail "a run with a corrupt clip must finish with exit 4 (tasks failed), got $rc: $(tail -5 "$T/log")"
 grep -q "failed" "$T/bad/ledger.tsv" || fail "the corrupt clip's failure is not in the ledger"
+"$MER_BIN" status "$T/bad" >"$T/status.txt" 2>&1 || true
+grep -q "$(basename "$victim")" "$T/status.txt" || { cat "$T/status.txt"; fail "mer status does not name the corrupt clip"; }
 npred=$(h5dump -H -d /predictions/pred "$T/bad/results.h5" | grep -o 'SIMPLE { ( [0-9]* )' | grep -o '[0-9]*')
 [ "$npred" = 28 ] || fail "want 28 prediction rows (14 samples x 2 points), got $npred"
 
