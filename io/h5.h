@@ -24,6 +24,13 @@ int h5_create_tmp(const char *path, hid_t *file, mer_err *err);
 int h5_commit(hid_t file, const char *path, mer_err *err);
 void h5_abort(hid_t file, const char *path);
 
+/* The same with a temporary name private to this process ("PATH.<pid>.tmp"): for files that several
+ * processes may write at the same time with identical content (a shared cached stage computed by two
+ * job-array slices); each rename is atomic, the last one wins. */
+int h5_create_tmp_private(const char *path, hid_t *file, mer_err *err);
+int h5_commit_private(hid_t file, const char *path, mer_err *err);
+void h5_abort_private(hid_t file, const char *path);
+
 int h5_exists(hid_t loc, const char *path); /* 1 if a link of that path exists (all parents too) */
 
 int h5_write_f32(hid_t loc, const char *path, const float *data, int ndim, const size_t *dims, mer_err *err);
@@ -58,6 +65,10 @@ int h5_visit_datasets(hid_t loc, h5_visit_fn fn, void *user, mer_err *err);
 /* Copy a dataset or a whole group (recursively) from src_loc/src_path to dst_loc/dst_path, which may be in
  * another file; the parents of dst_path are created, an existing dst_path is replaced. */
 int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_path, mer_err *err);
+
+/* Open (create = 1: create if missing, with parents) the group at `path`; close it with H5Gclose. Used
+ * to hand a sub-group to writers that write at the root of a location (e.g. a model's tensors). */
+int h5_group(hid_t loc, const char *path, int create, hid_t *group, mer_err *err);
 
 /* Name of the file that holds `loc`, for messages. */
 const char *h5_filename(hid_t loc, char *buf, size_t n);
