@@ -75,7 +75,7 @@ static int cmp_entry(const void *a, const void *b) {
 const ledger_entry *ledger_find(const ledger_state *st, const char *id) {
     ledger_entry key;
     snprintf(key.id, sizeof key.id, "%s", id);
-    return bsearch(&key, st->entries, st->n, sizeof key, cmp_entry);
+    return st->n ? bsearch(&key, st->entries, st->n, sizeof key, cmp_entry) : NULL;
 }
 
 static size_t fnv_slot(const char *id, size_t cap) {
@@ -196,6 +196,6 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
         ledger_state_free(st);
         return -1;
     }
-    qsort(st->entries, st->n, sizeof *st->entries, cmp_entry);
+    if (st->n) qsort(st->entries, st->n, sizeof *st->entries, cmp_entry);
     return 0;
 }

@@ -27,7 +27,8 @@ ls "$D"/tasks/*/*.tmp 2>/dev/null && fail "temporary task files left behind"
 mpirun --oversubscribe -n 3 "$MER_BIN" run "$T/run.yaml" --stages test output.dir="$D" >>"$T/log" 2>&1 &
 mp=$!
 wait_done "$D" $(( $(awk -F'\t' '$4=="done"' "$D/ledger.tsv" | wc -l) + 4 ))
-for r in 0 1 2; do kill -TERM "$(rank_pid "$mp" $r)"; done
+pids="$(rank_pid "$mp" 0) $(rank_pid "$mp" 1) $(rank_pid "$mp" 2)"  # all first: rank 0 stops the others fast
+kill -TERM $pids
 rc=0; wait "$mp" || rc=$?
 [ "$rc" = 3 ] || fail "SIGTERM: exit code $rc, want 3"
 check_h5 "$D/results.h5"

@@ -1,0 +1,65 @@
+/* The ledger: append + replay (last event wins, attempts, sanitised errors), a torn last line is ignored,
+ * a second writer is refused. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner/ledger.h"
+#include "tests/check.h"
+
+int main(void) {
+    char dir[] = "/tmp/mer-test-ledger-XXXXXX";
+    if (!mkdtemp(dir)) SKIP_ALL("cannot create a temporary directory");
+    mer_err err = {{0}};
+    ledger_state st;
+    CHECK(ledger_read(&st, dir, &err) == 0 && st.n == 0, "a missing ledger is empty");
+
+    mer_ledger l;
+    CHECK(ledger_open(&l, dir, &err) == 0, "open: %s", err.msg);
+    mer_ledger l2;
+    CHECK(ledger_open(&l2, dir, &err) < 0 && strstr(err.msg, "another mer run"), "second writer refused: %s", err.msg);
+
+    const char *a = "00000000000000aa", *b = "00000000000000bb", *c = "00000000000000cc";
+    int rc = 0;
+    rc |= ledger_append(&l, "-", "-", LEDGER_RUN, 0, "h0", 3, 0, NULL, &err);
+    rc |= ledger_append(&l, a, "prep", LEDGER_START, 1, "h1", 1, 0, NULL, &err);
+    rc |= ledger_append(&l, a, "prep", LEDGER_RETRY, 1, "h1", 1, 0.5, "bad\tframe\nline 2", &err);
+    rc |= ledger_append(&l, a, "prep", LEDGER_START, 2, "h2", 2, 0, NULL, &err);
+    rc |= ledger_append(&l, a, "prep", LEDGER_DONE, 2, "h2", 2, 1.25, NULL, &err);
+    rc |= ledger_append(&l, b, "train", LEDGER_START, 1, "h1", 1, 0, NULL, &err);
+    rc |= ledger_append(&l, c, "features", LEDGER_START, 1, "h1", 1, 0, NULL, &err);
+    rc |= ledger_append(&l, c, "features", LEDGER_FAILED, 1, "h1", 1, 0.1, "no face found", &err);
+    CHECK(rc == 0, "appends: %s", err.msg);
+    ledger_close(&l);
+    /* a crash in the middle of a write: a line without its newline */
+    char path[300];
+    snprintf(path, sizeof path, "%s/ledger.tsv", dir);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    CHECK(fd >= 0 && write(fd, "1.0\t00000000000000bb\ttrain\tdo", 29) == 29, "torn write");
+    if (fd >= 0) close(fd);
+
+    CHECK(ledger_read(&st, dir, &err) == 0, "read: %s", err.msg);
+    CHECK(st.n == 3 && st.n_runs == 1 && st.last_workers == 3 && st.n_bad_lines == 1, "3 tasks, 1 run, 1 torn line");
+    const ledger_entry *ea = ledger_find(&st, a), *eb = ledger_find(&st, b), *ec = ledger_find(&st, c);
+    CHECK(ea && ea->last == LEDGER_DONE && ea->attempts == 2 && !strcmp(ea->host, "h2") && ea->wall_s == 1.25 &&
+              ea->error == NULL,
+          "a: done on its second attempt, error cleared");
+    CHECK(eb && eb->last == LEDGER_START && eb->attempts == 1, "b: started, never finished (torn line ignored)");
+    CHECK(ec && ec->last == LEDGER_FAILED && ec->error && !strcmp(ec->error, "no face found"), "c: failed with reason");
+    CHECK(ledger_find(&st, "0000000000000000") == NULL, "unknown id");
+    ledger_state_free(&st);
+
+    /* the retry's message was sanitised to one field */
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "\tretry\t")) found = strstr(line, "bad frame line 2\n") != NULL;
+    if (f) fclose(f);
+    CHECK(found, "tabs and newlines in an error become spaces");
+
+    unlink(path);
+    rmdir(dir);
+    return check_summary();
+}
