@@ -203,6 +203,7 @@ static const struct {
 } FACE_CMDS[] = {
     {"detect", face_detect_cmd, "faces (OpenCV cascade) and 68 landmarks (dlib model) of an image, as JSON"},
     {"landmarks", face_landmarks_cmd, "68 dlib landmarks in a given box, as JSON"},
+    {"align", cmd_face_align, "aligned square face crop of an image (eye template, as mer prep)"},
 };
 
 int cmd_face(int argc, char **argv) {

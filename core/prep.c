@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/face.h"
 #include "io/h5.h"
 #include "io/video.h"
 
@@ -27,17 +28,18 @@ void prep_result_free(prep_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Warp the onset image we already decoded and the apex frame read from the open clip. */
-static int prep_align(prep_result *out, clip *c, const mer_image *onset_img, int onset, int apex, const prep_opts *o,
-                      const float *landmarks68, const int box[4], mer_err *err) {
-    if (align_transform(out->transform, landmarks68, &o->align, err) < 0)
-        return mer_err_prefix(err, "%s: onset frame %d", clip_path(c), onset);
+/* Landmarks known: transform, then the aligned onset from the decoded onset image. */
+static int align_onset(prep_result *out, const mer_image *onset_img, const float *landmarks68, const int box[4],
+                       const prep_opts *o, mer_err *err) {
+    if (!landmarks68) return mer_errf(err, "no landmarks given");
+    if (align_transform(out->transform, landmarks68, &o->align, err) < 0) return -1;
     memcpy(out->landmarks, landmarks68, sizeof out->landmarks);
     if (box) memcpy(out->box, box, sizeof out->box);
-    out->onset_frame = onset;
-    out->apex_frame = apex;
-    if (align_warp(&out->onset, onset_img, out->transform, &o->align, err) < 0)
-        return mer_err_prefix(err, "%s: onset frame %d", clip_path(c), onset);
+    return align_warp(&out->onset, onset_img, out->transform, &o->align, err);
+}
+
+/* Apex frame read from the open clip and warped with the onset transform. */
+static int align_apex(prep_result *out, clip *c, int apex, const prep_opts *o, mer_err *err) {
     mer_image apex_img;
     if (clip_read(&apex_img, c, apex, o->align.grey ? 1 : 3, err) < 0) return mer_err_prefix(err, "apex");
     int ret = align_warp(&out->apex, &apex_img, out->transform, &o->align, err);
@@ -46,19 +48,61 @@ static int prep_align(prep_result *out, clip *c, const mer_image *onset_img, int
     return 0;
 }
 
-int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
-                          const float *landmarks68, const int box[4], mer_err *err) {
+int prep_image(prep_result *out, const mer_image *img, const prep_opts *o, const face_models *m, mer_err *err) {
+    memset(out, 0, sizeof *out);
+    mer_image grey = {0};
+    const mer_image *g = img;
+    if (img->c != 1) {
+        if (image_convert(&grey, img, 1, err) < 0) return -1;
+        g = &grey;
+    }
+    /* prep's min_neighbors 0 means "no grouping" (OpenCV's meaning); face_opts spells that as < 0. */
+    face_opts fo = {.scale_factor = o->scale_factor, .min_neighbors = o->min_neighbors > 0 ? o->min_neighbors : -1,
+                    .min_size = o->min_face, .max_size = 0};
+    face_result fr;
+    int rc = face_find(&fr, m, g->px, g->w, g->h, &fo, err);
+    image_free(&grey);
+    if (rc < 0) return -1;
+    if (rc == 1)
+        return mer_errf(err, "no face found (%dx%d image, cascade scale %g, %d neighbours, faces >= %d px)", img->w,
+                        img->h, o->scale_factor, o->min_neighbors, o->min_face);
+    if (!fr.has_landmarks) return mer_errf(err, "the face models were loaded without the landmark predictor");
+    int ret = align_onset(out, img, &fr.pts[0][0], fr.box, o, err);
+    if (ret < 0) prep_result_free(out);
+    return ret;
+}
+
+static int prep_clip(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                     const face_models *m, const float *landmarks68, const int box[4], mer_err *err) {
     memset(out, 0, sizeof *out);
     clip *c;
     if (clip_open_threads(&c, clip_path, o->threads, err) < 0) return -1;
     mer_image onset_img;
     int ret = clip_read(&onset_img, c, onset, o->align.grey ? 1 : 3, err);
-    if (ret < 0) mer_err_prefix(err, "onset");
-    else ret = prep_align(out, c, &onset_img, onset, apex, o, landmarks68, box, err);
+    if (ret < 0) {
+        mer_err_prefix(err, "onset");
+    } else {
+        ret = m ? prep_image(out, &onset_img, o, m, err) : align_onset(out, &onset_img, landmarks68, box, o, err);
+        if (ret < 0) mer_err_prefix(err, "%s: onset frame %d", clip_path, onset);
+        else ret = align_apex(out, c, apex, o, err);
+    }
+    out->onset_frame = onset;
+    out->apex_frame = apex;
     image_free(&onset_img);
     clip_close(c);
     if (ret < 0) prep_result_free(out);
     return ret;
+}
+
+int prep_sample(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                const face_models *m, mer_err *err) {
+    if (!m) return mer_errf(err, "%s: no face models", clip_path);
+    return prep_clip(out, clip_path, onset, apex, o, m, NULL, NULL, err);
+}
+
+int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                          const float *landmarks68, const int box[4], mer_err *err) {
+    return prep_clip(out, clip_path, onset, apex, o, NULL, landmarks68, box, err);
 }
 
 static int write_image(hid_t loc, const char *group, const char *name, const mer_image *img, mer_err *err) {

@@ -41,6 +41,16 @@ typedef struct {
 void prep_opts_from_config(prep_opts *o, const mer_config *cfg);
 void prep_result_free(prep_result *r);
 
+typedef struct face_models face_models; /* core/face.h: cascade + dlib shape predictor, loaded once */
+
+/* The per-sample stage: decode the onset frame of the clip, find the largest face and its 68 landmarks
+ * (face_find on the OpenCV-grey onset frame), compute the transform, warp the onset and apex frames.
+ * Fails (err names the clip and frame) when the clip or a frame cannot be read or no face is found. */
+int prep_sample(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+                const face_models *m, mer_err *err);
+/* The same for one image (mer face align): out->onset is the aligned crop, out->apex stays empty. */
+int prep_image(prep_result *out, const mer_image *img, const prep_opts *o, const face_models *m, mer_err *err);
+
 /* Alignment part, with the onset landmarks already known (tests; callers with their own landmarks). */
 int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
                           const float *landmarks68, const int box[4], mer_err *err);

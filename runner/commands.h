@@ -40,5 +40,8 @@ int cmd_data(int argc, char **argv);
 
 /* core/face_cmd.c: mer face detect | landmarks */
 int cmd_face(int argc, char **argv);
+/* core/prep_cmd.c: mer prep CONFIG (face registration of a dataset into the prep cache); mer face align */
+int cmd_prep(int argc, char **argv);
+int cmd_face_align(int argc, char **argv);
 /* Check, debug and benchmark the neural-network engine: forward, train-step, grad, bench, init (core/nn_cmd.c). */
 int cmd_nn(int argc, char **argv);

@@ -18,6 +18,7 @@ static const mer_command COMMANDS[] = {
     {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
     {"data", cmd_data, "data check CONFIG: verify a dataset (classes, subjects, frames, annotation problems)"},
     {"face", cmd_face, "face detection (OpenCV cascades) and 68 landmarks (dlib model): detect, landmarks"},
+    {"prep", cmd_prep, "face registration of every sample: aligned onset/apex crops into the prep cache"},
     {"nn", cmd_nn, "neural-network engine: forward/train-step/grad checks against PyTorch, benchmark, init"},
 };
 
