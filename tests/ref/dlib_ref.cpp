@@ -11,9 +11,13 @@
 //   refine    0: predict on the box; N>0: N rounds of "refit the box to the mean shape, predict again"
 //             (the refinement of core/face.c, written here with dlib types so the test checks it too)
 // Output, one line per job:  L T R B x0 y0 ... x67 y67  (the final box and dlib's integer points)
+// Benchmark mode: DLIB_REF_REPEAT=N repeats every prediction N times and prints the mean time per
+// prediction to stderr (compare with tests/ref/bench_face.c).
 #include <dlib/image_processing.h>
 #include <dlib/array2d.h>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -67,6 +71,10 @@ int main() {
         dlib::deserialize(version, f);
         dlib::deserialize(mean, f);
     }
+    const char* rep_env = std::getenv("DLIB_REF_REPEAT");
+    const int repeat = rep_env ? std::atoi(rep_env) : 0;
+    double bench_s = 0;
+    long bench_n = 0;
     std::map<std::string, dlib::array2d<unsigned char>*> cache;
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -84,6 +92,12 @@ int main() {
         const auto& img = *cache[path];
         dlib::rectangle r(L, T, R, B);
         dlib::full_object_detection d = sp(img, r);
+        if (repeat > 0) {
+            auto t0 = std::chrono::steady_clock::now();
+            for (int k = 0; k < repeat; k++) d = sp(img, r);
+            bench_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            bench_n += repeat;
+        }
         for (int k = 0; k < refine; k++) {
             r = refit(d, mean);
             d = sp(img, r);
@@ -92,6 +106,7 @@ int main() {
         for (unsigned long i = 0; i < d.num_parts(); i++) std::printf(" %ld %ld", d.part(i).x(), d.part(i).y());
         std::printf("\n");
     }
+    if (bench_n) std::fprintf(stderr, "dlib shape_predictor: %.3f ms per prediction (%ld predictions)\n", 1e3 * bench_s / bench_n, bench_n);
     for (auto& kv : cache) delete kv.second;
     return 0;
 }

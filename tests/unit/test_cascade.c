@@ -75,13 +75,16 @@ static void test_parity(const char *fix) {
         return;
     }
     char line[1 << 16];
-    int cases = 0, exact = 0, close = 0, raw_cases = 0;
+    int cases = 0, exact = 0, close = 0, raw_cases = 0, full = getenv("MER_FACE_FULL") != NULL;
     while (fgets(line, sizeof line, f)) {
         if (line[0] == '#') continue;
         char img[256], cas[256];
         double sf;
         int mn, mins, maxs, n, pos;
         if (sscanf(line, "%255s %255s %lf %d %d %d %d%n", img, cas, &sf, &mn, &mins, &maxs, &n, &pos) != 7) continue;
+        /* Under ASan (Debug) the full list takes minutes: the unit test checks the smaller images at
+         * coarse scale steps; tests/integration/test_face_parity.sh checks every case in Release. */
+        if (!full && (!strcmp(img, "astronaut.png") || sf < 1.2)) continue;
         int(*want)[4] = malloc(sizeof *want * (size_t)(n ? n : 1));
         char *s = line + pos;
         for (int i = 0; i < n; i++)
@@ -129,9 +132,10 @@ static void test_parity(const char *fix) {
         image_free(&im);
     }
     fclose(f);
-    printf("parity: %d cases (%d raw-candidate cases), %d identical to OpenCV, %d within 2 px\n", cases, raw_cases,
+    printf("parity (%s): %d cases (%d raw-candidate cases), %d identical to OpenCV, %d within 2 px\n",
+           full ? "all cases" : "subset; MER_FACE_FULL=1 for all", cases, raw_cases,
            exact, close);
-    CHECK(cases >= 60, "expected the full case list, got %d", cases);
+    CHECK(cases >= (full ? 100 : 30), "expected more cases, got %d", cases);
 }
 
 int main(void) {
