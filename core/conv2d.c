@@ -84,8 +84,12 @@ static void col2im_add(float *din, const float *col, const conv2d_shape *s) {
                 for (int oh = 0; oh < OH; oh++, srow += OW) {
                     const int ih = oh * st - s->pad_t + kh;
                     if (ih < 0 || ih >= s->H) continue;
-                    float *drow = plane + (size_t)ih * s->W - s->pad_l + kw;
-                    for (int ow = ow0; ow < ow1; ow++) drow[ow * st] += srow[ow];
+                    float *restrict drow = plane + (size_t)ih * s->W - s->pad_l + kw;
+                    const float *restrict src = srow;
+                    if (st == 1)
+                        for (int ow = ow0; ow < ow1; ow++) drow[ow] += src[ow];
+                    else
+                        for (int ow = ow0; ow < ow1; ow++) drow[ow * st] += src[ow];
                 }
             }
         }

@@ -96,10 +96,9 @@ void relu_forward(float *out, const float *in, size_t n) {
 }
 
 void relu_backward(float *dinput, const float *dout, const float *out, size_t n) {
-    if (dinput == dout) {
+    if (dinput == dout) { /* branch-free so the loop vectorises */
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            if (!(out[i] > 0.0f)) dinput[i] = 0.0f;
+        for (size_t i = 0; i < n; i++) dinput[i] = out[i] > 0.0f ? dinput[i] : 0.0f;
         return;
     }
 #pragma omp parallel for schedule(static)

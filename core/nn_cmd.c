@@ -294,7 +294,7 @@ static int bench_resnet18(const nn_args *a, mer_err *err) {
     for (size_t i = 0; i < (size_t)N * 3 * S * S; i++) x[i] = rng_normal(&r);
     for (int i = 0; i < N * 1000; i++) dl[i] = 1e-3f * rng_normal(&r);
     const double peak = sgemm_rate(1024);
-    printf("sgemm 1024^3, %d threads: %.1f GFLOP/s\n", a->threads, peak);
+    printf("sgemm 1024^3, %d threads, OpenBLAS %s kernels: %.1f GFLOP/s\n", a->threads, nn_blas_corename(), peak);
     int rc = -1;
     double t_total = 0.0;
     for (int it = 0; it <= a->iters; it++) { /* iteration 0 is the warm-up (allocation, page faults) */
@@ -411,7 +411,10 @@ int cmd_nn(int argc, char **argv) {
     const int is_resnet = !strcmp(a.model, "resnet18"), is_head = !strcmp(a.model, "head");
     if (!is_resnet && !is_head) return usage_error("nn", "--model must be resnet18 or head, got '%s'", a.model);
     a.threads = nn_set_threads(a.threads);
-    log_info("nn %s: %d threads (OpenBLAS and OpenMP)", a.action, a.threads);
+    log_info("nn %s: %d threads (OpenBLAS %s kernels, and OpenMP)", a.action, a.threads, nn_blas_corename());
+    if (nn_blas_misses_avx512())
+        log_warn("OpenBLAS uses its %s kernels on an AVX-512 CPU: export OPENBLAS_CORETYPE=SkylakeX before running mer "
+                 "for much faster convolutions", nn_blas_corename());
     mer_err err = {0};
     int rc;
     if (!strcmp(a.action, "forward") || !strcmp(a.action, "grad")) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -126,6 +127,21 @@ float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs) {
     case LR_COSINE: return total > 0 ? (float)(base_lr * 0.5 * (1.0 + cos(M_PI * (double)e / (double)total))) : base_lr;
     default: return base_lr;
     }
+}
+
+const char *nn_blas_corename(void) { return openblas_get_corename(); }
+
+int nn_blas_misses_avx512(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!__builtin_cpu_supports("avx512f")) return 0;
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    const char *core = openblas_get_corename();
+    for (int i = 0; i < 3; i++)
+        if (core && !strcasecmp(core, avx512[i])) return 0;
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 int nn_threads_default(void) {

@@ -62,5 +62,11 @@ float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs);
  * OpenBLAS is not called from inside our OpenMP regions). n <= 0 picks nn_threads_default(). Returns
  * the count set. */
 int nn_set_threads(int n);
+/* OpenBLAS's kernel family (e.g. "Haswell", "SkylakeX") and whether it leaves AVX-512 unused on a CPU
+ * that has it: OpenBLAS 0.3.21 (Debian 12) picks the AVX2 "Haswell" kernels on AMD Zen 4, about 2.5x
+ * slower sgemm than OPENBLAS_CORETYPE=SkylakeX there. The variable is read when the library loads, so
+ * it must be set in the environment before mer starts (Slurm scripts, shell). */
+const char *nn_blas_corename(void);
+int nn_blas_misses_avx512(void);
 /* SLURM_CPUS_PER_TASK if set and valid, else MER_THREADS, else the number of online CPUs. */
 int nn_threads_default(void);

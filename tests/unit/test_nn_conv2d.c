@@ -1,6 +1,7 @@
 /* conv2d: the im2col+sgemm path against the naive kernel on odd shapes, strides and asymmetric
  * paddings (forward and backward), and the naive backward against finite differences. */
 #include "core/conv2d.h"
+#include "core/optim.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 
@@ -61,6 +62,7 @@ static void finite_difference(conv2d_shape s, mer_rng *r) {
 }
 
 int main(void) {
+    nn_set_threads(1); /* deterministic timing on a shared CI machine */
     mer_rng r = rng_seeded(42);
     const conv2d_shape cases[] = {
         {2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1},  /* 3x3 same */

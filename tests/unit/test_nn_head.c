@@ -282,6 +282,7 @@ static void test_all_empty(void) {
 }
 
 int main(void) {
+    nn_set_threads(1); /* deterministic timing on a shared CI machine */
     const char *fx = getenv("MER_FIXTURES");
     char path[1024];
     snprintf(path, sizeof path, "%s/nn/head_lsh_mean.h5", fx ? fx : "tests/fixtures");

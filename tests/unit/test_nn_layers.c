@@ -2,6 +2,7 @@
  * plus the closed forms that FD cannot see (BatchNorm running statistics, weighted cross-entropy value,
  * dropout mask statistics, backward accumulation). */
 #include "core/layers.h"
+#include "core/optim.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 
@@ -210,6 +211,7 @@ static void test_ce(mer_rng *r) {
 }
 
 int main(void) {
+    nn_set_threads(1); /* deterministic timing on a shared CI machine */
     mer_rng r = rng_seeded(3);
     test_batchnorm(&r);
     test_simple(&r);

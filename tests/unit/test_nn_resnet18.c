@@ -7,6 +7,7 @@
 #include "core/layers.h"
 #include "core/resnet18.h"
 #include "io/h5.h"
+#include "core/optim.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 
@@ -25,6 +26,7 @@ static float *read_f32(hid_t f, const char *path, size_t *n) {
 }
 
 int main(void) {
+    nn_set_threads(1); /* deterministic timing on a shared CI machine */
     const char *fx = getenv("MER_FIXTURES");
     char path[1024];
     snprintf(path, sizeof path, "%s/nn/resnet18_ref.h5", fx ? fx : "tests/fixtures");

@@ -1,0 +1,108 @@
+/* The whole network learns: ResNet-18 (random init, fine-tuned) on each frame + LSH head, trained with
+ * Adam on a small synthetic problem (which quadrant a blob appears in between the onset and the second
+ * frame, on a noise texture), reaches >= 90 % held-out accuracy; the frozen-backbone mode leaves the
+ * backbone untouched. */
+#include "core/layers.h"
+#include "core/recnet.h"
+#include "tests/check.h"
+#include "tests/unit/nn_testutil.h"
+
+enum { T = 2, S = 16, C = 3 };
+
+/* frames (N,T,3,S,S), onset (N,3,S,S) = frame 0 */
+static void make_data(float *frames, float *onset, int *y, int N, mer_rng *r) {
+    const size_t HW = (size_t)S * S, frame = 3 * HW;
+    for (int n = 0; n < N; n++) {
+        y[n] = (int)rng_below(r, C);
+        float *f0 = frames + (size_t)n * T * frame, *f1 = f0 + frame;
+        for (size_t i = 0; i < frame; i++) f0[i] = f1[i] = 0.3f * rng_normal(r);
+        const int cy = (y[n] == 2 ? 10 : 2) + (int)rng_below(r, 3), cx = (y[n] == 1 ? 10 : 2) + (int)rng_below(r, 3);
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) f1[c * HW + (size_t)(cy + i) * S + cx + j] += 1.5f;
+        memcpy(onset + (size_t)n * frame, f0, sizeof(float) * frame);
+    }
+}
+
+static double accuracy(recnet *net, const float *x, const int *y, int N) {
+    mer_err err = {0};
+    float *p = malloc(sizeof(float) * N * C);
+    if (recnet_predict(net, p, x, N, S, S, 16, &err) < 0) fprintf(stderr, "%s\n", err.msg);
+    int ok = 0;
+    for (int n = 0; n < N; n++) {
+        int b = 0;
+        for (int c = 1; c < C; c++) b = p[n * C + c] > p[n * C + b] ? c : b;
+        ok += b == y[n];
+    }
+    free(p);
+    return (double)ok / N;
+}
+
+int main(void) {
+    nn_set_threads(1); /* deterministic timing on a shared CI machine */
+    const int N = 96, NT = 48;
+    mer_rng r = rng_seeded(2024);
+    const size_t sample = (size_t)T * 3 * S * S;
+    float *fr = malloc(sizeof(float) * N * sample), *on = malloc(sizeof(float) * N * 3 * S * S);
+    float *frt = malloc(sizeof(float) * NT * sample), *ont = malloc(sizeof(float) * NT * 3 * S * S);
+    float *x = malloc(sizeof(float) * N * sample), *xt = malloc(sizeof(float) * NT * sample);
+    int *y = malloc(sizeof(int) * N), *yt = malloc(sizeof(int) * NT);
+    make_data(fr, on, y, N, &r);
+    make_data(frt, ont, yt, NT, &r);
+    recnet_prepare_input(x, fr, on, N, T, S, S, INPUT_DIFFERENCE, 0);
+    recnet_prepare_input(xt, frt, ont, NT, T, S, S, INPUT_DIFFERENCE, 0);
+    CHECK_NEAR(x[sample - 1], fr[sample - 1] - on[3 * S * S - 1], 1e-6, "difference input = frame - onset");
+    CHECK(x[0] == 0.0f, "difference of the onset frame itself is 0");
+
+    mer_err err = {0};
+    resnet18 *bb;
+    lsh_head *head;
+    CHECK(resnet18_create(&bb, 0, &err) == 0, "backbone: %s", err.msg);
+    resnet18_init_kaiming(bb, 1);
+    lsh_head_options ho = lsh_head_defaults();
+    ho.d = 32, ho.hidden = 32, ho.dropout = 0.1f;
+    CHECK(lsh_head_create(&head, RESNET18_FEATURES, T, C, &ho, 2, &err) == 0, "head: %s", err.msg);
+
+    /* frozen: the backbone parameters and running statistics do not move */
+    recnet net;
+    CHECK(recnet_init(&net, bb, head, BACKBONE_FROZEN, &err) == 0, "init: %s", err.msg);
+    nn_table *bt = resnet18_table(bb);
+    float *keep = malloc(sizeof(float) * bt->n_params), *keep_buf = malloc(sizeof(float) * bt->n_buffers);
+    memcpy(keep, bt->params, sizeof(float) * bt->n_params);
+    memcpy(keep_buf, bt->buffers, sizeof(float) * bt->n_buffers);
+    optimizer oh, ob;
+    const optim_options adam = optim_defaults(OPTIM_ADAM);
+    optim_init(&oh, &adam, lsh_head_table(head)->n_params, &err);
+    double loss;
+    CHECK(recnet_train_epoch(&net, NULL, &oh, x, y, N, S, S, 16, 1e-3f, NULL, &r, &loss, &err) == 0, "frozen epoch: %s",
+          err.msg);
+    CHECK(!memcmp(keep, bt->params, sizeof(float) * bt->n_params) &&
+              !memcmp(keep_buf, bt->buffers, sizeof(float) * bt->n_buffers),
+          "frozen backbone unchanged");
+    recnet_free(&net);
+    optim_free(&oh);
+
+    /* fine-tune the whole network */
+    CHECK(recnet_init(&net, bb, head, BACKBONE_FINETUNE, &err) == 0, "init: %s", err.msg);
+    optim_init(&oh, &adam, lsh_head_table(head)->n_params, &err);
+    optim_init(&ob, &adam, bt->n_params, &err);
+    const double before = accuracy(&net, xt, yt, NT);
+    double first = 0;
+    for (int e = 0; e < 6; e++) {
+        CHECK(recnet_train_epoch(&net, &ob, &oh, x, y, N, S, S, 16, 1e-3f, NULL, &r, &loss, &err) == 0, "epoch: %s",
+              err.msg);
+        if (e == 0) first = loss;
+    }
+    const double after = accuracy(&net, xt, yt, NT);
+    printf("full network: held-out accuracy %.2f before, %.2f after 6 epochs; loss %.3f -> %.3f\n", before, after,
+           first, loss);
+    CHECK(memcmp(keep, bt->params, sizeof(float) * bt->n_params) != 0, "fine-tuning moves the backbone");
+    CHECK(after >= 0.9, "the network learns the synthetic problem: %.2f", after);
+    CHECK(loss < first, "training loss decreases: %.3f -> %.3f", first, loss);
+    optim_free(&oh), optim_free(&ob);
+    recnet_free(&net);
+    resnet18_free(bb);
+    lsh_head_free(head);
+    free(fr), free(on), free(frt), free(ont), free(x), free(xt), free(y), free(yt), free(keep), free(keep_buf);
+    return check_summary();
+}
