@@ -78,6 +78,32 @@ void h5_abort(hid_t file, const char *path) {
     unlink(tmp);
 }
 
+static void private_name(char *buf, size_t n, const char *path) { snprintf(buf, n, "%s.%ld", path, (long)getpid()); }
+
+int h5_create_tmp_private(const char *path, hid_t *file, mer_err *err) {
+    char mine[4000]; /* room for ".tmp" in h5_create_tmp */
+    private_name(mine, sizeof mine, path);
+    return h5_create_tmp(mine, file, err);
+}
+
+int h5_commit_private(hid_t file, const char *path, mer_err *err) {
+    char mine[4000]; /* room for ".tmp" in h5_create_tmp */
+    private_name(mine, sizeof mine, path);
+    if (h5_commit(file, mine, err) < 0) return -1;
+    if (rename(mine, path) != 0) {
+        int e = errno;
+        unlink(mine);
+        return mer_errf(err, "%s: cannot rename from %s: %s", path, mine, strerror(e));
+    }
+    return 0;
+}
+
+void h5_abort_private(hid_t file, const char *path) {
+    char mine[4000]; /* room for ".tmp" in h5_create_tmp */
+    private_name(mine, sizeof mine, path);
+    h5_abort(file, mine);
+}
+
 int h5_exists(hid_t loc, const char *path) {
     quiet();
     char buf[1024];

@@ -24,6 +24,13 @@ int h5_create_tmp(const char *path, hid_t *file, mer_err *err);
 int h5_commit(hid_t file, const char *path, mer_err *err);
 void h5_abort(hid_t file, const char *path);
 
+/* The same with a temporary name private to this process ("PATH.<pid>.tmp"): for files that several
+ * processes may write at the same time with identical content (a shared cached stage computed by two
+ * job-array slices); each rename is atomic, the last one wins. */
+int h5_create_tmp_private(const char *path, hid_t *file, mer_err *err);
+int h5_commit_private(hid_t file, const char *path, mer_err *err);
+void h5_abort_private(hid_t file, const char *path);
+
 int h5_exists(hid_t loc, const char *path); /* 1 if a link of that path exists (all parents too) */
 
 int h5_write_f32(hid_t loc, const char *path, const float *data, int ndim, const size_t *dims, mer_err *err);

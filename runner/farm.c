@@ -47,7 +47,7 @@ static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t 
     double t0 = now_seconds();
     *wall = 0;
     hid_t out;
-    if (h5_create_tmp(path, &out, err) < 0) return -1;
+    if (h5_create_tmp_private(path, &out, err) < 0) return -1;
     const char **ex = mer_calloc(n_excl, sizeof *ex, err);
     char *cfg_text = config_to_string(t->cfg, NULL, 0);
     int rc = (ex && cfg_text) ? 0 : mer_errf(err, "out of memory");
@@ -69,10 +69,10 @@ static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t 
     *wall = now_seconds() - t0;
     if (rc == 0 && h5_write_scalar_f64(out, "task/wall_s", *wall, err) < 0) rc = -1;
     if (rc != 0) {
-        h5_abort(out, path);
+        h5_abort_private(out, path);
         return rc;
     }
-    return h5_commit(out, path, err) < 0 ? -1 : 0;
+    return h5_commit_private(out, path, err) < 0 ? -1 : 0;
 }
 
 /* ---- scheduler state (rank 0) ------------------------------------------------------------------- */
@@ -197,6 +197,10 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
         const mer_task *t = &p->tasks[i];
         const ledger_entry *e = ledger_find(&led, t->id);
         s->state[i] = T_PENDING;
+        if (opt->scope && !opt->scope[i]) { /* another slice's task: only its file matters here */
+            if (task_output_exists(p, t)) s->state[i] = T_DONE;
+            continue;
+        }
         if (task_output_exists(p, t)) {
             s->state[i] = T_DONE;
             sum->n_cached[t->kind]++;
@@ -269,7 +273,7 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
     free(reset);
     size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_final(s->state[i])) continue;
+        if (is_final(s->state[i]) || (opt->scope && !opt->scope[i])) continue;
         todo++;
         for (size_t k = 0; k < p->tasks[i].n_deps; k++) s->unfinished[i] += !is_final(s->state[p->tasks[i].deps[k]]);
     }
@@ -284,7 +288,7 @@ static int sched_next(sched *s, size_t *ti, size_t *n_excl, mer_err *err) {
     for (;;) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < p->n_tasks; i++)
-            if (s->state[i] == T_PENDING && s->unfinished[i] == 0 &&
+            if (s->state[i] == T_PENDING && s->unfinished[i] == 0 && (!s->opt->scope || s->opt->scope[i]) &&
                 (best == SIZE_MAX || p->tasks[i].est_cost > p->tasks[best].est_cost))
                 best = i;
         if (best == SIZE_MAX) return 0;
@@ -351,8 +355,9 @@ static int sched_result(sched *s, size_t ti, int status, double wall, const char
 static void sched_summary(sched *s) {
     progress_end(&s->prog);
     farm_summary *sum = s->sum;
-    sum->n_tasks = s->plan->n_tasks;
     for (size_t i = 0; i < s->plan->n_tasks; i++) {
+        if (s->opt->scope && !s->opt->scope[i]) continue;
+        sum->n_tasks++;
         sum->n_done += s->state[i] == T_DONE;
         sum->n_failed += s->state[i] == T_FAILED;
         sum->n_skipped += s->state[i] == T_SKIPPED;
@@ -386,6 +391,13 @@ static int farm_single(sched *s, run_ctx *ctx, double t0, mer_err *err) {
         int r = sched_next(s, &ti, &n_excl, err);
         if (r < 0) return -1;
         if (r == 0) break;
+        if (s->opt->scope && task_output_exists(p, &p->tasks[ti])) { /* another slice just finished it */
+            s->state[ti] = T_DONE;
+            s->sum->n_cached[p->tasks[ti].kind]++;
+            if (log_event(s, ti, LEDGER_CACHED, -1, 0, NULL, err) < 0) return -1;
+            release(s, ti);
+            continue;
+        }
         if (sched_start(s, ti, 0, err) < 0) return -1;
         mer_err terr = {{0}};
         double wall;

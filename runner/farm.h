@@ -36,6 +36,9 @@ typedef struct {
     int fail_fast;       /* stop handing out work after the first task that fails for good */
     int retry_failed;    /* give tasks that failed for good in an earlier run a new set of attempts */
     double max_walltime; /* seconds after farm start to behave as if signalled (0 = none) */
+    const uint8_t *scope; /* NULL = every task; else run only tasks with scope[i] != 0 (a job-array slice:
+                             closed under dependencies; a task another slice finished meanwhile is taken
+                             as a cache hit just before it would run) */
 } farm_options;
 
 typedef struct {

@@ -2,6 +2,7 @@
 #include "runner/ledger.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@ const char *ledger_event_name(ledger_event_kind e) {
     return e >= 0 && e < LEDGER_N_EVENTS ? EVENT_NAMES[e] : "?";
 }
 
-int ledger_open(mer_ledger *l, const char *dir, mer_err *err) {
-    snprintf(l->path, sizeof l->path, "%s/ledger.tsv", dir);
+int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err) {
+    snprintf(l->path, sizeof l->path, "%s/%s", dir, name ? name : "ledger.tsv");
     l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (l->fd < 0) return mer_errf(err, "%s: cannot open the ledger: %s", l->path, strerror(errno));
     if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
@@ -100,23 +101,14 @@ static int parse_event(const char *s) {
     return -1;
 }
 
-int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
-    memset(st, 0, sizeof *st);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/ledger.tsv", dir);
+/* Replay one ledger file into st; *hidx / *hcap / *cap: the id index and entry capacity across files. */
+static int replay_file(ledger_state *st, const char *path, size_t **hidx_p, size_t *hcap_p, size_t *cap_p, mer_err *err) {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        return mer_errf(err, "%s: cannot read the ledger: %s", path, strerror(errno));
-    }
-    /* Replay into a list with one entry per task, found by a linear index that is sorted at the end. */
-    size_t cap = 0;
+    if (!f) return mer_errf(err, "%s: cannot read the ledger: %s", path, strerror(errno));
     char *line = NULL;
-    size_t lcap = 0;
+    size_t lcap = 0, *hidx = *hidx_p, hcap = *hcap_p, cap = *cap_p;
     ssize_t len;
     int rc = 0;
-    /* A small open-addressing index id -> entry, to keep replay linear. */
-    size_t hcap = 0, *hidx = NULL;
     while ((len = getline(&line, &lcap, f)) >= 0) {
         if (len == 0 || line[len - 1] != '\n') {
             st->n_bad_lines++;
@@ -133,8 +125,10 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
         double t = strtod(fl[0], NULL);
         if (ev == LEDGER_RUN) {
             st->n_runs++;
-            st->last_workers = atoi(fl[6]);
-            st->last_run_start = t;
+            if (t >= st->last_run_start) {
+                st->last_workers = atoi(fl[6]);
+                st->last_run_start = t;
+            }
             continue;
         }
         if ((st->n + 1) * 2 > hcap) {
@@ -158,6 +152,7 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
         ledger_entry *e;
         if (hidx[j]) {
             e = &st->entries[hidx[j] - 1];
+            if (t < e->t_last) continue; /* an older event from another slice's ledger */
         } else {
             if (st->n == cap) {
                 size_t ncap = cap ? cap * 2 : 256;
@@ -174,6 +169,7 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
             snprintf(e->id, sizeof e->id, "%s", fl[1]);
             hidx[j] = ++st->n;
         }
+        e->t_last = t;
         snprintf(e->stage, sizeof e->stage, "%s", fl[2]);
         e->last = (ledger_event_kind)ev;
         e->attempts = atoi(fl[4]);
@@ -189,9 +185,60 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
             e->error = NULL;
         }
     }
-    free(hidx);
     free(line);
     fclose(f);
+    *hidx_p = hidx;
+    *hcap_p = hcap;
+    *cap_p = cap;
+    return rc;
+}
+
+static int is_ledger_name(const char *name) {
+    size_t n = strlen(name);
+    return !strncmp(name, "ledger", 6) && n >= 10 && !strcmp(name + n - 4, ".tsv");
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
+    memset(st, 0, sizeof *st);
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return mer_errf(err, "%s: cannot list the run directory: %s", dir, strerror(errno));
+    }
+    char **names = NULL;
+    size_t n_names = 0, cap_names = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!is_ledger_name(de->d_name)) continue;
+        if (n_names == cap_names) {
+            cap_names = cap_names ? cap_names * 2 : 8;
+            char **nn = realloc(names, cap_names * sizeof *nn);
+            if (!nn) {
+                rc = mer_errf(err, "out of memory");
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n_names] = strdup(de->d_name))) {
+            rc = mer_errf(err, "out of memory");
+            break;
+        }
+        n_names++;
+    }
+    closedir(d);
+    if (n_names) qsort(names, n_names, sizeof *names, cmp_str);
+    size_t *hidx = NULL, hcap = 0, cap = 0;
+    for (size_t i = 0; !rc && i < n_names; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        rc = replay_file(st, path, &hidx, &hcap, &cap, err);
+    }
+    for (size_t i = 0; i < n_names; i++) free(names[i]);
+    free(names);
+    free(hidx);
     if (rc < 0) {
         ledger_state_free(st);
         return -1;

@@ -9,6 +9,9 @@
  * A special line with task_id "-" and event "run" records each start of the run (rank = number of
  * workers) for `mer status`.
  *
+ * Job-array slices (`mer run --slice I/N`) run as independent processes: each writes its own
+ * DIR/ledger-slice-I-of-N.tsv; readers merge every DIR/ledger*.tsv by event time.
+ *
  * The ledger and the task output files are the source of truth: a task is finished when its output file
  * exists (written atomically); the last event of a task tells the rest. Re-running resumes from them.
  */
@@ -36,9 +39,9 @@ typedef struct {
     char path[4096];
 } mer_ledger;
 
-/* Open (create) DIR/ledger.tsv for appending and take an exclusive lock on it: a second run on the same
- * output directory fails with a clear message instead of corrupting the first. */
-int ledger_open(mer_ledger *l, const char *dir, mer_err *err);
+/* Open (create) DIR/NAME (NULL: "ledger.tsv") for appending and take an exclusive lock on it: a second run
+ * on the same output directory fails with a clear message instead of corrupting the first. */
+int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err);
 void ledger_close(mer_ledger *l);
 
 /* Append one event (error may be NULL; tabs and newlines in it are replaced by spaces) and fsync. */
@@ -54,6 +57,7 @@ typedef struct {
     char host[64];
     int rank;
     double started;         /* unix time of the last start */
+    double t_last;          /* unix time of the last event (merging several ledger files) */
     double wall_s;          /* wall time of the last finished attempt */
     char *error;            /* last error message (owned) or NULL */
 } ledger_entry;
@@ -67,7 +71,7 @@ typedef struct {
     size_t n_bad_lines;    /* ignored (truncated) lines */
 } ledger_state;
 
-/* Replay DIR/ledger.tsv (a missing ledger is an empty state, not an error). */
+/* Replay DIR/ledger*.tsv, merged by event time (no ledger is an empty state, not an error). */
 int ledger_read(ledger_state *st, const char *dir, mer_err *err);
 void ledger_state_free(ledger_state *st);
 const ledger_entry *ledger_find(const ledger_state *st, const char *id);

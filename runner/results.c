@@ -74,7 +74,8 @@ int results_write_plan(const mer_plan *p, mer_err *err) {
         }
     }
     for (size_t i = 0; i < p->n_folds; i++) fname[i] = p->folds[i].name;
-    if (h5_create_tmp(path, &f, err) < 0) goto done;
+    /* a per-process temporary name: job-array slices write the same plan.h5 at the same time */
+    if (h5_create_tmp_private(path, &f, err) < 0) goto done;
     size_t ns = p->samples.n;
     if (h5_write_str(f, "meta/config", base, err) || h5_write_str(f, "meta/version", MER_VERSION, err) ||
         h5_write_scalar_i64(f, "meta/save_features", p->doc->base.output_save_features, err) ||
@@ -90,10 +91,10 @@ int results_write_plan(const mer_plan *p, mer_err *err) {
         h5_write_strs(f, "tasks/id", tid, nt, err) || h5_write_strs(f, "tasks/stage", tst, nt, err) ||
         h5_write_i64(f, "tasks/variant", tvar, 1, &nt, err) || h5_write_i64(f, "tasks/fold", tfold, 1, &nt, err) ||
         h5_write_f64(f, "tasks/est_cost", test, 1, &nt, err)) {
-        h5_abort(f, path);
+        h5_abort_private(f, path);
         goto done;
     }
-    rc = h5_commit(f, path, err);
+    rc = h5_commit_private(f, path, err);
 done:
     free(tid);
     free(tst);

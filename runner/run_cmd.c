@@ -37,6 +37,9 @@ static void run_help(void) {
            "  --fail-fast        stop handing out work after the first task that fails for good\n"
            "  --retry-failed     give tasks that failed for good in an earlier run new attempts\n"
            "  --max-walltime S   stop like on SIGTERM after S seconds (sites without `sbatch --signal`)\n"
+           "  --slice I/N        job arrays: run only slice I (0-based) of N: every N-th train task and the\n"
+           "                     tasks it needs, in one process, with its own ledger; shared tasks another\n"
+           "                     slice finished are reused; `mer collect DIR` assembles results.h5 at the end\n"
            "  --stages NAME      stage implementation: pipeline (default) or test (deterministic pseudo-work\n"
            "                     for testing the runner; knobs MER_TEST_TASK_MS, MER_TEST_CORRUPT, MER_TEST_FLAKY,\n"
            "                     MER_TEST_IGNORE_STOP: see runner/stage_test.c)\n"
@@ -104,12 +107,26 @@ static int all_ok(int ok, MPI_Comm comm) {
     return all;
 }
 
+/* Tasks of job-array slice I of N: train tasks j (in plan order) with j % N == I, and everything they need. */
+static uint8_t *slice_scope(const mer_plan *p, int slice, int n_slices, mer_err *err) {
+    uint8_t *scope = mer_calloc(p->n_tasks, 1, err);
+    if (!scope) return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < p->n_tasks; i++)
+        if (p->tasks[i].kind == STAGE_TRAIN && (j++ % (size_t)n_slices) == (size_t)slice) scope[i] = 1;
+    for (size_t i = p->n_tasks; i-- > 0;) /* dependencies come earlier in plan order */
+        if (scope[i])
+            for (size_t k = 0; k < p->tasks[i].n_deps; k++) scope[p->tasks[i].deps[k]] = 1;
+    return scope;
+}
+
 int cmd_run(int argc, char **argv) {
     static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},       {"fail-fast", no_argument, 0, 'f'},
                                          {"retry-failed", no_argument, 0, 'r'},  {"max-walltime", required_argument, 0, 'w'},
-                                         {"stages", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+                                         {"stages", required_argument, 0, 's'}, {"slice", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int dry = 0, fail_fast = 0, retry_failed = 0, c;
+    int dry = 0, fail_fast = 0, retry_failed = 0, c, slice = -1, n_slices = 0;
     double max_wall = 0;
     const char *stages = "pipeline";
     optind = 1;
@@ -126,6 +143,13 @@ int cmd_run(int argc, char **argv) {
             break;
         }
         case 's': stages = optarg; break;
+        case 'S': {
+            char extra;
+            if (sscanf(optarg, "%d/%d%c", &slice, &n_slices, &extra) != 2 || n_slices < 1 || slice < 0 ||
+                slice >= n_slices)
+                return usage_error("run", "--slice wants I/N with 0 <= I < N, got '%s'", optarg);
+            break;
+        }
         case 'h': run_help(); return 0;
         default: return usage_error("run", "unknown option");
         }
@@ -159,6 +183,7 @@ int cmd_run(int argc, char **argv) {
     void *data = NULL;
     int loaded = 0, have_plan = 0, code = MER_EXIT_FAILURE;
     mer_ledger ledger = {.fd = -1};
+    uint8_t *scope = NULL;
 
     int ok = config_load(&doc, config_path, overrides, n_over, &err) == 0;
     if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
@@ -166,6 +191,11 @@ int cmd_run(int argc, char **argv) {
     if (ok) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
     if (!ok) fprintf(stderr, "mer run: %s%s\n", size > 1 ? "" : "", err.msg);
     if (!all_ok(ok, comm)) goto out;
+    if (slice >= 0 && size > 1) {
+        if (rank == 0) fprintf(stderr, "mer run: --slice runs one process per slice (job arrays), not under mpirun\n");
+        code = MER_EXIT_USAGE;
+        goto out;
+    }
 
     uint64_t h = plan.hash;
     MPI_Bcast(&h, 1, MPI_UINT64_T, 0, comm);
@@ -187,7 +217,11 @@ int cmd_run(int argc, char **argv) {
             snprintf(path, sizeof path, "%s/%s", plan.output_dir, sub[i]);
             ok = mkdir_p(path, &err) == 0;
         }
-        ok = ok && ledger_open(&ledger, plan.output_dir, &err) == 0 && results_write_plan(&plan, &err) == 0;
+        char ledger_name[64];
+        if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
+        ok = ok && ledger_open(&ledger, plan.output_dir, slice >= 0 ? ledger_name : NULL, &err) == 0 &&
+             results_write_plan(&plan, &err) == 0;
+        if (ok && slice >= 0 && !(scope = slice_scope(&plan, slice, n_slices, &err))) ok = 0;
         if (!ok) fprintf(stderr, "mer run: %s\n", err.msg);
         else
             log_info("plan: %zu points x %zu seeds x %zu folds, %zu samples -> %zu tasks; output in %s", plan.n_points,
@@ -198,7 +232,8 @@ int cmd_run(int argc, char **argv) {
 
     run_ctx ctx = {.plan = &plan, .data = data, .rank = rank, .size = size, .threads = threads, .host = host};
     farm_options fo = {.retries = doc.base.rt_retries, .fail_fast = fail_fast || doc.base.rt_fail_fast,
-                       .retry_failed = retry_failed, .max_walltime = max_wall > 0 ? max_wall : doc.base.rt_max_walltime};
+                       .retry_failed = retry_failed, .max_walltime = max_wall > 0 ? max_wall : doc.base.rt_max_walltime,
+                       .scope = scope};
     farm_summary sum;
     if (farm_run(&sum, &plan, &ctx, rank == 0 ? &ledger : NULL, &fo, comm, &err) < 0) {
         fprintf(stderr, "mer run: rank %d: %s\n", rank, err.msg);
@@ -210,7 +245,13 @@ int cmd_run(int argc, char **argv) {
                  "features %zu, train %zu), %zu failed, %zu skipped, %zu not finished",
                  sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
                  sum.n_cached[0], sum.n_cached[1], sum.n_cached[2], sum.n_failed, sum.n_skipped, sum.n_pending);
-        if (results_collect(plan.output_dir, &rows, &trains, &err) < 0) {
+        if (slice >= 0) {
+            code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
+                   : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
+                                                                       : MER_EXIT_OK;
+            log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
+                     n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
+        } else if (results_collect(plan.output_dir, &rows, &trains, &err) < 0) {
             fprintf(stderr, "mer run: %s\n", err.msg);
             code = MER_EXIT_FAILURE;
         } else {
@@ -226,6 +267,7 @@ int cmd_run(int argc, char **argv) {
         code = MER_EXIT_OK;
     }
 out:
+    free(scope);
     ledger_close(&ledger);
     if (have_plan) plan_free(&plan);
     else mer_samples_free(&samples);

@@ -5,7 +5,7 @@
 # does not wait for a task that cannot be interrupted. --max-walltime stops the same way.
 source "$MER_SRC/tests/integration/runner_common.sh"
 reference
-export MER_TEST_TASK_MS=400
+export MER_TEST_TASK_MS=250
 
 # 1. SIGUSR1 to mpirun
 D=$T/usr1

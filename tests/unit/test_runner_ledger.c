@@ -16,9 +16,9 @@ int main(void) {
     CHECK(ledger_read(&st, dir, &err) == 0 && st.n == 0, "a missing ledger is empty");
 
     mer_ledger l;
-    CHECK(ledger_open(&l, dir, &err) == 0, "open: %s", err.msg);
+    CHECK(ledger_open(&l, dir, NULL, &err) == 0, "open: %s", err.msg);
     mer_ledger l2;
-    CHECK(ledger_open(&l2, dir, &err) < 0 && strstr(err.msg, "another mer run"), "second writer refused: %s", err.msg);
+    CHECK(ledger_open(&l2, dir, NULL, &err) < 0 && strstr(err.msg, "another mer run"), "second writer refused: %s", err.msg);
 
     const char *a = "00000000000000aa", *b = "00000000000000bb", *c = "00000000000000cc";
     int rc = 0;
@@ -59,6 +59,27 @@ int main(void) {
     if (f) fclose(f);
     CHECK(found, "tabs and newlines in an error become spaces");
 
+    /* a job-array slice's ledger merges in by event time: a newer event wins, an older one does not */
+    mer_ledger l3;
+    CHECK(ledger_open(&l3, dir, "ledger-slice-1-of-2.tsv", &err) == 0, "slice ledger: %s", err.msg);
+    CHECK(ledger_append(&l3, c, "features", LEDGER_DONE, 2, "h3", 0, 0.2, NULL, &err) == 0, "append");
+    ledger_close(&l3);
+    char old_line[] = "1.0\t00000000000000aa\tprep\tfailed\t9\th9\t0\t0\tancient\n";
+    char path3[300];
+    snprintf(path3, sizeof path3, "%s/ledger-slice-0-of-2.tsv", dir);
+    FILE *f3 = fopen(path3, "w");
+    CHECK(f3 && fputs(old_line, f3) >= 0, "old slice ledger");
+    if (f3) fclose(f3);
+    CHECK(ledger_read(&st, dir, &err) == 0, "merged read: %s", err.msg);
+    ec = ledger_find(&st, c);
+    ea = ledger_find(&st, a);
+    CHECK(ec && ec->last == LEDGER_DONE && !strcmp(ec->host, "h3"), "c: the slice's newer done wins");
+    CHECK(ea && ea->last == LEDGER_DONE && ea->attempts == 2, "a: the older event of another file is ignored");
+    ledger_state_free(&st);
+    snprintf(path3, sizeof path3, "%s/ledger-slice-1-of-2.tsv", dir);
+    unlink(path3);
+    snprintf(path3, sizeof path3, "%s/ledger-slice-0-of-2.tsv", dir);
+    unlink(path3);
     unlink(path);
     rmdir(dir);
     return check_summary();
