@@ -699,6 +699,10 @@ int cascade_detect(int (**boxes)[4], int *nboxes, const cascade *c, const uint8_
         long ww = lrint(W * f), wh = lrint(H * f);
         if (ww > max_w || wh > max_h || ww > w || wh > h) break;
         if (ww < o->min_w || wh < o->min_h) continue;
+        if (nscales == 100000) { /* e.g. scale factor 1.0000001 on a large image */
+            free(scales);
+            return mer_errf(err, "scale factor %g gives more than 100000 pyramid levels", o->scale_factor);
+        }
         if (nscales == scap) {
             scap *= 2;
             float *ns = realloc(scales, sizeof(float) * (size_t)scap);

@@ -165,6 +165,13 @@ static void test_images(void) {
     CHECK(face_find(&r, m, flat, 64, 48, NULL, &err) == 1, "flat image: no face");
     face_opts bad = {0.5, 3, 0, 0};
     CHECK(face_find(&r, m, flat, 64, 48, &bad, &err) < 0 && strstr(err.msg, "scale"), "scale < 1: %s", err.msg);
+    face_opts tiny_step = {1.0000001, 3, 0, 0};
+    uint8_t *big = calloc(2000 * 2000, 1);
+    if (big) {
+        CHECK(face_find(&r, m, big, 2000, 2000, &tiny_step, &err) < 0 && strstr(err.msg, "pyramid"),
+              "scale factor too close to 1: %s", err.msg);
+        free(big);
+    }
     const char *fix = getenv("MER_FIXTURES");
     if (!fix) fix = "tests/fixtures";
     char p[4096];
