@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/layers.h"
+#include "io/h5.h"
 
 int recnet_init(recnet *net, resnet18 *backbone, lsh_head *head, backbone_mode mode, mer_err *err) {
     memset(net, 0, sizeof *net);
@@ -130,5 +131,38 @@ int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int 
         if (recnet_forward(net, probs + (size_t)s * C, x + (size_t)s * sample, n, H, W, 0, NULL, err) < 0) return -1;
         softmax_forward(probs + (size_t)s * C, probs + (size_t)s * C, n, C);
     }
+    return 0;
+}
+
+int recnet_checkpoint_save(const recnet *net, const optimizer *opt_backbone, const optimizer *opt_head,
+                           const mer_rng *rng, int epoch, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_create_tmp(path, &f, err) < 0) return -1;
+    if (nn_table_save(resnet18_table(net->backbone), f, "backbone/", 0, err) < 0 || lsh_head_save_to(net->head, f, err) < 0 ||
+        optim_save(opt_head, f, "train/optim_head/", err) < 0 ||
+        (opt_backbone && optim_save(opt_backbone, f, "train/optim_backbone/", err) < 0) ||
+        h5_write_scalar_i64(f, "train/rng_state", (int64_t)rng->state, err) < 0 ||
+        h5_write_scalar_i64(f, "train/epoch", epoch, err) < 0) {
+        h5_abort(f, path);
+        return mer_err_prefix(err, "recnet checkpoint");
+    }
+    return h5_commit(f, path, err);
+}
+
+int recnet_checkpoint_restore(recnet *net, optimizer *opt_backbone, optimizer *opt_head, mer_rng *rng, int *epoch,
+                              const char *path, mer_err *err) {
+    hid_t f;
+    int64_t state = 0, ep = 0;
+    if (h5_open(path, 0, &f, err) < 0) return -1;
+    int rc = nn_table_load(resnet18_table(net->backbone), f, "backbone/", NULL, err);
+    if (rc == 0) rc = nn_table_load(lsh_head_table(net->head), f, "", NULL, err);
+    if (rc == 0) rc = optim_load(opt_head, f, "train/optim_head/", err);
+    if (rc == 0 && opt_backbone) rc = optim_load(opt_backbone, f, "train/optim_backbone/", err);
+    if (rc == 0) rc = h5_read_scalar_i64(f, "train/rng_state", &state, err);
+    if (rc == 0) rc = h5_read_scalar_i64(f, "train/epoch", &ep, err);
+    h5_close(f, NULL);
+    if (rc < 0) return mer_err_prefix(err, "restoring recnet checkpoint %s", path);
+    rng->state = (uint64_t)state;
+    *epoch = (int)ep;
     return 0;
 }

@@ -53,3 +53,12 @@ int recnet_train_epoch(recnet *net, optimizer *opt_backbone, optimizer *opt_head
                        double *mean_loss, mer_err *err);
 /* Class probabilities (N,C) in inference mode, `chunk` samples per pass. */
 int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int W, int chunk, mer_err *err);
+
+/* Checkpoint of a fine-tuning run: backbone tensors under `backbone/` (with running statistics), the
+ * head file contents at the root, both optimizer states, the rng state and the epoch count under
+ * `train/`. opt_backbone may be NULL (frozen). Restoring into objects created with the same
+ * architecture and options continues bit-identically. */
+int recnet_checkpoint_save(const recnet *net, const optimizer *opt_backbone, const optimizer *opt_head,
+                           const mer_rng *rng, int epoch, const char *path, mer_err *err);
+int recnet_checkpoint_restore(recnet *net, optimizer *opt_backbone, optimizer *opt_head, mer_rng *rng, int *epoch,
+                              const char *path, mer_err *err);

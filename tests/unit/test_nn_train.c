@@ -2,6 +2,8 @@
  * Adam on a small synthetic problem (which quadrant a blob appears in between the onset and the second
  * frame, on a noise texture), reaches >= 90 % held-out accuracy; the frozen-backbone mode leaves the
  * backbone untouched. */
+#include <unistd.h>
+
 #include "core/layers.h"
 #include "core/recnet.h"
 #include "tests/check.h"
@@ -36,6 +38,55 @@ static double accuracy(recnet *net, const float *x, const int *y, int N) {
     }
     free(p);
     return (double)ok / N;
+}
+
+/* Fine-tuning resumed from a checkpoint continues bit-identically: 2 epochs straight == 1 epoch,
+ * checkpoint, scramble the live state, restore, 1 epoch. */
+static void test_resume(const float *x, const int *y, int N) {
+    mer_err err = {0};
+    lsh_head_options ho = lsh_head_defaults();
+    ho.d = 16, ho.hidden = 16, ho.dropout = 0.3f, ho.planes = PLANES_RESAMPLE;
+    const optim_options sgd = {OPTIM_SGD, 0.9f, 1e-4f, 0, 0, 0};
+    resnet18 *b[2];
+    lsh_head *h[2];
+    recnet net[2];
+    optimizer ob[2], oh[2];
+    mer_rng r[2];
+    for (int k = 0; k < 2; k++) {
+        resnet18_create(&b[k], 0, &err);
+        resnet18_init_kaiming(b[k], 10);
+        lsh_head_create(&h[k], RESNET18_FEATURES, T, C, &ho, 20, &err);
+        recnet_init(&net[k], b[k], h[k], BACKBONE_FINETUNE, &err);
+        optim_init(&ob[k], &sgd, resnet18_table(b[k])->n_params, &err);
+        optim_init(&oh[k], &sgd, lsh_head_table(h[k])->n_params, &err);
+        r[k] = rng_seeded(99);
+    }
+    double loss;
+    for (int e = 0; e < 2; e++) recnet_train_epoch(&net[0], &ob[0], &oh[0], x, y, N, S, S, 8, 0.01f, NULL, &r[0], &loss, &err);
+    recnet_train_epoch(&net[1], &ob[1], &oh[1], x, y, N, S, S, 8, 0.01f, NULL, &r[1], &loss, &err);
+    char tmp[] = "/tmp/mer_nn_recnet_XXXXXX";
+    close(mkstemp(tmp));
+    CHECK(recnet_checkpoint_save(&net[1], &ob[1], &oh[1], &r[1], 1, tmp, &err) == 0, "checkpoint: %s", err.msg);
+    /* wreck the live state: the restore must bring everything back */
+    resnet18_init_kaiming(b[1], 555);
+    memset(ob[1].m, 0, ob[1].n * sizeof(float));
+    r[1] = rng_seeded(1);
+    int epoch = 0;
+    CHECK(recnet_checkpoint_restore(&net[1], &ob[1], &oh[1], &r[1], &epoch, tmp, &err) == 0, "restore: %s", err.msg);
+    CHECK(epoch == 1, "epoch restored");
+    recnet_train_epoch(&net[1], &ob[1], &oh[1], x, y, N, S, S, 8, 0.01f, NULL, &r[1], &loss, &err);
+    nn_table *t0 = resnet18_table(b[0]), *t1 = resnet18_table(b[1]);
+    CHECK(!memcmp(t0->params, t1->params, t0->n_params * 4) && !memcmp(t0->buffers, t1->buffers, t0->n_buffers * 4),
+          "resumed backbone (parameters and running statistics) bit-identical");
+    CHECK(!memcmp(lsh_head_table(h[0])->params, lsh_head_table(h[1])->params, lsh_head_table(h[0])->n_params * 4),
+          "resumed head bit-identical");
+    unlink(tmp);
+    for (int k = 0; k < 2; k++) {
+        optim_free(&ob[k]), optim_free(&oh[k]);
+        recnet_free(&net[k]);
+        resnet18_free(b[k]);
+        lsh_head_free(h[k]);
+    }
 }
 
 int main(void) {
@@ -101,6 +152,7 @@ int main(void) {
     CHECK(loss < first, "training loss decreases: %.3f -> %.3f", first, loss);
     optim_free(&oh), optim_free(&ob);
     recnet_free(&net);
+    test_resume(x, y, 16);
     resnet18_free(bb);
     lsh_head_free(head);
     free(fr), free(on), free(frt), free(ont), free(x), free(xt), free(y), free(yt), free(keep), free(keep_buf);
