@@ -21,5 +21,5 @@ while read -r img cas sf mn mins maxs n rest; do
   fi
 done < "$FIX/opencv_boxes.txt"
 echo "$cases cases, $((cases - bad)) identical to OpenCV"
-[ "$cases" -ge 100 ] || { echo "FAIL: expected >= 100 cases"; exit 1; }
+[ "$cases" -ge 124 ] || { echo "FAIL: expected >= 124 cases"; exit 1; }
 [ "$bad" -eq 0 ]

@@ -57,6 +57,11 @@ def make_images():
     imgs["scene.png"] = scene
     # odd-sized crop, to exercise the pyramid with non-round sizes
     imgs["astronaut_odd.png"] = cv2.resize(astro, (301, 277), interpolation=cv2.INTER_AREA)
+    # rotated by 8 degrees, lower contrast, brighter: a harder pose/exposure for detector and landmarks
+    rot = cv2.warpAffine(astro, cv2.getRotationMatrix2D((256, 256), 8, 1.0), (512, 512), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    rot = cv2.resize(rot, (352, 352), interpolation=cv2.INTER_AREA)
+    imgs["astronaut_rot.png"] = np.clip(rot.astype(np.float64) * 0.7 + 60, 0, 255).astype(np.uint8)
     imgs["coffee.png"] = cv2.resize(coffee, (300, 200), interpolation=cv2.INTER_AREA)
     return imgs
 
