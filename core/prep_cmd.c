@@ -154,7 +154,9 @@ int cmd_prep(int argc, char **argv) {
     size_t n = d.n;
     if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
     if (n == 0) {
-        fprintf(stderr, "mer prep: the dataset has no samples\n");
+        fprintf(stderr, "mer prep: the dataset has no samples left (%zu annotation rows read, %zu classes dropped by "
+                        "dataset.min_class_samples=%d, %zu excluded); details: mer data check %s\n",
+                d.n_rows, d.n_dropped, doc.base.dataset_min_class_samples, d.n_excluded, path);
         goto done;
     }
     items = calloc(n, sizeof *items);
