@@ -420,3 +420,17 @@ int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_
     }
     return 0;
 }
+
+int h5_group(hid_t loc, const char *path, int create, hid_t *group, mer_err *err) {
+    quiet();
+    if (!h5_exists(loc, path)) {
+        if (!create) return fail(loc, path, err, "group not found");
+        char child[1024];
+        snprintf(child, sizeof child, "%s/x", path);
+        if (make_parents(loc, child, err) < 0) return -1;
+    }
+    hid_t g = H5Gopen2(loc, path, H5P_DEFAULT);
+    if (g < 0) return fail(loc, path, err, "not a group");
+    *group = g;
+    return 0;
+}

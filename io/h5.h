@@ -66,5 +66,9 @@ int h5_visit_datasets(hid_t loc, h5_visit_fn fn, void *user, mer_err *err);
  * another file; the parents of dst_path are created, an existing dst_path is replaced. */
 int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_path, mer_err *err);
 
+/* Open (create = 1: create if missing, with parents) the group at `path`; close it with H5Gclose. Used
+ * to hand a sub-group to writers that write at the root of a location (e.g. a model's tensors). */
+int h5_group(hid_t loc, const char *path, int create, hid_t *group, mer_err *err);
+
 /* Name of the file that holds `loc`, for messages. */
 const char *h5_filename(hid_t loc, char *buf, size_t n);

@@ -187,10 +187,13 @@ int cmd_run(int argc, char **argv) {
 
     int ok = config_load(&doc, config_path, overrides, n_over, &err) == 0;
     if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
-    if (ok) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
-    if (ok) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
+    /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
+    if (ok && rank == 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
+    int ok0 = all_ok(ok, comm);
+    if (ok && ok0 && rank != 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
+    if (ok && ok0) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
     if (!ok) fprintf(stderr, "mer run: %s%s\n", size > 1 ? "" : "", err.msg);
-    if (!all_ok(ok, comm)) goto out;
+    if (!all_ok(ok && ok0, comm)) goto out;
     if (slice >= 0 && size > 1) {
         if (rank == 0) fprintf(stderr, "mer run: --slice runs one process per slice (job arrays), not under mpirun\n");
         code = MER_EXIT_USAGE;

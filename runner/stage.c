@@ -53,8 +53,10 @@ void mer_samples_free(mer_samples *s) {
 
 /* One row per implementation. The pipeline (runner/pipeline.c) adds its row here. */
 extern const stage_impl stage_test_impl;
+extern const stage_impl stage_pipeline_impl;
 
 static const stage_impl *const IMPLS[] = {
+    &stage_pipeline_impl,
     &stage_test_impl,
 };
 

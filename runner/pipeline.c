@@ -1,0 +1,728 @@
+/* The real pipeline behind `mer run` (runner/stage.h): the method of CN114743235A as three cached stages.
+ *
+ *   PREP      one sample per task: decode the onset and apex frames (io/video.h), find the face and its 68
+ *             landmarks on the onset frame (core/face.h), align and crop both frames (core/prep.h).
+ *             File: /index i64 (1), /prep/... (core/prep.h layout).
+ *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
+ *             (core/magnify.h), optionally minus the onset frame (model.input = difference), then ResNet-18
+ *             features of every frame (core/resnet18.h, frozen backbone, eval mode).
+ *             File: /index i64 (n), /sample strs (n), /feat f32 (n, T, 512).
+ *   TRAIN     one LOSO (or k-fold) fold per task: the LSH attention head (core/lsh_head.h) trained on the
+ *             features of the training subjects, evaluated on the held-out subject.
+ *             File: /pred/... (runner/stage.h), /weights/head/..., optional /oracle/... (LEAKY).
+ *
+ * Determinism: every random choice is seeded from the task's rng_seed, except the randomly initialised
+ * frozen backbone, which is seeded from the hash of the model.backbone settings so every FEATURES chunk
+ * (and every run) uses the same network.
+ *
+ * The frozen backbone is what makes features cacheable: a sweep over head or training settings reuses the
+ * FEATURES files. model.backbone.mode = finetune is not run by the pipeline yet (the plan refuses it with a
+ * clear message); `mer nn train-step` exercises end-to-end backbone training.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/face.h"
+#include "core/lsh_head.h"
+#include "core/magnify.h"
+#include "core/prep.h"
+#include "core/resnet18.h"
+#include "core/rng.h"
+#include "core/schedule.h"
+#include "io/dataset.h"
+#include "io/h5.h"
+#include "io/log.h"
+#include "runner/plan.h"
+
+/* Per-process state: the dataset and the models loaded lazily by the first task that needs them. */
+typedef struct {
+    dataset ds;
+    face_models *faces;  /* loaded for the preprocess.cascade / preprocess.landmarks below */
+    char *faces_key;
+} pipe_data;
+
+static void free_faces(pipe_data *pd) {
+    face_models_free(pd->faces);
+    pd->faces = NULL;
+    free(pd->faces_key);
+    pd->faces_key = NULL;
+}
+
+/* ---- load --------------------------------------------------------------------------------------- */
+
+static char *dup_or_fail(const char *s, int *bad) {
+    char *d = strdup(s ? s : "");
+    if (!d) *bad = 1;
+    return d;
+}
+
+static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err *err) {
+    memset(s, 0, sizeof *s);
+    *data = NULL;
+    if (strcmp(cfg->model_backbone, "frozen") != 0)
+        return mer_errf(err, "model.backbone.mode '%s' is not supported by `mer run` yet: only 'frozen' (cached "
+                             "features) runs in the pipeline",
+                        cfg->model_backbone);
+    pipe_data *pd = mer_calloc(1, sizeof *pd, err);
+    if (!pd) return -1;
+    if (dataset_load(&pd->ds, cfg, err) < 0) {
+        free(pd);
+        return -1;
+    }
+    /* Annotation errors stop the run before it starts. Unreadable frames and faces that are not found
+     * are per-sample failures of the PREP stage instead: reported, and the run goes on without them. */
+    size_t n_errors = dataset_count(&pd->ds, DS_ERROR);
+    if (n_errors > 0) {
+        const ds_problem *first = NULL;
+        for (size_t k = 0; k < pd->ds.n_problems && !first; k++)
+            if (pd->ds.problems[k].severity == DS_ERROR) first = &pd->ds.problems[k];
+        mer_errf(err, "the dataset does not check: %zu error(s), the first: %s%s%.0d%s%s (run `mer data check CONFIG` "
+                      "for the full report, fix the sheet or exclude the samples with dataset.exclude)",
+                 n_errors, first->file ? first->file : "", first->file ? ":" : "", first->line, first->file ? ": " : "",
+                 first->msg);
+        dataset_free(&pd->ds);
+        free(pd);
+        return -1;
+    }
+    const dataset *d = &pd->ds;
+    int bad = 0;
+    s->dataset_name = dup_or_fail(d->name, &bad);
+    s->n = d->n;
+    s->id = mer_calloc(d->n, sizeof *s->id, err);
+    s->subject = mer_calloc(d->n, sizeof *s->subject, err);
+    s->label = mer_calloc(d->n, sizeof *s->label, err);
+    s->classes = mer_calloc(d->n_classes, sizeof *s->classes, err);
+    s->n_classes = d->n_classes;
+    if (!s->id || !s->subject || !s->label || !s->classes) bad = 1;
+    for (size_t i = 0; !bad && i < d->n; i++) {
+        s->id[i] = dup_or_fail(d->s[i].id, &bad);
+        s->subject[i] = dup_or_fail(d->s[i].subject, &bad);
+        s->label[i] = d->s[i].label;
+    }
+    for (size_t c = 0; !bad && c < d->n_classes; c++) s->classes[c] = dup_or_fail(d->classes[c], &bad);
+    if (bad) {
+        mer_samples_free(s);
+        dataset_free(&pd->ds);
+        free(pd);
+        return mer_errf(err, "out of memory listing the samples");
+    }
+    log_info("dataset %s: %zu samples, %zu subjects, %zu classes", d->name, d->n, d->n_subjects, d->n_classes);
+    *data = pd;
+    return 0;
+}
+
+static void pipe_unload(void *data) {
+    pipe_data *pd = data;
+    if (!pd) return;
+    free_faces(pd);
+    dataset_free(&pd->ds);
+    free(pd);
+}
+
+/* ---- keys and costs ------------------------------------------------------------------------------ */
+
+static size_t put(const char **out, size_t max, const char *const *list, size_t n) {
+    size_t k = n < max ? n : max;
+    for (size_t i = 0; i < k; i++) out[i] = list[i];
+    return k;
+}
+
+static const char *const PREP_KEYS[] = {"dataset", "preprocess"};
+static const char *const FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
+static const char *const TRAIN_KEYS[] = {"dataset", "preprocess", "magnify", "model", "train", "eval", "seed"};
+
+static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
+    (void)cfg;
+    if (kind == STAGE_PREP) return put(prefixes, max, PREP_KEYS, 2);
+    if (kind == STAGE_FEATURES) return put(prefixes, max, FEATURE_KEYS, 5);
+    return put(prefixes, max, TRAIN_KEYS, 7);
+}
+
+static int n_factors(const mer_config *cfg) {
+    return cfg->mag_list.n ? (int)cfg->mag_list.n : cfg->mag_count;
+}
+
+/* Rough seconds on one core: relative sizes drive longest-first scheduling and the ETA. */
+static double pipe_cost(const mer_task *t, const mer_plan *plan) {
+    const mer_config *c = t->cfg;
+    double n = (double)(t->sample_end - t->sample_begin);
+    if (t->kind == STAGE_PREP) return 0.05 * n;
+    if (t->kind == STAGE_FEATURES) {
+        double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
+        return macs * 2 / 40e9; /* ~40 GFLOP/s per core */
+    }
+    double n_train = (double)(plan->samples.n - plan->folds[t->fold].n_test);
+    double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
+    return c->train_epochs * n_train * per / 10e9;
+}
+
+/* Sample indices that failed in an earlier stage (sorted, from the runner). */
+static int is_excluded(size_t i, const size_t *ex, size_t n_ex) {
+    for (size_t k = 0; k < n_ex; k++)
+        if (ex[k] == i) return 1;
+    return 0;
+}
+
+/* ---- PREP ---------------------------------------------------------------------------------------- */
+
+static int ensure_faces(pipe_data *pd, const mer_config *cfg, mer_err *err) {
+    char key[8192];
+    snprintf(key, sizeof key, "%s\n%s", cfg->prep_cascade, cfg->prep_landmarks);
+    if (pd->faces && pd->faces_key && !strcmp(pd->faces_key, key)) return 0;
+    free_faces(pd);
+    if (face_models_load(&pd->faces, cfg->prep_cascade, cfg->prep_landmarks, err) < 0) return -1;
+    pd->faces_key = strdup(key);
+    return pd->faces_key ? 0 : mer_errf(err, "out of memory");
+}
+
+static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
+    pipe_data *pd = ctx->data;
+    if (ensure_faces(pd, t->cfg, err) < 0) return -1;
+    prep_opts o;
+    prep_opts_from_config(&o, t->cfg);
+    o.threads = 1;
+    size_t cap = t->sample_end - t->sample_begin, n = 0;
+    int64_t *index = mer_calloc(cap, sizeof *index, err);
+    if (!index) return -1;
+    for (size_t i = t->sample_begin; i < t->sample_end; i++) {
+        if (is_excluded(i, ex, n_ex)) continue;
+        if (stage_should_stop(ctx)) {
+            free(index);
+            return STAGE_INTERRUPTED;
+        }
+        const ds_sample *s = &pd->ds.s[i];
+        prep_result r;
+        if (prep_sample(&r, s->path, s->onset, s->apex, &o, pd->faces, err) < 0) {
+            free(index);
+            return mer_err_prefix(err, "sample %s", s->id);
+        }
+        char group[64];
+        snprintf(group, sizeof group, "prep/%zu", n);
+        int rc = prep_result_write(out, group, &r, err);
+        prep_result_free(&r);
+        if (rc < 0) {
+            free(index);
+            return -1;
+        }
+        index[n++] = (int64_t)i;
+    }
+    int rc = h5_write_i64(out, "index", index, 1, &n, err);
+    free(index);
+    return rc;
+}
+
+/* ---- FEATURES ------------------------------------------------------------------------------------ */
+
+/* Find sample i's prep result among the task's dependencies. 1 found, 0 not found, -1 error. */
+static int read_prep(prep_result *r, const mer_task *t, size_t i, const run_ctx *ctx, mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    for (size_t k = 0; k < t->n_deps; k++) {
+        const mer_task *dep = &p->tasks[t->deps[k]];
+        if (i < dep->sample_begin || i >= dep->sample_end) continue;
+        if (!task_output_exists(p, dep)) continue; /* failed: its samples are excluded */
+        char path[4096];
+        task_output_path(path, sizeof path, p, dep);
+        hid_t f;
+        if (h5_open(path, 0, &f, err) < 0) return -1;
+        int64_t *index = NULL;
+        size_t d[H5_MAX_DIMS];
+        int found = 0;
+        if (h5_read_i64(f, "index", &index, NULL, d, err) < 0) {
+            h5_close(f, NULL);
+            return -1;
+        }
+        for (size_t j = 0; j < d[0] && !found; j++) {
+            if ((size_t)index[j] != i) continue;
+            char group[64];
+            snprintf(group, sizeof group, "prep/%zu", j);
+            found = prep_result_read(r, f, group, err) < 0 ? -1 : 1;
+        }
+        free(index);
+        h5_close(f, NULL);
+        if (found) return found;
+    }
+    return 0;
+}
+
+/* (S,S,C) uint8 -> (S,S,3) uint8 (grey frames are replicated: the backbone takes RGB). */
+static int as_rgb(uint8_t **rgb, const mer_image *im, mer_err *err) {
+    size_t px = (size_t)im->w * (size_t)im->h;
+    *rgb = mer_malloc(px * 3, err);
+    if (!*rgb) return -1;
+    for (size_t k = 0; k < px; k++)
+        for (int c = 0; c < 3; c++) (*rgb)[k * 3 + c] = im->px[k * (size_t)im->c + (im->c == 3 ? (size_t)c : 0)];
+    return 0;
+}
+
+/* The frozen backbone of a config: pretrained weights (with ImageNet input normalisation) or a
+ * randomly initialised ResNet-18 seeded from the model.backbone settings. */
+static int backbone_create(resnet18 **net, int *normalize, const mer_config *cfg, mer_err *err) {
+    if (resnet18_create(net, 0, err) < 0) return -1;
+    *normalize = cfg->model_backbone_weights[0] != 0;
+    if (*normalize) {
+        if (resnet18_load_weights(*net, cfg->model_backbone_weights, err) < 0) {
+            resnet18_free(*net);
+            return mer_err_prefix(err, "model.backbone.weights");
+        }
+        return 0;
+    }
+    static const char *const keys[] = {"model.backbone"};
+    char *text = config_to_string(cfg, keys, 1);
+    if (!text) {
+        resnet18_free(*net);
+        return mer_errf(err, "out of memory");
+    }
+    resnet18_init_kaiming(*net, fnv1a64(text, strlen(text), FNV1A64_INIT));
+    free(text);
+    return 0;
+}
+
+static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
+                         mer_err *err) {
+    const mer_config *cfg = t->cfg;
+    const mer_plan *p = ctx->plan;
+    double *factors = NULL;
+    int T = 0, normalize = 0, rc = -1;
+    magnify_method method;
+    magnet_model *mag = NULL;
+    resnet18 *net = NULL;
+    size_t cap = t->sample_end - t->sample_begin, n = 0;
+    float *frames = NULL, *feat = NULL;
+    int64_t *index = NULL;
+    const char **ids = NULL;
+    if (schedule_resolve(&factors, &T, cfg, err) < 0 || magnify_method_parse(&method, cfg->mag_method, err) < 0 ||
+        magnify_load_model(&mag, cfg, err) < 0 || backbone_create(&net, &normalize, cfg, err) < 0)
+        goto done;
+    const int S = cfg->prep_size;
+    const size_t frame_floats = (size_t)3 * S * S;
+    frames = mer_malloc((size_t)T * frame_floats * sizeof *frames, err);
+    feat = mer_malloc(cap * (size_t)T * RESNET18_FEATURES * sizeof *feat, err);
+    index = mer_calloc(cap, sizeof *index, err);
+    ids = mer_calloc(cap, sizeof *ids, err);
+    if (!frames || !feat || !index || !ids) goto done;
+    for (size_t i = t->sample_begin; i < t->sample_end; i++) {
+        if (stage_should_stop(ctx)) {
+            rc = STAGE_INTERRUPTED;
+            goto done;
+        }
+        if (is_excluded(i, ex, n_ex)) continue;
+        prep_result r;
+        int found = read_prep(&r, t, i, ctx, err);
+        if (found < 0) goto done;
+        if (!found) continue; /* failed in PREP: excluded */
+        uint8_t *onset = NULL, *apex = NULL;
+        int ok = as_rgb(&onset, &r.onset, err) == 0 && as_rgb(&apex, &r.apex, err) == 0 && r.onset.w == S &&
+                 r.onset.h == S;
+        if (ok && magnify_sequence(frames, onset, apex, S, S, factors, T, method, mag, err) < 0) ok = 0;
+        if (ok && !strcmp(cfg->model_input, "difference")) {
+            /* frame_t - onset: the motion alone, which a random backbone encodes far better than the
+             * identity-dominated frames (method.md). */
+            for (int tt = 0; tt < T; tt++)
+                for (int c = 0; c < 3; c++)
+                    for (int k = 0; k < S * S; k++)
+                        frames[(size_t)tt * frame_floats + (size_t)c * S * S + k] -= onset[(size_t)k * 3 + c] / 255.0f;
+        }
+        free(onset);
+        free(apex);
+        prep_result_free(&r);
+        if (!ok) {
+            if (!err->msg[0]) mer_errf(err, "prep result has size %dx%d, expected %d", r.onset.w, r.onset.h, S);
+            mer_err_prefix(err, "sample %s", p->samples.id[i]);
+            goto done;
+        }
+        if (normalize) imagenet_normalize(frames, T, S, S);
+        if (resnet18_forward(net, feat + n * (size_t)T * RESNET18_FEATURES, NULL, frames, T, S, S, 0, err) < 0) goto done;
+        index[n] = (int64_t)i;
+        ids[n] = p->samples.id[i];
+        n++;
+    }
+    size_t dims[3] = {n, (size_t)T, RESNET18_FEATURES};
+    size_t nf = (size_t)T;
+    rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
+                 h5_write_f32(out, "feat", feat, 3, dims, err) || h5_write_f64(out, "factors", factors, 1, &nf, err)
+             ? -1
+             : 0;
+done:
+    free(factors);
+    magnify_model_free(mag);
+    resnet18_free(net);
+    free(frames);
+    free(feat);
+    free(index);
+    free(ids);
+    return rc;
+}
+
+/* ---- TRAIN --------------------------------------------------------------------------------------- */
+
+typedef struct {
+    float *X;      /* (ns, T, D) features of every sample */
+    uint8_t *have; /* (ns) 1 if the sample has features */
+    int T, D;
+} feature_set;
+
+static void feature_set_free(feature_set *fs) {
+    free(fs->X);
+    free(fs->have);
+}
+
+static int gather_features(feature_set *fs, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    memset(fs, 0, sizeof *fs);
+    fs->have = mer_calloc(p->samples.n, 1, err);
+    if (!fs->have) return -1;
+    for (size_t k = 0; k < t->n_deps; k++) {
+        if (!task_output_exists(p, &p->tasks[t->deps[k]])) continue; /* failed: its samples are excluded */
+        char path[4096];
+        task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
+        hid_t f;
+        if (h5_open(path, 0, &f, err) < 0) return -1;
+        int64_t *index = NULL;
+        float *v = NULL;
+        size_t di[H5_MAX_DIMS], dv[H5_MAX_DIMS];
+        int nd = 0;
+        int rc = h5_read_i64(f, "index", &index, NULL, di, err) || h5_read_f32(f, "feat", &v, &nd, dv, err) ? -1 : 0;
+        h5_close(f, NULL);
+        if (!rc && (nd != 3 || dv[0] != di[0] || (fs->X && ((int)dv[1] != fs->T || (int)dv[2] != fs->D))))
+            rc = mer_errf(err, "%s: 'feat' has an unexpected shape", path);
+        if (!rc && !fs->X && dv[0] > 0) {
+            fs->T = (int)dv[1];
+            fs->D = (int)dv[2];
+            fs->X = mer_calloc(p->samples.n * (size_t)fs->T * (size_t)fs->D, sizeof *fs->X, err);
+            if (!fs->X) rc = -1;
+        }
+        size_t row = (size_t)fs->T * (size_t)fs->D;
+        for (size_t i = 0; !rc && i < di[0]; i++) {
+            if (index[i] < 0 || (size_t)index[i] >= p->samples.n) {
+                rc = mer_errf(err, "%s: sample index %lld out of range", path, (long long)index[i]);
+                break;
+            }
+            memcpy(fs->X + (size_t)index[i] * row, v + i * row, row * sizeof *v);
+            fs->have[index[i]] = 1;
+        }
+        free(index);
+        free(v);
+        if (rc) return -1;
+    }
+    if (!fs->X) return mer_errf(err, "no sample has features (every sample failed in an earlier stage)");
+    return 0;
+}
+
+/* Training-set statistics per feature dimension (over samples and frames), applied to every sample: the
+ * head then sees unit-scale inputs whatever the backbone. Computed on the training subjects only. */
+static void standardize(float *X, size_t n_rows, int D, const uint8_t *train_row_mask, int T) {
+    double *mean = calloc((size_t)D, sizeof *mean), *var = calloc((size_t)D, sizeof *var);
+    if (!mean || !var) {
+        free(mean);
+        free(var);
+        return;
+    }
+    double cnt = 0;
+    for (size_t r = 0; r < n_rows; r++) {
+        if (!train_row_mask[r / (size_t)T]) continue;
+        cnt++;
+        for (int d = 0; d < D; d++) mean[d] += X[r * (size_t)D + d];
+    }
+    if (cnt < 2) goto out;
+    for (int d = 0; d < D; d++) mean[d] /= cnt;
+    for (size_t r = 0; r < n_rows; r++) {
+        if (!train_row_mask[r / (size_t)T]) continue;
+        for (int d = 0; d < D; d++) {
+            double e = X[r * (size_t)D + d] - mean[d];
+            var[d] += e * e;
+        }
+    }
+    for (size_t r = 0; r < n_rows; r++)
+        for (int d = 0; d < D; d++) {
+            double sd = sqrt(var[d] / (cnt - 1));
+            X[r * (size_t)D + d] = (float)((X[r * (size_t)D + d] - mean[d]) / (sd > 1e-8 ? sd : 1.0));
+        }
+out:
+    free(mean);
+    free(var);
+}
+
+static int head_options(lsh_head_options *o, const mer_config *cfg, mer_err *err) {
+    *o = lsh_head_defaults();
+    if (attn_kind_parse(cfg->attn_type, &o->attention) < 0 || pool_kind_parse(cfg->head_pooling, &o->pooling) < 0 ||
+        planes_kind_parse(cfg->attn_planes, &o->planes) < 0)
+        return mer_errf(err, "unknown model.attention.type/planes or model.head.pooling value");
+    o->n_rounds = cfg->attn_n_rounds;
+    o->d = cfg->attn_d;
+    o->hidden = cfg->head_hidden;
+    o->dropout = (float)cfg->head_dropout;
+    return 0;
+}
+
+static int train_options(head_train_options *o, const mer_config *cfg, uint64_t seed, mer_err *err) {
+    *o = head_train_defaults();
+    optim_kind kind;
+    if (optim_kind_parse(cfg->train_optimizer, &kind) < 0) return mer_errf(err, "unknown train.optimizer '%s'", cfg->train_optimizer);
+    o->optim = optim_defaults(kind);
+    o->optim.momentum = (float)cfg->train_momentum;
+    o->optim.weight_decay = (float)cfg->train_weight_decay;
+    o->epochs = cfg->train_epochs;
+    o->batch_size = cfg->train_batch_size;
+    o->lr = (float)cfg->train_lr;
+    const char *sched = !strcmp(cfg->train_lr_schedule, "none") ? "constant" : cfg->train_lr_schedule;
+    if (lr_schedule_parse(sched, &o->schedule.kind) < 0) return mer_errf(err, "unknown train.lr_schedule '%s'", sched);
+    o->schedule.warmup_epochs = cfg->train_warmup_epochs;
+    o->schedule.step_epochs = cfg->train_step_epochs;
+    o->schedule.gamma = (float)cfg->train_gamma;
+    o->seed = seed;
+    return 0;
+}
+
+/* The rows of one split, copied out of the feature set. */
+typedef struct {
+    float *X;
+    int *y;
+    size_t *sample; /* sample index of each row */
+    int n;
+} split;
+
+static void split_free(split *s) {
+    free(s->X);
+    free(s->y);
+    free(s->sample);
+}
+
+static int make_split(split *sp, const feature_set *fs, const mer_samples *s, const uint8_t *mask, mer_err *err) {
+    memset(sp, 0, sizeof *sp);
+    size_t row = (size_t)fs->T * (size_t)fs->D, n = 0;
+    for (size_t i = 0; i < s->n; i++) n += mask[i] && fs->have[i];
+    sp->X = mer_malloc((n ? n : 1) * row * sizeof *sp->X, err);
+    sp->y = mer_malloc((n ? n : 1) * sizeof *sp->y, err);
+    sp->sample = mer_malloc((n ? n : 1) * sizeof *sp->sample, err);
+    if (!sp->X || !sp->y || !sp->sample) return -1;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!mask[i] || !fs->have[i]) continue;
+        memcpy(sp->X + (size_t)sp->n * row, fs->X + i * row, row * sizeof *sp->X);
+        sp->y[sp->n] = (int)s->label[i];
+        sp->sample[sp->n] = i;
+        sp->n++;
+    }
+    return 0;
+}
+
+static double accuracy_of(lsh_head *h, const split *sp, int C, mer_err *err) {
+    if (sp->n == 0) return 0;
+    float *prob = mer_malloc((size_t)sp->n * (size_t)C * sizeof *prob, err);
+    if (!prob || lsh_head_predict(h, prob, sp->X, sp->n, err) < 0) {
+        free(prob);
+        return -1;
+    }
+    int correct = 0;
+    for (int i = 0; i < sp->n; i++) {
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (prob[(size_t)i * C + c] > prob[(size_t)i * C + best]) best = c;
+        correct += best == sp->y[i];
+    }
+    free(prob);
+    return (double)correct / sp->n;
+}
+
+/* Epoch selection: on an inner validation split of the training subjects (leak-free), and optionally
+ * the LEAKY oracle on the test subject. Keeps a copy of the parameters at the best epoch. */
+typedef struct {
+    const split *val, *test;
+    int C;
+    const run_ctx *ctx;
+    float *best_val_params, *best_test_params;
+    double best_val, best_test;
+    int best_val_epoch, best_test_epoch;
+    int stopped;
+    mer_err *err;
+} epoch_watch;
+
+static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
+    epoch_watch *w = user;
+    nn_table *tab = lsh_head_table(h);
+    if (w->val) {
+        double a = accuracy_of(h, w->val, w->C, w->err);
+        if (a > w->best_val) {
+            w->best_val = a;
+            w->best_val_epoch = epoch;
+            memcpy(w->best_val_params, tab->params, tab->n_params * sizeof *tab->params);
+        }
+    }
+    if (w->test) {
+        double a = accuracy_of(h, w->test, w->C, w->err);
+        if (a > w->best_test) {
+            w->best_test = a;
+            w->best_test_epoch = epoch;
+            memcpy(w->best_test_params, tab->params, tab->n_params * sizeof *tab->params);
+        }
+    }
+    log_debug("epoch %d: loss %.4f", epoch, loss);
+    if (stage_should_stop(w->ctx)) {
+        w->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int write_predictions(hid_t out, const char *group, lsh_head *h, const split *test, const mer_samples *s,
+                             mer_err *err) {
+    int C = (int)s->n_classes, rc = -1;
+    size_t n = (size_t)test->n;
+    float *prob = mer_malloc((n ? n : 1) * (size_t)C * sizeof *prob, err);
+    int64_t *truth = mer_malloc((n ? n : 1) * sizeof *truth, err), *pred = mer_malloc((n ? n : 1) * sizeof *pred, err);
+    const char **ids = mer_calloc(n ? n : 1, sizeof *ids, err);
+    if (!prob || !truth || !pred || !ids || (n && lsh_head_predict(h, prob, test->X, test->n, err) < 0)) goto done;
+    for (size_t i = 0; i < n; i++) {
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (prob[i * (size_t)C + c] > prob[i * (size_t)C + best]) best = c;
+        truth[i] = test->y[i];
+        pred[i] = best;
+        ids[i] = s->id[test->sample[i]];
+    }
+    char path[128];
+    size_t dp[2] = {n, (size_t)C};
+#define P(name) (snprintf(path, sizeof path, "%s/%s", group, name), path)
+    rc = h5_write_strs(out, P("sample"), ids, n, err) || h5_write_i64(out, P("truth"), truth, 1, &n, err) ||
+                 h5_write_i64(out, P("pred"), pred, 1, &n, err) || h5_write_f32(out, P("prob"), prob, 2, dp, err)
+             ? -1
+             : 0;
+#undef P
+done:
+    free(prob);
+    free(truth);
+    free(pred);
+    free(ids);
+    return rc;
+}
+
+/* Inner validation: about eval.inner_val_fraction of the training subjects, drawn from the task's seed. */
+static void inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const uint8_t *outer_train, double frac,
+                        uint64_t seed) {
+    for (size_t i = 0; i < s->n; i++) {
+        if (!outer_train[i]) continue;
+        /* one decision per subject: hash of (seed, subject) */
+        uint64_t h = fnv1a64(s->subject[i], strlen(s->subject[i]), FNV1A64_INIT ^ seed);
+        int is_val = (double)(h >> 11) * 0x1.0p-53 < frac;
+        val[i] = (uint8_t)is_val;
+        train[i] = (uint8_t)!is_val;
+    }
+}
+
+static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    const mer_config *cfg = t->cfg;
+    const mer_samples *s = &p->samples;
+    const mer_fold *fold = &p->folds[t->fold];
+    const int C = (int)s->n_classes;
+    feature_set fs = {0};
+    split tr = {0}, va = {0}, te = {0};
+    lsh_head *h = NULL;
+    float *cw = NULL;
+    epoch_watch w = {0};
+    int rc = -1;
+    uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
+    uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
+    if (!is_test || !outer || !in_train || !in_val || gather_features(&fs, t, ctx, err) < 0) goto done;
+    for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
+    for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
+    int use_val = !strcmp(cfg->eval_selection, "inner_val");
+    if (use_val)
+        inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed);
+    else
+        memcpy(in_train, outer, s->n);
+    /* standardise with the statistics of the samples the head is fitted on */
+    standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T);
+    if (make_split(&tr, &fs, s, in_train, err) < 0 || make_split(&va, &fs, s, in_val, err) < 0 ||
+        make_split(&te, &fs, s, is_test, err) < 0)
+        goto done;
+    if (tr.n == 0) {
+        rc = mer_errf(err, "fold %s: no training sample has features", fold->name);
+        goto done;
+    }
+    lsh_head_options ho;
+    head_train_options to;
+    if (head_options(&ho, cfg, err) < 0 || train_options(&to, cfg, t->rng_seed, err) < 0) goto done;
+    if (lsh_head_create(&h, fs.D, fs.T, C, &ho, rng_derive(t->rng_seed, 1).state, err) < 0) goto done;
+    if (cfg->train_class_weights) {
+        /* inverse class frequency of the training rows, normalised to mean 1 over present classes */
+        cw = mer_calloc((size_t)C, sizeof *cw, err);
+        if (!cw) goto done;
+        int present = 0;
+        for (int i = 0; i < tr.n; i++) cw[tr.y[i]] += 1;
+        for (int c = 0; c < C; c++) present += cw[c] > 0;
+        for (int c = 0; c < C; c++) cw[c] = cw[c] > 0 ? (float)tr.n / ((float)present * cw[c]) : 0.0f;
+        to.class_weights = cw;
+    }
+    nn_table *tab = lsh_head_table(h);
+    w.C = C;
+    w.ctx = ctx;
+    w.err = err;
+    w.best_val = w.best_test = -1;
+    w.val = use_val && va.n > 0 ? &va : NULL;
+    w.test = cfg->eval_oracle_epoch && te.n > 0 ? &te : NULL;
+    w.best_val_params = mer_malloc(tab->n_params * sizeof(float), err);
+    w.best_test_params = mer_malloc(tab->n_params * sizeof(float), err);
+    if (!w.best_val_params || !w.best_test_params) goto done;
+    to.on_epoch = on_epoch;
+    to.user = &w;
+    if (lsh_head_train(h, tr.X, tr.y, tr.n, &to, err) < 0) goto done;
+    if (w.stopped) {
+        rc = STAGE_INTERRUPTED;
+        goto done;
+    }
+    if (w.test) { /* LEAKY: the epoch with the best accuracy on the test subject itself */
+        float *final = mer_malloc(tab->n_params * sizeof(float), err);
+        if (!final) goto done;
+        memcpy(final, tab->params, tab->n_params * sizeof(float));
+        memcpy(tab->params, w.best_test_params, tab->n_params * sizeof(float));
+        int r2 = write_predictions(out, "oracle", h, &te, s, err) ||
+                 h5_write_scalar_i64(out, "oracle/epoch", w.best_test_epoch, err);
+        memcpy(tab->params, final, tab->n_params * sizeof(float));
+        free(final);
+        if (r2) goto done;
+    }
+    if (w.val && w.best_val_epoch >= 0) {
+        memcpy(tab->params, w.best_val_params, tab->n_params * sizeof(float));
+        if (h5_write_scalar_i64(out, "selection/epoch", w.best_val_epoch, err) < 0) goto done;
+    }
+    if (write_predictions(out, "pred", h, &te, s, err) < 0) goto done;
+    hid_t g;
+    if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
+    rc = lsh_head_save_to(h, g, err);
+    H5Gclose(g);
+done:
+    free(is_test);
+    free(outer);
+    free(in_train);
+    free(in_val);
+    feature_set_free(&fs);
+    split_free(&tr);
+    split_free(&va);
+    split_free(&te);
+    free(cw);
+    free(w.best_val_params);
+    free(w.best_test_params);
+    lsh_head_free(h);
+    return rc;
+}
+
+static int pipe_execute(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
+    switch (t->kind) {
+    case STAGE_PREP: return exec_prep(out, t, ex, n_ex, ctx, err);
+    case STAGE_FEATURES: return exec_features(out, t, ex, n_ex, ctx, err);
+    case STAGE_TRAIN: return exec_train(out, t, ctx, err);
+    default: return mer_errf(err, "unknown stage %d", (int)t->kind);
+    }
+}
+
+const stage_impl stage_pipeline_impl = {
+    .name = "pipeline",
+    .chunk = {1, 8},
+    .load = pipe_load,
+    .unload = pipe_unload,
+    .key_prefixes = pipe_key_prefixes,
+    .cost = pipe_cost,
+    .execute = pipe_execute,
+};
