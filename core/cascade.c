@@ -473,7 +473,6 @@ typedef struct {
 typedef struct {
     const cascade *c;
     const uint32_t *sum, *sq, *tilt;
-    int stride;
     const opt_haar *oh; /* HAAR */
     const int (*ol)[16]; /* LBP: the 16 corner offsets of the 3x3 grid */
     int nofs[4];        /* normalisation rect corners */
@@ -751,7 +750,7 @@ int cascade_detect(int (**boxes)[4], int *nboxes, const cascade *c, const uint8_
         int stride = sw + 1;
         integral_sum_sq(sum, c->type == FEAT_HAAR ? sq : NULL, small, sw, sh);
         if (c->has_tilted) integral_tilted(tilt, small, sw, sh);
-        evaluator e = {.c = c, .sum = sum, .sq = sq, .tilt = tilt, .stride = stride, .oh = oh,
+        evaluator e = {.c = c, .sum = sum, .sq = sq, .tilt = tilt, .oh = oh,
                        .ol = (const int(*)[16])ol};
         if (c->type == FEAT_HAAR) {
             corners(e.nofs, 1, 1, W - 2, H - 2, stride);

@@ -36,6 +36,7 @@ struct shape_model {
     uint32_t *anchor;     /* per feature pixel */
     float (*delta)[2];
     size_t ntrees, nsplits, nleaves, npix;
+    int max_level_pix; /* largest feature pool of one cascade level */
 };
 
 void shape_model_free(shape_model *m) {
@@ -206,6 +207,7 @@ static int parse(shape_model *m, reader *r) {
         if (rd_size(r, &np, MAX_COUNT, "number of anchors") < 0) return -1;
         m->levels[c].npix = (int)np;
         m->levels[c].pix_ofs = m->npix;
+        if ((int)np > m->max_level_pix) m->max_level_pix = (int)np;
         if (grow((void **)&m->anchor, &acap, m->npix + np, sizeof *m->anchor, r) < 0) return -1;
         for (size_t i = 0; i < np; i++) {
             int64_t a;
@@ -290,8 +292,13 @@ void shape_predict(double (*pts)[2], const shape_model *m, const uint8_t *grey, 
     int np = m->nparts;
     size_t dim = 2 * (size_t)np;
     float cur_buf[2 * 256], *cur = np <= 256 ? cur_buf : malloc(sizeof(float) * dim);
-    float feat_buf[1024], *feat = NULL;
-    if (!cur) return;
+    float feat_buf[1024], *feat = m->max_level_pix <= 1024 ? feat_buf : malloc(sizeof(float) * (size_t)m->max_level_pix);
+    if (!cur || !feat) { /* only for models far larger than dlib's 68-point one */
+        if (cur != cur_buf) free(cur);
+        if (feat != feat_buf) free(feat);
+        for (int i = 0; i < np; i++) pts[i][0] = pts[i][1] = NAN;
+        return;
+    }
     memcpy(cur, m->mean, sizeof(float) * dim);
     /* unnormalising transform: (0,0)->(L,T), (1,0)->(R,T), (1,1)->(R,B) (corners as float, like dlib) */
     double L = (float)rect[0], T = (float)rect[1], sx = (float)rect[2] - L, sy = (float)rect[3] - T;
@@ -317,9 +324,7 @@ void shape_predict(double (*pts)[2], const shape_model *m, const uint8_t *grey, 
             sxx += ix * cx, syy += iy * cy, sxy += ix * cy, syx += iy * cx;
         }
         float a = (float)((sxx + syy) / V), b = (float)((sxy - syx) / V);
-        if (lv->npix > 1024 && !feat) feat = malloc(sizeof(float) * (size_t)lv->npix); /* not for the 68-pt model */
-        float *fv = lv->npix > 1024 ? feat : feat_buf;
-        if (!fv) break;
+        float *fv = feat;
         for (int j = 0; j < lv->npix; j++) {
             size_t k = lv->pix_ofs + (size_t)j;
             const float *d = m->delta[k];
@@ -343,5 +348,5 @@ void shape_predict(double (*pts)[2], const shape_model *m, const uint8_t *grey, 
         pts[i][1] = sy * cur[2 * i + 1] + T;
     }
     if (cur != cur_buf) free(cur);
-    free(feat);
+    if (feat != feat_buf) free(feat);
 }

@@ -28,5 +28,6 @@ const float *shape_model_mean(const shape_model *m);
 
 /* pts[i] = (x, y) of landmark i before dlib's final rounding: dlib's integer point is
  * (floor(x + 0.5), floor(y + 0.5)). pts must hold shape_model_parts(m) points.
- * rect = {L, T, R, B} inclusive. Never fails for a loaded model and a non-empty image. */
+ * rect = {L, T, R, B} inclusive. Never fails for a loaded model and a non-empty image (except out of memory
+ * for models with > 256 parts or > 1024 feature pixels per level, which dlib's are not: points are NaN then). */
 void shape_predict(double (*pts)[2], const shape_model *m, const uint8_t *grey, int w, int h, const long rect[4]);

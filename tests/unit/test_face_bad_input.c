@@ -1,6 +1,7 @@
 /* Bad input for the face code: truncated / garbage / wrong cascade XML and .dat files, empty and 1x1
  * images, a non-face image. Every failure must be a clean error that names the file (checked here), with
  * no crash and no leak (this test also runs under ASan+UBSan). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,6 +148,24 @@ static void test_models(const char *tmp) {
     free(dat);
 }
 
+/* A valid model whose feature pools exceed the stack buffer (1500 then 3000 pixels per level). */
+static void test_big_pool_model(void) {
+    const char *src = getenv("MER_SRC");
+    char p[4096];
+    snprintf(p, sizeof p, "%s/tests/fuzz/seeds_dat/big_pool.dat", src ? src : ".");
+    mer_err err = {0};
+    shape_model *m = NULL;
+    CHECK(shape_model_load(&m, p, &err) == 0, "big_pool.dat: %s", err.msg);
+    if (!m) return;
+    uint8_t img[40 * 30];
+    for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)(i * 7);
+    double pts[3][2];
+    long r[4] = {-5, 3, 30, 38};
+    shape_predict(pts, m, img, 40, 30, r);
+    CHECK(isfinite(pts[0][0]) && isfinite(pts[2][1]), "big pool prediction finite");
+    shape_model_free(m);
+}
+
 static void test_images(void) {
     mer_err err = {0};
     face_models *m = NULL;
@@ -213,6 +232,7 @@ int main(void) {
     close(fd);
     test_cascades(tmp);
     test_models(tmp);
+    test_big_pool_model();
     test_images();
     unlink(tmp);
     return check_summary();
