@@ -87,7 +87,7 @@ static void y_range(double *lo, double *hi, const plot_labels *lab, double dmin,
 }
 
 /* Axes, horizontal grid lines with y tick labels, and the axis titles. */
-static void draw_axes(FILE *f, const frame *fr, const plot_labels *lab, double canvas_h) {
+static void draw_axes(FILE *f, const frame *fr, const plot_labels *lab, double xlabel_y) {
     double step = nice_step(fr->hi - fr->lo, 5);
     for (double v = ceil(fr->lo / step) * step; v <= fr->hi + 1e-9 * step; v += step) {
         double y = fy(fr, v);
@@ -99,7 +99,7 @@ static void draw_axes(FILE *f, const frame *fr, const plot_labels *lab, double c
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", fr->x0,
             fr->y0, fr->w, fr->h);
     if (lab && lab->xlabel) {
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", fr->x0 + fr->w / 2, canvas_h - 8);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", fr->x0 + fr->w / 2, xlabel_y);
         plot_xml_escape(f, lab->xlabel);
         fputs("</text>\n", f);
     }
@@ -137,10 +137,10 @@ int plot_lines_svg(FILE *f, const char *const *xticks, size_t n_x, const plot_se
     double W = fit_width(legend ? 820 : 640, lab), H = 420 + sub_h(lab);
     frame fr = {70, 40 + sub_h(lab), 520, 420 - 40 - 80, 0, 1};
     y_range(&fr.lo, &fr.hi, lab, dmin, dmax);
-    svg_open(f, W, H, lab);
-    draw_axes(f, &fr, lab, H);
-    double dx = fr.w / (double)(n_x ? n_x : 1);
     int rotate = n_x > 8;
+    svg_open(f, W, H, lab);
+    draw_axes(f, &fr, lab, rotate ? H - 8 : fr.y0 + fr.h + 42);
+    double dx = fr.w / (double)(n_x ? n_x : 1);
     for (size_t i = 0; i < n_x; i++) x_tick(f, fr.x0 + dx * (i + 0.5), fr.y0 + fr.h + 16, xticks[i], rotate);
     fprintf(f, "<g stroke-width=\"2\">\n");
     for (size_t s = 0; s < n_series; s++) {
@@ -260,7 +260,7 @@ int plot_bars_svg(FILE *f, const double *y, const char *const *labels, size_t n,
     if (lab && lab->ymin < lab->ymax) y_range(&fr.lo, &fr.hi, lab, dmin, dmax);
     else fr.lo = dmin, fr.hi = dmax > dmin ? dmax * 1.05 : dmin + 1;
     svg_open(f, W, H, lab);
-    draw_axes(f, &fr, lab, H);
+    draw_axes(f, &fr, lab, H - 8);
     double dx = fr.w / (double)(n ? n : 1), base = fy(&fr, fr.lo > 0 ? fr.lo : 0);
     for (size_t i = 0; i < n; i++) {
         double cx = fr.x0 + dx * (i + 0.5);

@@ -22,11 +22,21 @@ static int is_pointwise(const conv2d_shape *s) {
     return s->KH == 1 && s->KW == 1 && s->stride == 1 && !s->pad_t && !s->pad_l && !s->pad_b && !s->pad_r;
 }
 
+/* Images per GEMM: enough that the GEMM has >= CONV2D_GEMM_COLS columns (small planes, deep layers: the whole
+ * batch is folded in), but no more, so large planes keep a cache-sized column matrix and GEMM straight into
+ * the NCHW output (one image per GEMM needs no scatter). */
+#define CONV2D_GEMM_COLS 2048
+int conv2d_images_per_gemm(const conv2d_shape *s) {
+    const int P = conv2d_out_h(s) * conv2d_out_w(s);
+    int nb = (CONV2D_GEMM_COLS + P - 1) / P;
+    return nb < 1 ? 1 : nb > s->N ? s->N : nb;
+}
+
 size_t conv2d_workspace_floats(const conv2d_shape *s) {
     if (is_pointwise(s)) return 0;
-    size_t np = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
-    size_t k = (size_t)s->C * s->KH * s->KW;
-    return k * np + (size_t)s->OC * np; /* column matrix + the (OC, N*P) GEMM result */
+    const int nb = conv2d_images_per_gemm(s);
+    const size_t np = (size_t)nb * conv2d_out_h(s) * conv2d_out_w(s), k = (size_t)s->C * s->KH * s->KW;
+    return k * np + (nb > 1 ? (size_t)s->OC * np : 0); /* column matrix + the (OC, nb*P) GEMM result */
 }
 
 /* col (C*KH*KW, N*OH*OW): row (c,kh,kw), column (n,oh,ow) holds in[n][c][oh*st-pt+kh][ow*st-pl+kw]
@@ -100,30 +110,41 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                     const conv2d_shape *s, float *workspace) {
     const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
     const int P = OH * OW, K = s->C * s->KH * s->KW;
+    const size_t in_img = (size_t)s->C * s->H * s->W, out_img = (size_t)s->OC * P;
     if (is_pointwise(s)) {
         for (int n = 0; n < s->N; n++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, s->C, 1.0f, weight, s->C,
-                        in + (size_t)n * s->C * P, P, 0.0f, out + (size_t)n * s->OC * P, P);
-        if (bias)
-            for (int n = 0; n < s->N; n++)
-                for (int oc = 0; oc < s->OC; oc++) {
-                    float *o = out + ((size_t)n * s->OC + oc) * P;
-                    for (int p = 0; p < P; p++) o[p] += bias[oc];
-                }
-        return;
-    }
-    const int NP = s->N * P;
-    float *col = workspace, *res = workspace + (size_t)K * NP;
-    im2col(col, in, s);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, NP, K, 1.0f, weight, K, col, NP, 0.0f, res, NP);
-    const int rows = s->N * s->OC;
+                        in + n * in_img, P, 0.0f, out + n * out_img, P);
+    } else {
+        const int nb = conv2d_images_per_gemm(s);
+        float *col = workspace, *res = workspace + (size_t)K * nb * P;
+        for (int n0 = 0; n0 < s->N; n0 += nb) {
+            conv2d_shape c = *s;
+            c.N = s->N - n0 < nb ? s->N - n0 : nb;
+            const int NP = c.N * P;
+            im2col(col, in + n0 * in_img, &c);
+            float *dst = out + n0 * out_img;
+            if (c.N == 1) { /* (OC, P) is already the NCHW layout of one image */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, weight, K, col, P, 0.0f, dst, P);
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, NP, K, 1.0f, weight, K, col, NP, 0.0f, res, NP);
+            const int rows = c.N * s->OC;
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < rows; i++) {
-        const int n = i / s->OC, oc = i % s->OC;
-        const float *src = res + (size_t)oc * NP + (size_t)n * P;
-        float *dst = out + (size_t)i * P;
-        const float b = bias ? bias[oc] : 0.0f;
-        for (int p = 0; p < P; p++) dst[p] = src[p] + b;
+            for (int i = 0; i < rows; i++) { /* (OC, nb*P) -> (nb, OC, P) */
+                const int n = i / s->OC, oc = i % s->OC;
+                memcpy(dst + (size_t)i * P, res + (size_t)oc * NP + (size_t)n * P, sizeof(float) * P);
+            }
+        }
+    }
+    if (bias) {
+        const int rows = s->N * s->OC;
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < rows; i++) {
+            float *o = out + (size_t)i * P;
+            const float b = bias[i % s->OC];
+            for (int p = 0; p < P; p++) o[p] += b;
+        }
     }
 }
 
@@ -131,43 +152,53 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
                      const float *weight, const conv2d_shape *s, float *workspace) {
     const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);
     const int P = OH * OW, K = s->C * s->KH * s->KW;
+    const size_t in_img = (size_t)s->C * s->H * s->W, out_img = (size_t)s->OC * P;
     if (dbias)
         for (int oc = 0; oc < s->OC; oc++) {
             double acc = 0.0;
             for (int n = 0; n < s->N; n++) {
-                const float *g = dout + ((size_t)n * s->OC + oc) * P;
+                const float *g = dout + n * out_img + (size_t)oc * P;
                 for (int p = 0; p < P; p++) acc += g[p];
             }
             dbias[oc] += (float)acc;
         }
     if (is_pointwise(s)) {
         for (int n = 0; n < s->N; n++) {
-            const float *g = dout + (size_t)n * s->OC * P, *x = in + (size_t)n * s->C * P;
+            const float *g = dout + n * out_img, *x = in + n * in_img;
             if (dweight)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, s->C, P, 1.0f, g, P, x, P, 1.0f,
                             dweight, s->C);
             if (dinput)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->C, P, s->OC, 1.0f, weight, s->C, g, P,
-                            1.0f, dinput + (size_t)n * s->C * P, P);
+                            1.0f, dinput + n * in_img, P);
         }
         return;
     }
     if (!dweight && !dinput) return;
-    const int NP = s->N * P;
-    float *col = workspace, *g = workspace + (size_t)K * NP;
-    const int rows = s->N * s->OC;
+    const int nb = conv2d_images_per_gemm(s);
+    float *col = workspace, *gbuf = workspace + (size_t)K * nb * P;
+    for (int n0 = 0; n0 < s->N; n0 += nb) {
+        conv2d_shape c = *s;
+        c.N = s->N - n0 < nb ? s->N - n0 : nb;
+        const int NP = c.N * P;
+        const float *g = dout + n0 * out_img; /* one image: (OC, P) as stored */
+        if (c.N > 1) {
+            const int rows = c.N * s->OC;
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < rows; i++) { /* dout (N,OC,P) -> g (OC, N*P) */
-        const int n = i / s->OC, oc = i % s->OC;
-        memcpy(g + (size_t)oc * NP + (size_t)n * P, dout + (size_t)i * P, sizeof(float) * P);
-    }
-    if (dweight) {
-        im2col(col, in, s);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, NP, 1.0f, g, NP, col, NP, 1.0f, dweight, K);
-    }
-    if (dinput) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, NP, s->OC, 1.0f, weight, K, g, NP, 0.0f, col, NP);
-        col2im_add(dinput, col, s);
+            for (int i = 0; i < rows; i++) { /* (nb, OC, P) -> (OC, nb*P) */
+                const int n = i / s->OC, oc = i % s->OC;
+                memcpy(gbuf + (size_t)oc * NP + (size_t)n * P, g + (size_t)i * P, sizeof(float) * P);
+            }
+            g = gbuf;
+        }
+        if (dweight) {
+            im2col(col, in + n0 * in_img, &c);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, NP, 1.0f, g, NP, col, NP, 1.0f, dweight, K);
+        }
+        if (dinput) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, NP, s->OC, 1.0f, weight, K, g, NP, 0.0f, col, NP);
+            col2im_add(dinput + n0 * in_img, col, &c);
+        }
     }
 }
 

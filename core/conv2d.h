@@ -3,10 +3,13 @@
  * Layouts: input (N, C, H, W), output (N, OC, OH, OW), weight (OC, C, KH, KW) = PyTorch OIHW,
  * bias (OC) or NULL. OH = (H + pad_t + pad_b - KH) / stride + 1, likewise OW.
  *
- * The fast path folds the batch into one GEMM: im2col builds the column matrix
- * (C*KH*KW, N*OH*OW), cblas_sgemm multiplies it by the weight matrix (OC, C*KH*KW), and the
- * (OC, N*OH*OW) result is scattered into NCHW. A 1x1 convolution without padding skips im2col
- * (per-image GEMM directly on the input, with a strided gather when stride > 1).
+ * The fast path folds the batch into the GEMM: im2col builds the column matrix
+ * (C*KH*KW, nb*OH*OW) of nb images, cblas_sgemm multiplies it by the weight matrix (OC, C*KH*KW), and the
+ * (OC, nb*OH*OW) result is scattered into NCHW. nb is the smallest image count giving >= 2048 GEMM
+ * columns (all N images for small planes, e.g. ResNet layer3/4; one image for large planes, which
+ * then GEMMs straight into the output and keeps the column matrix cache-sized).
+ * A 1x1 stride-1 unpadded convolution skips im2col (per-image GEMM directly on the input); a strided
+ * 1x1 convolution goes through im2col, which is then a strided gather.
  * The naive kernels are the reference the fast ones are tested against.
  *
  * Backward functions ACCUMULATE into dinput / dweight / dbias (llm.c convention: zero the
@@ -39,6 +42,9 @@ int conv2d_shape_ok(const conv2d_shape *s);
 
 /* Multiply-accumulates of one forward pass (for GFLOP/s reports: 2 flops per MAC). */
 double conv2d_macs(const conv2d_shape *s);
+
+/* Images folded into one GEMM by the fast path (see above). */
+int conv2d_images_per_gemm(const conv2d_shape *s);
 
 /* Scratch floats needed by conv2d_forward and conv2d_backward (the same for both). */
 size_t conv2d_workspace_floats(const conv2d_shape *s);

@@ -262,20 +262,23 @@ static double conv_gemm_seconds(int N, int S, int train) {
     const int n = resnet18_conv_shapes(s, 32, N, S, S);
     size_t big = 0;
     for (int i = 0; i < n; i++) {
-        const size_t P = (size_t)N * conv2d_out_h(&s[i]) * conv2d_out_w(&s[i]), K = (size_t)s[i].C * s[i].KH * s[i].KW;
-        const size_t need = K * P + (size_t)s[i].OC * P + (size_t)s[i].OC * K;
+        const size_t P = (size_t)conv2d_images_per_gemm(&s[i]) * conv2d_out_h(&s[i]) * conv2d_out_w(&s[i]);
+        const size_t K = (size_t)s[i].C * s[i].KH * s[i].KW, need = K * P + (size_t)s[i].OC * P + (size_t)s[i].OC * K;
         if (need > big) big = need;
     }
     float *buf = calloc(big, sizeof(float));
     if (!buf) return 0.0;
     const double t0 = now_seconds();
-    for (int i = 0; i < n; i++) {
-        const int P = N * conv2d_out_h(&s[i]) * conv2d_out_w(&s[i]), K = s[i].C * s[i].KH * s[i].KW, OC = s[i].OC;
+    for (int i = 0; i < n; i++) { /* the GEMMs conv2d_forward/backward issue, same sizes and counts */
+        const int nb = conv2d_images_per_gemm(&s[i]), P = nb * conv2d_out_h(&s[i]) * conv2d_out_w(&s[i]);
+        const int K = s[i].C * s[i].KH * s[i].KW, OC = s[i].OC;
         float *col = buf, *res = buf + (size_t)K * P, *w = res + (size_t)OC * P;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, K, 1.0f, w, K, col, P, 0.0f, res, P);
-        if (train) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, P, 1.0f, res, P, col, P, 1.0f, w, K);
-            if (i > 0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, OC, 1.0f, w, K, res, P, 0.0f, col, P);
+        for (int n0 = 0; n0 < N; n0 += nb) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, K, 1.0f, w, K, col, P, 0.0f, res, P);
+            if (train) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, P, 1.0f, res, P, col, P, 1.0f, w, K);
+                if (i > 0) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, OC, 1.0f, w, K, res, P, 0.0f, col, P);
+            }
         }
     }
     const double t = now_seconds() - t0;

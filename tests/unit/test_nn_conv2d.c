@@ -73,6 +73,8 @@ int main(void) {
         {1, 2, 6, 5, 3, 2, 3, 3, 2, 0, 1, 2},   /* rectangular kernel, stride 3, odd paddings */
         {3, 1, 5, 5, 2, 5, 5, 1, 0, 0, 0, 0},   /* valid conv, 1x1 output */
         {2, 3, 4, 4, 2, 3, 3, 1, 4, 4, 4, 4},   /* padding wider than the kernel reach: zero rows */
+        {3, 2, 34, 34, 3, 3, 3, 1, 1, 1, 1, 1}, /* 1156 px planes: GEMMs of 2 images, then 1 (partial chunk) */
+        {2, 2, 47, 46, 3, 3, 3, 1, 0, 1, 2, 0}, /* >= 2048 px planes: one image per GEMM, straight into NCHW */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(conv2d_shape_ok(&cases[i]) == 0, "case %zu valid", i);
