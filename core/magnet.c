@@ -12,8 +12,6 @@
 #include "core/rng.h"
 #include "io/h5.h"
 
-/* Scratch budget for one convolution's im2col + GEMM result (floats): 32 MB. */
-#define CONV_WS_BUDGET ((size_t)8 << 20)
 
 const magnet_layer_spec MAGNET_LAYERS[MAGNET_N_CONVS] = {
     {"encoder/enc_conv1_c", 7, 3, 16},
@@ -209,6 +207,7 @@ int magnet_init_random(magnet_model *m, uint64_t seed, mer_err *err) {
 typedef struct {
     float *pad, *ws, *sin, *sout, *t1, *t2;
     size_t pad_n, ws_n, sin_n, sout_n, t1_n, t2_n;
+    size_t ws_budget; /* floats of im2col + GEMM scratch one convolution may use */
     mer_err *err;
 } fwd_ctx;
 
@@ -254,19 +253,19 @@ static void pad_planes(float *out, const float *in, int P, int H, int W, int t, 
 }
 
 /* VALID convolution of one image in (C, Hi, Wi) -> out (OC, Ho, Wo), in row strips when the whole image's
- * im2col scratch would exceed CONV_WS_BUDGET. */
+ * im2col scratch would exceed c->ws_budget. */
 static int conv_valid(fwd_ctx *c, float *out, const float *in, const float *w, int C, int Hi, int Wi, int OC, int K,
                       int stride) {
     const int Ho = (Hi - K) / stride + 1, Wo = (Wi - K) / stride + 1;
     conv2d_shape s = {1, C, Hi, Wi, OC, K, K, stride, 0, 0, 0, 0};
     size_t need = conv2d_workspace_floats(&s);
-    if (need <= CONV_WS_BUDGET) {
+    if (need <= c->ws_budget) {
         if (!ensure(&c->ws, &c->ws_n, need, c->err)) return -1;
         conv2d_forward(out, in, w, NULL, &s, c->ws);
         return 0;
     }
     size_t per_row = ((size_t)C * K * K + OC) * Wo;
-    int rows = (int)(CONV_WS_BUDGET / per_row);
+    int rows = (int)(c->ws_budget / per_row);
     if (rows < 1) rows = 1;
     const int hin_max = (rows - 1) * stride + K;
     if (!ensure(&c->sin, &c->sin_n, (size_t)C * hin_max * Wi, c->err) ||
@@ -356,6 +355,11 @@ enum { B_XA, B_XB, B_F16, B_TRUNK, B_MA, B_MB, B_VB, B_H0, B_TEXUP, B_D, B_X64, 
 
 int magnet_forward(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
                    const magnet_model *m, mer_err *err) {
+    return magnet_forward_budget(out, a, b, H, W, factors, T, m, MAGNET_CONV_WS_BUDGET, err);
+}
+
+int magnet_forward_budget(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
+                          const magnet_model *m, size_t ws_budget_floats, mer_err *err) {
     if (H < MAGNET_MIN_SIDE || W < MAGNET_MIN_SIDE)
         return mer_errf(err, "MagNet: image %dx%d is too small (each side must be >= %d)", W, H, MAGNET_MIN_SIDE);
     if (T < 0) return mer_errf(err, "MagNet: negative factor count %d", T);
@@ -366,7 +370,7 @@ int magnet_forward(float *out, const float *a, const float *b, int H, int W, con
     const size_t sizes[B_COUNT] = {3 * full, 3 * full, 16 * full, 32 * half, 32 * half, 32 * half, 32 * quarter,
                                    32 * half, 32 * half, 32 * half, 64 * half, 64 * full, 32 * full, 3 * full};
     float *buf[B_COUNT] = {0};
-    fwd_ctx c = {.err = err};
+    fwd_ctx c = {.err = err, .ws_budget = ws_budget_floats};
     int rc = -1;
     for (int i = 0; i < B_COUNT; i++)
         if (!(buf[i] = mer_malloc(sizes[i] * sizeof(float), err))) goto done;

@@ -58,5 +58,11 @@ int magnet_init_random(magnet_model *m, uint64_t seed, mer_err *err);
 int magnet_forward(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
                    const magnet_model *m, mer_err *err);
 
+/* Same with an explicit scratch budget (floats) for one convolution's im2col + GEMM result: convolutions
+ * that would need more run in row strips (any budget >= 1 works; smaller = less memory, more calls). */
+#define MAGNET_CONV_WS_BUDGET ((size_t)8 << 20) /* 32 MB */
+int magnet_forward_budget(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
+                          const magnet_model *m, size_t ws_budget_floats, mer_err *err);
+
 /* Multiply-accumulates magnet_forward executes for one pair of size H x W and T factors. */
 double magnet_macs(int H, int W, int T);

@@ -111,6 +111,27 @@ int main(void) {
     check_case(f, &m, "odd_a", "odd_b", "odd_alpha", "odd_y", "odd size parity");
     check_case(f, &m, "big_a", "big_b", "big_alpha", "big_y", "row-strip parity");
 
+    /* a tiny scratch budget forces every convolution, stride 1 and stride 2, into row strips (down to one
+     * output row per call): same result */
+    {
+        int H0, W0, H1, W1;
+        float *oa = read_chw(f, "odd_a", &H0, &W0), *ob = read_chw(f, "odd_b", &H1, &W1);
+        float *oy = read_chw(f, "odd_y", &H1, &W1);
+        double alpha = read_scalar(f, "odd_alpha");
+        float *out = malloc((size_t)3 * H0 * W0 * sizeof *out);
+        const size_t budgets[2] = {1, 20000};
+        for (int k = 0; k < 2; k++) {
+            CHECK(magnet_forward_budget(out, oa, ob, H0, W0, &alpha, 1, &m, budgets[k], &err) == 0, "budget: %s",
+                  err.msg);
+            double e = rel_l2(out, oy, (size_t)3 * H0 * W0);
+            CHECK(e <= 1e-4, "scratch budget %zu floats: relative L2 error %.3g", budgets[k], e);
+        }
+        free(oa);
+        free(ob);
+        free(oy);
+        free(out);
+    }
+
     /* several factors in one call (encoder once, decoder per factor) */
     int H, W;
     float *a = read_chw(f, "a", &H, &W), *b = read_chw(f, "b", &H, &W);
