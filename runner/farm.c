@@ -218,7 +218,8 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
             else s->state[i] = T_FAILED;
             break;
         case LEDGER_START:
-            if (e->attempts > opt->retries) {
+            /* (job-array slices: another slice may be running it right now, that is no crash) */
+            if (e->attempts > opt->retries && !opt->scope) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "the run died %d time(s) while this task was running (last on %s)",
                          e->attempts, e->host);
@@ -582,9 +583,11 @@ done:
 int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *ledger, const farm_options *opt,
              MPI_Comm comm, mer_err *err) {
     memset(sum, 0, sizeof *sum);
-    int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    int rank = 0, size = 1;
+    if (comm != MPI_COMM_NULL) {
+        MPI_Comm_rank(comm, &rank);
+        MPI_Comm_size(comm, &size);
+    }
     double t0 = now_seconds();
     stop_state ss = {comm, rank != 0, 0, t0, opt->max_walltime};
     ctx->poll_stop = poll_stop;
@@ -593,7 +596,8 @@ int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *
     char host[64] = {0}, *all = NULL;
     snprintf(host, sizeof host, "%s", ctx->host ? ctx->host : "?");
     if (rank == 0 && !(all = mer_calloc((size_t)size, sizeof host, err))) return -1;
-    MPI_Gather(host, sizeof host, MPI_CHAR, all, sizeof host, MPI_CHAR, 0, comm);
+    if (comm != MPI_COMM_NULL) MPI_Gather(host, sizeof host, MPI_CHAR, all, sizeof host, MPI_CHAR, 0, comm);
+    else memcpy(all, host, sizeof host);
     if (rank != 0) {
         int rc = farm_worker(plan, ctx, &ss, comm, err);
         ctx->poll_stop = NULL;

@@ -53,6 +53,7 @@ typedef struct {
 } farm_summary;
 
 /* Every rank calls farm_run with the same plan. On rank 0, `ledger` is the open ledger; elsewhere NULL.
+ * comm = MPI_COMM_NULL: one process without MPI (MPI not initialised; job-array slices).
  * ctx->poll_stop is installed by the farm. Returns -1 only on a fatal error of the farm itself (ledger
  * write failure); task failures are counted in `sum` (meaningful on rank 0). */
 int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *ledger, const farm_options *opt,

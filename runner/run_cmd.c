@@ -39,7 +39,8 @@ static void run_help(void) {
            "  --max-walltime S   stop like on SIGTERM after S seconds (sites without `sbatch --signal`)\n"
            "  --slice I/N        job arrays: run only slice I (0-based) of N: every N-th train task and the\n"
            "                     tasks it needs, in one process, with its own ledger; shared tasks another\n"
-           "                     slice finished are reused; `mer collect DIR` assembles results.h5 at the end\n"
+           "                     slice finished are reused; `mer collect DIR` assembles results.h5 at the end;\n"
+           "                     a slice does not initialise MPI (starts under any launcher)\n"
            "  --stages NAME      stage implementation: pipeline (default) or test (deterministic pseudo-work\n"
            "                     for testing the runner; knobs MER_TEST_TASK_MS, MER_TEST_CORRUPT, MER_TEST_FLAKY,\n"
            "                     MER_TEST_IGNORE_STOP: see runner/stage_test.c)\n"
@@ -102,6 +103,7 @@ static log_level parse_level(const char *s) {
 
 /* Agree across ranks that setup worked; rank-local messages are printed by their rank. */
 static int all_ok(int ok, MPI_Comm comm) {
+    if (comm == MPI_COMM_NULL) return ok;
     int all = 0;
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
     return all;
@@ -163,12 +165,16 @@ int cmd_run(int argc, char **argv) {
     const stage_impl *impl = stage_impl_find(stages);
     if (!impl) return usage_error("run", "unknown --stages '%s' (known: pipeline, test)", stages);
 
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    MPI_Comm comm = MPI_COMM_WORLD;
-    int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    /* A job-array slice is one process by definition: it does not initialise MPI at all, so it starts
+     * under any launcher (srun without a PMI plugin, plain shell). */
+    int provided, rank = 0, size = 1;
+    MPI_Comm comm = MPI_COMM_NULL;
+    if (slice < 0) {
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        comm = MPI_COMM_WORLD;
+        MPI_Comm_rank(comm, &rank);
+        MPI_Comm_size(comm, &size);
+    }
     char host[256] = "?";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
@@ -194,14 +200,9 @@ int cmd_run(int argc, char **argv) {
     if (ok && ok0) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
     if (!ok) fprintf(stderr, "mer run: %s%s\n", size > 1 ? "" : "", err.msg);
     if (!all_ok(ok && ok0, comm)) goto out;
-    if (slice >= 0 && size > 1) {
-        if (rank == 0) fprintf(stderr, "mer run: --slice runs one process per slice (job arrays), not under mpirun\n");
-        code = MER_EXIT_USAGE;
-        goto out;
-    }
 
     uint64_t h = plan.hash;
-    MPI_Bcast(&h, 1, MPI_UINT64_T, 0, comm);
+    if (comm != MPI_COMM_NULL) MPI_Bcast(&h, 1, MPI_UINT64_T, 0, comm);
     ok = h == plan.hash;
     if (!ok) fprintf(stderr, "mer run: rank %d built a different plan than rank 0 (different config or dataset?)\n", rank);
     if (!all_ok(ok, comm)) goto out;
@@ -240,6 +241,10 @@ int cmd_run(int argc, char **argv) {
     farm_summary sum;
     if (farm_run(&sum, &plan, &ctx, rank == 0 ? &ledger : NULL, &fo, comm, &err) < 0) {
         fprintf(stderr, "mer run: rank %d: %s\n", rank, err.msg);
+        if (comm == MPI_COMM_NULL) {
+            code = MER_EXIT_FAILURE;
+            goto out;
+        }
         MPI_Abort(comm, MER_EXIT_FAILURE);
     }
     if (rank == 0) {
@@ -276,7 +281,7 @@ out:
     else mer_samples_free(&samples);
     if (loaded && impl->unload) impl->unload(data);
     config_doc_free(&doc);
-    MPI_Finalize();
+    if (comm != MPI_COMM_NULL) MPI_Finalize();
     return code;
 }
 

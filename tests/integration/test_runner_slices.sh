@@ -8,10 +8,10 @@ D=$T/slices
 export MER_TEST_TASK_MS=40
 pids=()
 for i in 0 1 2; do
-    "$MER_BIN" run "$T/run.yaml" --stages test output.dir="$D" --slice "$i/3" >>"$T/log" 2>&1 &
+    "$MER_BIN" run "$T/run.yaml" --stages test output.dir="$D" --slice "$i/3" >"$T/slice$i.log" 2>&1 &
     pids+=($!)
 done
-for p in "${pids[@]}"; do wait "$p" || fail "a slice exited with $?: $(tail -5 "$T/log")"; done
+for i in 0 1 2; do wait "${pids[$i]}" || fail "slice $i exited with $?: $(grep -E "warn|error" "$T/slice$i.log" | head -5)"; done
 [ "$(ls "$D"/ledger-slice-*-of-3.tsv | wc -l)" = 3 ] || fail "want one ledger per slice"
 [ ! -e "$D/results.h5" ] || fail "a slice wrote results.h5 (the collect job does)"
 "$MER_BIN" collect "$D" >/dev/null || fail "collect"

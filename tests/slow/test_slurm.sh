@@ -9,7 +9,9 @@
 #      a second submission interrupted by USR1 to the batch shell (what Slurm sends at the time limit)
 #      requeues and ends with results identical to the uninterrupted one (mer report --format json).
 #   C. the job-array variant (slurm/submit_array.sh, `mer run --slice i/n` + `mer collect`): same results.
-# B and C need `mer run` (and --slice for C) and a config; they are reported as not run otherwise.
+# B and C need `mer run` (and --slice for C); they are reported as not run otherwise. All three runs use
+# the same output.dir, one after the other (moved away in between): point and task ids hash the whole
+# resolved config, output.dir included, and the runner seeds every task from its id.
 # Everything started here is stopped on exit (trap): jobs cancelled, scontrol shutdown, munged by pid.
 set -u
 for tool in slurmctld slurmd munged sbatch scontrol srun; do
@@ -113,8 +115,6 @@ sweep:
 YAML
 export MER_BIN="$MER" MER_RUN_ARGS="--stages test" MER_TEST_TASK_MS=150
 report_points() { "$MER" report "$1" --format json --no-plots 2>/dev/null | sed -n '/^ "points"/,$p'; }
-# Both runs write to $T/b (the first is moved to $T/b1 afterwards): point and task ids hash the whole
-# resolved config, output.dir included, and the runner seeds every task from its id.
 
 tb=$SECONDS
 jb=$(cd "$T" && sbatch --parsable -n 2 -c 1 -o "$T/b1.out" "$SRC/slurm/mer.sbatch" "$T/tiny.yaml" "output.dir=$T/b")
@@ -154,20 +154,24 @@ if [ -n "$ref" ] && [ "$(report_points "$T/b")" = "$ref" ]; then
 else
   bad "B: results differ"; diff <(echo "$ref") <(report_points "$T/b") | head -20
 fi
+mv "$T/b" "$T/b2"
 
 # ---- C: job array + dependent collect ---------------------------------------------------------
 if ! "$MER" run --help 2>/dev/null | grep -q -- '--slice'; then
   echo "NOT RUN - C: 'mer run' has no --slice option yet (slurm/mer_array.sbatch needs it)"
 else
   tc=$SECONDS
-  out=$(cd "$T" && "$SRC/slurm/submit_array.sh" -n 2 -o "$T/c" -c 1 "$T/tiny.yaml")
+  out=$(cd "$T" && "$SRC/slurm/submit_array.sh" -n 2 -o "$T/b" -c 1 "$T/tiny.yaml")
   echo "     $out"
   jc=$(echo "$out" | sed -n 's/.*collect job \([0-9]*\).*/\1/p')
   st=$(slurm_wait_job "$jc" 150)
   [ "$st" = COMPLETED ] && ok "C: array + collect completed ($((SECONDS - tc)) s)" || bad "C: collect job ended $st"
-  if [ -n "$ref" ] && [ "$(report_points "$T/c")" = "$ref" ]; then ok "C: array results identical to the MPI run"
-  else bad "C: array results differ"; fi
-  [ -f "$T/c/report.md" ] && ok "C: report written by the collect job" || bad "C: no $T/c/report.md"
+  if [ -n "$ref" ] && [ "$(report_points "$T/b")" = "$ref" ]; then ok "C: array results identical to the MPI run"
+  else bad "C: array results differ"; diff <(echo "$ref") <(report_points "$T/b") | head -20; fi
+  [ -f "$T/b/report.md" ] && ok "C: report written by the collect job" || bad "C: no $T/b/report.md"
+  for s in 0 1; do
+    grep -q "slice $s/2" "$T"/mer-*_"$s".out && ok "C: array task $s ran slice $s/2" || bad "C: array task $s log"
+  done
 fi
 echo "     (total $((SECONDS - t_start)) s)"
 exit $fail

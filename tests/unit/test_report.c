@@ -92,12 +92,13 @@ static int write_results(const char *path, int with_oracle, int with_wrong_metri
                h5_write_str(f, "oracle/label", "LEAKY: epoch chosen on the test subject", &err);
     }
     /* the runner's own pooled metrics per (point, seed), hand values (see main) */
-    int64_t mp[7] = {0, 0, 1, 2, 2, 3, 3}, ms[7] = {1, 2, 1, 1, 2, 1, 2};
-    double acc[7] = {1, 5.0 / 6, 0.5, 5.0 / 6, 5.0 / 6, 4.0 / 6, 1};
-    double uf1[7] = {1, 53.0 / 63, 2.0 / 9, 13.0 / 15, 13.0 / 15, 0.45, 1};
-    double uar[7] = {1, 5.0 / 6, 1.0 / 3, 8.0 / 9, 8.0 / 9, 5.0 / 9, 1};
+    /* the last row is an empty pool (a seed whose tasks all failed): NAN metrics, consistent, no warning */
+    int64_t mp[8] = {0, 0, 1, 2, 2, 3, 3, 1}, ms[8] = {1, 2, 1, 1, 2, 1, 2, 5};
+    double acc[8] = {1, 5.0 / 6, 0.5, 5.0 / 6, 5.0 / 6, 4.0 / 6, 1, NAN};
+    double uf1[8] = {1, 53.0 / 63, 2.0 / 9, 13.0 / 15, 13.0 / 15, 0.45, 1, NAN};
+    double uar[8] = {1, 5.0 / 6, 1.0 / 3, 8.0 / 9, 8.0 / 9, 5.0 / 9, 1, NAN};
     if (with_wrong_metric) acc[2] = 0.6;
-    size_t m = 7;
+    size_t m = 8;
     bad |= h5_write_i64(f, "metrics/point", mp, 1, &m, &err) | h5_write_i64(f, "metrics/seed", ms, 1, &m, &err) |
            h5_write_f64(f, "metrics/accuracy", acc, 1, &m, &err) | h5_write_f64(f, "metrics/uf1", uf1, 1, &m, &err) |
            h5_write_f64(f, "metrics/uar", uar, 1, &m, &err);
