@@ -292,36 +292,29 @@ int h5_read_f32_into(hid_t loc, const char *path, float *data, size_t count, mer
     return 0;
 }
 
-int h5_read_scalar_f64(hid_t loc, const char *path, double *v, mer_err *err) {
-    double *tmp;
+/* Read a dataset that must hold exactly one element into *out (elsize bytes of memtype). */
+static int read_scalar(hid_t loc, const char *path, hid_t memtype, size_t elsize, void *out, mer_err *err) {
+    void *tmp;
     int nd;
     size_t d[H5_MAX_DIMS];
-    if (h5_read_f64(loc, path, &tmp, &nd, d, err) < 0) return -1;
+    if (read_any(loc, path, memtype, elsize, &tmp, &nd, d, err) < 0) return -1;
     size_t n = 1;
     for (int i = 0; i < nd; i++) n *= d[i];
     if (n != 1) {
         free(tmp);
         return fail(loc, path, err, "expected a scalar");
     }
-    *v = tmp[0];
+    memcpy(out, tmp, elsize);
     free(tmp);
     return 0;
 }
 
+int h5_read_scalar_f64(hid_t loc, const char *path, double *v, mer_err *err) {
+    return read_scalar(loc, path, H5T_NATIVE_DOUBLE, sizeof *v, v, err);
+}
+
 int h5_read_scalar_i64(hid_t loc, const char *path, int64_t *v, mer_err *err) {
-    int64_t *tmp;
-    int nd;
-    size_t d[H5_MAX_DIMS];
-    if (h5_read_i64(loc, path, &tmp, &nd, d, err) < 0) return -1;
-    size_t n = 1;
-    for (int i = 0; i < nd; i++) n *= d[i];
-    if (n != 1) {
-        free(tmp);
-        return fail(loc, path, err, "expected a scalar");
-    }
-    *v = tmp[0];
-    free(tmp);
-    return 0;
+    return read_scalar(loc, path, H5T_NATIVE_INT64, sizeof *v, v, err);
 }
 
 int h5_read_strs(hid_t loc, const char *path, char ***out, size_t *n_out, mer_err *err) {
