@@ -45,7 +45,6 @@ static void im2col(float *col, const float *in, const conv2d_shape *s) {
     const int OH = conv2d_out_h(s), OW = conv2d_out_w(s), st = s->stride;
     const size_t P = (size_t)OH * OW, NP = (size_t)s->N * P, HW = (size_t)s->H * s->W;
     const int rows = s->C * s->KH * s->KW;
-#pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
         const int c = r / (s->KH * s->KW), kh = (r / s->KW) % s->KH, kw = r % s->KW;
         /* output columns ow whose input column iw = ow*st - pl + kw lies inside [0, W) */
@@ -80,7 +79,6 @@ static void col2im_add(float *din, const float *col, const conv2d_shape *s) {
     const int OH = conv2d_out_h(s), OW = conv2d_out_w(s), st = s->stride;
     const size_t P = (size_t)OH * OW, NP = (size_t)s->N * P, HW = (size_t)s->H * s->W;
     const int planes = s->N * s->C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const int n = nc / s->C, c = nc % s->C;
         float *plane = din + (size_t)nc * HW;
@@ -130,7 +128,6 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, NP, K, 1.0f, weight, K, col, NP, 0.0f, res, NP);
             const int rows = c.N * s->OC;
-#pragma omp parallel for schedule(static)
             for (int i = 0; i < rows; i++) { /* (OC, nb*P) -> (nb, OC, P) */
                 const int n = i / s->OC, oc = i % s->OC;
                 memcpy(dst + (size_t)i * P, res + (size_t)oc * NP + (size_t)n * P, sizeof(float) * P);
@@ -139,7 +136,6 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
     }
     if (bias) {
         const int rows = s->N * s->OC;
-#pragma omp parallel for schedule(static)
         for (int i = 0; i < rows; i++) {
             float *o = out + (size_t)i * P;
             const float b = bias[i % s->OC];
@@ -184,7 +180,6 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
         const float *g = dout + n0 * out_img; /* one image: (OC, P) as stored */
         if (c.N > 1) {
             const int rows = c.N * s->OC;
-#pragma omp parallel for schedule(static)
             for (int i = 0; i < rows; i++) { /* (nb, OC, P) -> (OC, nb*P) */
                 const int n = i / s->OC, oc = i % s->OC;
                 memcpy(gbuf + (size_t)oc * NP + (size_t)n * P, g + (size_t)i * P, sizeof(float) * P);

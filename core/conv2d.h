@@ -15,8 +15,8 @@
  * Backward functions ACCUMULATE into dinput / dweight / dbias (llm.c convention: zero the
  * gradient arena once per step). Any of dinput, dweight, dbias may be NULL to skip it.
  *
- * Threads: the GEMMs run on OpenBLAS threads; the im2col/col2im loops use OpenMP when available.
- * No BLAS call is made inside an OpenMP parallel region.
+ * Threads: the GEMMs run on OpenBLAS threads (nn_set_threads, core/optim.h); im2col/col2im run on the
+ * calling thread (see nn_set_threads for why there is no OpenMP here).
  */
 #pragma once
 #include <stddef.h>

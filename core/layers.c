@@ -12,7 +12,6 @@ void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, c
                              const float *gamma, const float *beta, float *running_mean, float *running_var,
                              const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
-#pragma omp parallel for schedule(static)
     for (int c = 0; c < s->C; c++) {
         double sum = 0.0;
         for (int n = 0; n < s->N; n++) {
@@ -50,7 +49,6 @@ void batchnorm_forward_eval(float *out, const float *in, const float *gamma, con
                             const float *running_mean, const float *running_var, const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW;
     const int planes = s->N * s->C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const int c = nc % s->C;
         const float invstd = (float)(1.0 / sqrt((double)running_var[c] + s->eps));
@@ -65,7 +63,6 @@ void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float 
                         const float *save_mean, const float *save_invstd, const float *gamma,
                         const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
-#pragma omp parallel for schedule(static)
     for (int c = 0; c < s->C; c++) {
         const float mean = save_mean[c], invstd = save_invstd[c];
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
@@ -91,17 +88,14 @@ void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float 
 /* ---- ReLU -------------------------------------------------------------------------------------- */
 
 void relu_forward(float *out, const float *in, size_t n) {
-#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
 void relu_backward(float *dinput, const float *dout, const float *out, size_t n) {
     if (dinput == dout) { /* branch-free so the loop vectorises */
-#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) dinput[i] = out[i] > 0.0f ? dinput[i] : 0.0f;
         return;
     }
-#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
         if (out[i] > 0.0f) dinput[i] += dout[i];
 }
@@ -110,7 +104,6 @@ void relu_backward(float *dinput, const float *dout, const float *out, size_t n)
 
 void maxpool_forward(float *out, int32_t *argmax, const float *in, const maxpool_shape *s) {
     const int OH = maxpool_out_h(s), OW = maxpool_out_w(s), planes = s->N * s->C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const float *x = in + (size_t)nc * s->H * s->W;
         float *y = out + (size_t)nc * OH * OW;
@@ -138,7 +131,6 @@ void maxpool_forward(float *out, int32_t *argmax, const float *in, const maxpool
 
 void maxpool_backward(float *dinput, const float *dout, const int32_t *argmax, const maxpool_shape *s) {
     const int P = maxpool_out_h(s) * maxpool_out_w(s), planes = s->N * s->C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         float *dx = dinput + (size_t)nc * s->H * s->W;
         const float *g = dout + (size_t)nc * P;
@@ -152,7 +144,6 @@ void maxpool_backward(float *dinput, const float *dout, const int32_t *argmax, c
 
 void avgpool_forward(float *out, const float *in, int N, int C, int HW) {
     const int planes = N * C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const float *x = in + (size_t)nc * HW;
         double acc = 0.0;
@@ -163,7 +154,6 @@ void avgpool_forward(float *out, const float *in, int N, int C, int HW) {
 
 void avgpool_backward(float *dinput, const float *dout, int N, int C, int HW) {
     const int planes = N * C;
-#pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         float *dx = dinput + (size_t)nc * HW;
         const float g = dout[nc] / (float)HW;
@@ -291,6 +281,5 @@ void flatten_backward(float *dinput, const float *dout, int N, int T, int D) {
 }
 
 void add_inplace(float *y, const float *x, size_t n) {
-#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }

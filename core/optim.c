@@ -8,9 +8,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "io/h5.h"
 
@@ -161,8 +158,5 @@ int nn_threads_default(void) {
 int nn_set_threads(int n) {
     if (n <= 0) n = nn_threads_default();
     openblas_set_num_threads(n);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
     return n;
 }

@@ -58,9 +58,12 @@ const char *lr_schedule_name(lr_schedule_kind kind);
 float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs);
 
 /* ---- threads ------------------------------------------------------------------------------------
- * Sets the OpenBLAS thread count and the OpenMP thread count used by the layer loops (never nested:
- * OpenBLAS is not called from inside our OpenMP regions). n <= 0 picks nn_threads_default(). Returns
- * the count set. */
+ * Sets the OpenBLAS thread count, the only threading of the nn code: the GEMMs (convolutions, linear
+ * layers, attention) run on OpenBLAS threads and the elementwise loops (im2col, BatchNorm, ...) run on
+ * the calling thread. On purpose: with OpenMP loops next to the pthread OpenBLAS, the two thread pools
+ * spin-wait against each other, and ResNet-18 training at 2 threads on 2 busy cores fell from ~14-22 to
+ * ~3.5 img/s (OMP_WAIT_POLICY=passive recovered it; it cannot be set from inside the process).
+ * n <= 0 picks nn_threads_default(). Returns the count set. */
 int nn_set_threads(int n);
 /* OpenBLAS's kernel family (e.g. "Haswell", "SkylakeX") and whether it leaves AVX-512 unused on a CPU
  * that has it: OpenBLAS 0.3.21 (Debian 12) picks the AVX2 "Haswell" kernels on AMD Zen 4, about 2.5x

@@ -13,7 +13,7 @@
  * resnet18_release_activations() gives it back.
  *
  * Threads: the convolutions call OpenBLAS (set its thread count with nn_set_threads(), core/optim.h);
- * the elementwise loops use OpenMP. Not thread-safe: one model per thread of control.
+ * the elementwise loops run on the calling thread. Not thread-safe: one model per thread of control.
  */
 #pragma once
 #include <stdint.h>

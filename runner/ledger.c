@@ -53,7 +53,7 @@ int ledger_append(mer_ledger *l, const char *task_id, const char *stage, ledger_
     clean_field(h, sizeof h, host ? host : "");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int n = snprintf(line, sizeof line, "%.3f\t%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%s\n",
+    int n = snprintf(line, sizeof line, "%.6f\t%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%s\n",
                      (double)ts.tv_sec + ts.tv_nsec * 1e-9, task_id, stage, ledger_event_name(ev), attempt,
                      h[0] ? h : "-", rank, wall_s, msg);
     if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
