@@ -71,7 +71,8 @@ int lsh_head_load_from(lsh_head **out, hid_t loc, mer_err *err);
 
 /* Forward of N samples X (N,T,d_in) -> logits (N,C). attn (N,T,d) receives the attention output if not
  * NULL. train != 0: dropout on, resampled planes (if configured), activations kept for backward; rng
- * is then required (dropout masks, planes). Inference: train = 0, rng may be NULL. */
+ * is then required (dropout masks, planes). Inference: train = 0, rng may be NULL.
+ * The head keeps a pointer to X for the backward pass: X must stay valid until lsh_head_backward. */
 int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, int N, int train, mer_rng *rng,
                      mer_err *err);
 /* Backward of the last training forward: accumulates parameter gradients (table grads) from dlogits
