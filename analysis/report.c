@@ -387,10 +387,10 @@ static int same(double a, double b) { return (isnan(a) && isnan(b)) || fabs(a - 
 /* Compare the runner's /metrics rows with the recomputation from /predictions. */
 static int check_metrics(mer_report *r, hid_t f, mer_err *err) {
     if (!h5_exists(f, "metrics/point")) return 0;
-    int64_t *point = NULL, *seed = NULL;
+    int64_t *point = NULL, *seed = NULL, *conf = NULL, *mine = NULL;
     double *acc = NULL, *uf1 = NULL, *uar = NULL;
     int rc = -1, nd;
-    size_t d[H5_MAX_DIMS], n;
+    size_t d[H5_MAX_DIMS], n, C = r->n_classes;
     if (h5_read_i64(f, "metrics/point", &point, &nd, d, err) < 0) goto done;
     n = nd ? d[0] : 1;
     size_t dn[4];
@@ -407,6 +407,16 @@ static int check_metrics(mer_report *r, hid_t f, mer_err *err) {
             mer_errf(err, "/metrics: columns have different lengths (%zu vs %zu rows of /metrics/point)", dn[k], n);
             goto done;
         }
+    if (h5_exists(f, "metrics/confusion")) {
+        if (h5_read_i64(f, "metrics/confusion", &conf, &nd, d, err) < 0) goto done;
+        if (nd != 3 || d[0] != n || d[1] != C || d[2] != C) {
+            free(conf);
+            conf = NULL;
+            if (add_warning(r, err, "/metrics/confusion is not (%zu, %zu, %zu): not checked", n, C, C) < 0) goto done;
+        } else if (!(mine = mer_malloc(C * C * sizeof *mine, err))) {
+            goto done;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         const report_point *p = point[i] >= 0 && (size_t)point[i] < r->n_points ? &r->points[point[i]] : NULL;
         const report_seed *s = NULL;
@@ -419,6 +429,16 @@ static int check_metrics(mer_report *r, hid_t f, mer_err *err) {
                             point[i], seed[i]) < 0)
                 goto done;
             continue;
+        }
+        if (conf) { /* the stored matrix against the one pooled from this (point, seed)'s predictions */
+            memset(mine, 0, C * C * sizeof *mine);
+            for (size_t k = 0; k < r->rows.n; k++)
+                if (r->rows.point[k] == point[i] && r->rows.seed[k] == seed[i])
+                    mine[r->rows.truth[k] * (int64_t)C + r->rows.pred[k]]++;
+            if (memcmp(mine, conf + i * C * C, C * C * sizeof *mine) &&
+                add_warning(r, err, "/metrics/confusion row %zu (point %s, seed %" PRId64 ") differs from the matrix "
+                            "pooled from /predictions (the report uses the latter)", i, p->id, seed[i]) < 0)
+                goto done;
         }
         if (!same(acc[i], s->m.accuracy) || !same(uf1[i], s->m.uf1) || !same(uar[i], s->m.uar)) {
             if (add_warning(r, err,
@@ -442,6 +462,8 @@ static int check_metrics(mer_report *r, hid_t f, mer_err *err) {
 done:
     free(point);
     free(seed);
+    free(conf);
+    free(mine);
     free(acc);
     free(uf1);
     free(uar);

@@ -8,7 +8,7 @@
  * pooled matrix summed over its seeds (rows = truth), and its per-class recall/F1 come from that sum.
  * Per-subject accuracies are only shown as a diagnostic (plots), never averaged into a score.
  *
- * When /metrics exists in the file (the runner's own pooled metrics), every row is compared with the
+ * When /metrics exists in the file (the runner's own pooled metrics and confusion), every row is compared with the
  * recomputation and any disagreement is listed in `warnings` (and printed in every format).
  * The optional /oracle group ("best epoch on the test subject") is read into `oracle` and appears in
  * every output only under its LEAKY label, never in sweep tables, best-point selection or plots.

@@ -246,3 +246,21 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
     if (st->n) qsort(st->entries, st->n, sizeof *st->entries, cmp_entry);
     return 0;
 }
+
+int ledger_in_use(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int busy = 0;
+    struct dirent *de;
+    while (!busy && (de = readdir(d)) != NULL) {
+        if (!is_ledger_name(de->d_name)) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) busy = 1;
+        close(fd); /* releases the shared lock if we got it */
+    }
+    closedir(d);
+    return busy;
+}

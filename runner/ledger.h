@@ -75,3 +75,6 @@ typedef struct {
 int ledger_read(ledger_state *st, const char *dir, mer_err *err);
 void ledger_state_free(ledger_state *st);
 const ledger_entry *ledger_find(const ledger_state *st, const char *id);
+
+/* 1 if a run (or a slice) holds the lock of one of DIR's ledgers right now, else 0. */
+int ledger_in_use(const char *dir);

@@ -422,8 +422,13 @@ void plan_print(FILE *f, const mer_plan *p) {
             snprintf(seed, sizeof seed, "%ld", v->seed);
         else
             snprintf(seed, sizeof seed, "*");
-        fprintf(f, "%-5zu %-8s %-16s %-6zu %-6s %-24s %-26s %9.1f %s\n", i, stage_name(t->kind), t->id, v->point,
-                seed, what, dep, t->est_cost, hit ? "hit" : "-");
+        char point[24]; /* prep/features tasks are shared by every point with the same key */
+        if (t->kind == STAGE_TRAIN)
+            snprintf(point, sizeof point, "%zu", v->point);
+        else
+            snprintf(point, sizeof point, "*");
+        fprintf(f, "%-5zu %-8s %-16s %-6s %-6s %-24s %-26s %9.1f %s\n", i, stage_name(t->kind), t->id, point, seed,
+                what, dep, t->est_cost, hit ? "hit" : "-");
         cached[t->kind] += hit;
         unique[t->kind]++;
         cost[t->kind] += t->est_cost;

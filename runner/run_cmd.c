@@ -320,6 +320,9 @@ int cmd_status(int argc, char **argv) {
         stored_plan_free(&sp);
         return 1;
     }
+    /* "running" in the ledger means running only while a run holds the ledger lock; otherwise the run
+     * died or was stopped, and those tasks run again on resume */
+    int active = ledger_in_use(dir);
     enum { DONE, RUNNING, PENDING, FAILED, SKIPPED, NS };
     static const char *const names[NS] = {"done", "running", "pending", "failed", "skipped"};
     size_t count[3][NS] = {{0}};
@@ -332,7 +335,7 @@ int cmd_status(int argc, char **argv) {
         const ledger_entry *e = ledger_find(&led, sp.task_id[k]);
         int st = stat(path, &sb) == 0                   ? DONE
                  : !e                                   ? PENDING
-                 : e->last == LEDGER_START              ? RUNNING
+                 : e->last == LEDGER_START              ? (active ? RUNNING : PENDING)
                  : e->last == LEDGER_FAILED             ? FAILED
                  : e->last == LEDGER_SKIPPED            ? SKIPPED
                                                         : PENDING;
@@ -343,7 +346,8 @@ int cmd_status(int argc, char **argv) {
         }
         if (st == PENDING || st == RUNNING) est_left += sp.task_est[k];
     }
-    printf("run %s: %zu tasks; %zu points x %zu seeds, %zu folds, %zu samples\n", dir, sp.n_tasks, sp.n_points,
+    printf("run %s (%s): %zu tasks; %zu points x %zu seeds, %zu folds, %zu samples\n", dir,
+           active ? "running now" : "not running", sp.n_tasks, sp.n_points,
            sp.n_variants / (sp.n_points ? sp.n_points : 1), sp.n_folds, sp.n_samples);
     printf("%-10s", "stage");
     for (int s = 0; s < NS; s++) printf(" %8s", names[s]);

@@ -16,7 +16,6 @@ rc=0; wait "$mp" || rc=$?
 awk -F'\t' '$4=="done"{print $3"/"$2}' "$D/ledger.tsv" | sort -u >"$T/done1.txt"
 lines1=$(wc -l <"$D/ledger.tsv")
 while read -r t; do [ -f "$D/tasks/$t.h5" ] || fail "finished task $t has no output file"; done <"$T/done1.txt"
-"$MER_BIN" status "$D" >"$T/status1.txt"
 "$MER_BIN" collect "$D" >/dev/null || fail "collect after the worker kill"
 check_h5 "$D/results.h5"
 
@@ -24,11 +23,16 @@ check_h5 "$D/results.h5"
 mpirun --oversubscribe -n 4 "$MER_BIN" run "$T/run.yaml" --stages test output.dir="$D" >>"$T/log" 2>&1 &
 mp=$!
 wait_done "$D" $(( $(wc -l <"$T/done1.txt") + 8 ))
+"$MER_BIN" status "$D" | grep -q "(running now)" || fail "status does not see the active run"
 kill -KILL "$(rank_pid "$mp" 0)"
 rc=0; wait "$mp" || rc=$?
 [ "$rc" != 0 ] || fail "mpirun returned 0 after the coordinator was killed"
 awk -F'\t' '$4=="done"{print $3"/"$2}' "$D/ledger.tsv" | sort -u >"$T/done2.txt"
 "$MER_BIN" collect "$D" >/dev/null || fail "collect after the coordinator kill"
+"$MER_BIN" status "$D" >"$T/status2.txt"
+grep -q "(not running)" "$T/status2.txt" || fail "status: the killed run still looks active"
+awk '$1=="prep"||$1=="features"||$1=="train" {r += $3} END {exit r != 0}' "$T/status2.txt" ||
+    { cat "$T/status2.txt"; fail "status shows tasks running in a dead run"; }
 check_h5 "$D/results.h5"
 
 # 3. finish

@@ -99,6 +99,16 @@ static int write_results(const char *path, int with_oracle, int with_wrong_metri
     double uar[8] = {1, 5.0 / 6, 1.0 / 3, 8.0 / 9, 8.0 / 9, 5.0 / 9, 1, NAN};
     if (with_wrong_metric) acc[2] = 0.6;
     size_t m = 8;
+    /* confusion per row as the runner stores it, pooled from the RUNS table; the file with the wrong accuracy
+     * also gets one wrong count (p3 seed 1, cell [0][0]) */
+    int64_t mconf[8 * 16] = {0};
+    for (size_t row = 0; row < 8; row++)
+        for (size_t r = 0; r < N_RUNS; r++)
+            if (RUNS[r].point == mp[row] && RUNS[r].seed == ms[row])
+                for (int i = 0; i < RUNS[r].n; i++) mconf[row * 16 + TRUTH[i] * 4 + RUNS[r].pred[i]]++;
+    if (with_wrong_metric) mconf[5 * 16] += 1;
+    size_t cdims[3] = {8, 4, 4};
+    bad |= h5_write_i64(f, "metrics/confusion", mconf, 3, cdims, &err);
     bad |= h5_write_i64(f, "metrics/point", mp, 1, &m, &err) | h5_write_i64(f, "metrics/seed", ms, 1, &m, &err) |
            h5_write_f64(f, "metrics/accuracy", acc, 1, &m, &err) | h5_write_f64(f, "metrics/uf1", uf1, 1, &m, &err) |
            h5_write_f64(f, "metrics/uar", uar, 1, &m, &err);
@@ -339,9 +349,12 @@ int main(void) {
     CHECK(r.best == 0, "best point p0");
     CHECK(r.n_tasks == 4 && r.n_failed == 2, "2 failed tasks of 4");
     CHECK(r.failed[0].point == 3 && r.failed[1].point == -1, "failed task points");
-    /* the deliberately wrong /metrics row (p1 accuracy 0.6) is the only warning */
-    CHECK(r.n_warnings == 1 && strstr(r.warnings[0], "point p1") && strstr(r.warnings[0], "0.600000"),
-          "one warning for the wrong /metrics row: %s", r.n_warnings ? r.warnings[0] : "(none)");
+    /* the deliberately wrong /metrics row (p1 accuracy 0.6) and confusion count (p3 seed 1) are the only warnings */
+    CHECK(r.n_warnings == 2, "two warnings, got %zu", r.n_warnings);
+    CHECK(r.n_warnings >= 1 && strstr(r.warnings[0], "point p1") && strstr(r.warnings[0], "0.600000"),
+          "warning for the wrong /metrics accuracy: %s", r.n_warnings ? r.warnings[0] : "(none)");
+    CHECK(r.n_warnings >= 2 && strstr(r.warnings[1], "/metrics/confusion row 5 (point p3, seed 1)"),
+          "warning for the wrong /metrics confusion: %s", r.n_warnings > 1 ? r.warnings[1] : "(none)");
 
     /* oracle (LEAKY): p0 and p1 seed 1 all correct; p2, p3 no rows */
     CHECK(r.oracle != NULL && strstr(r.oracle_label, "LEAKY"), "oracle read with its label");
