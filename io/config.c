@@ -1704,7 +1704,10 @@ int config_points(cfg_point **points, size_t *n, const cfg_doc *doc, mer_err *er
                 sb_field(&params, k, field_cptr(&pt->cfg, k), 1);
             }
         if (!(pt->params = sb_take(&params))) goto oom;
-        char *text = config_to_string(&pt->cfg, NULL, 0);
+        /* The id names the experiment, not where or how it runs: output.* and runtime.* are left out,
+         * so the same point written to another folder or run with other threads keeps its id. */
+        static const char *const ID_SECTIONS[] = {"seed", "dataset", "preprocess", "magnify", "model", "train", "eval"};
+        char *text = config_to_string(&pt->cfg, ID_SECTIONS, sizeof ID_SECTIONS / sizeof ID_SECTIONS[0]);
         if (!text) goto oom;
         char id[17];
         snprintf(id, sizeof id, "%016llx", (unsigned long long)config_fnv1a64(text));

@@ -114,7 +114,8 @@ typedef struct {
 typedef struct {
     mer_config cfg;
     char *params;  /* "model.attention.n_rounds=3 magnify.schedule.step=0.375" ("" if no sweep) */
-    char *id;      /* stable id: 16 hex digits of a 64-bit FNV-1a hash of config_to_string(cfg) */
+    char *id;      /* stable id: 16 hex digits of FNV-1a 64 of config_to_string(cfg) over the sections seed,
+                    * dataset, preprocess, magnify, model, train, eval (not output.*, runtime.*) */
 } cfg_point;
 
 typedef struct {

@@ -448,16 +448,40 @@ static void test_sweep(void) {
                   pts[7].cfg.dataset_classes.n == 1,
               "point 7 config");
         for (size_t i = 0; i < n; i++) {
-            char *t = config_to_string(&pts[i].cfg, NULL, 0);
+            static const char *const id_sections[] = {"seed", "dataset", "preprocess", "magnify", "model", "train", "eval"};
+            char *t = config_to_string(&pts[i].cfg, id_sections, 7);
             char id[17];
             snprintf(id, sizeof id, "%016llx", (unsigned long long)config_fnv1a64(t));
-            CHECK_STR(pts[i].id, id, "id = FNV-1a of the printed point config");
+            CHECK_STR(pts[i].id, id, "id = FNV-1a of the printed point config without output.* and runtime.*");
             free(t);
             for (size_t j = 0; j < i; j++) CHECK(strcmp(pts[i].id, pts[j].id), "ids differ (%zu, %zu)", i, j);
         }
     }
     config_points_free(pts, n);
     config_doc_free(&doc);
+    {   /* a point's id names the experiment: output.* and runtime.* do not change it, train.lr does */
+        const char *text = "train:\n  lr: 0.01\n";
+        char *o1[] = {"output.dir=elsewhere", "runtime.threads=2"}, *o2[] = {"train.lr=0.02"};
+        cfg_doc d0, d1, d2;
+        cfg_point *p0, *p1, *p2;
+        size_t n0, n1, n2;
+        int ok = config_load_text(&d0, "a.yaml", text, strlen(text), NULL, 0, NULL, &err) == 0 &&
+                 config_load_text(&d1, "a.yaml", text, strlen(text), o1, 2, NULL, &err) == 0 &&
+                 config_load_text(&d2, "a.yaml", text, strlen(text), o2, 1, NULL, &err) == 0 &&
+                 config_points(&p0, &n0, &d0, &err) == 0 && config_points(&p1, &n1, &d1, &err) == 0 &&
+                 config_points(&p2, &n2, &d2, &err) == 0;
+        CHECK(ok, "load id configs: %s", err.msg);
+        if (ok) {
+            CHECK_STR(p0[0].id, p1[0].id, "output.dir and runtime.threads leave the point id unchanged");
+            CHECK(strcmp(p0[0].id, p2[0].id) != 0, "train.lr changes the point id");
+            config_points_free(p0, n0);
+            config_points_free(p1, n1);
+            config_points_free(p2, n2);
+            config_doc_free(&d0);
+            config_doc_free(&d1);
+            config_doc_free(&d2);
+        }
+    }
 
     CHECK(config_fnv1a64("") == 0xcbf29ce484222325ull && config_fnv1a64("a") == 0xaf63dc4c8601ec8cull,
           "FNV-1a 64 reference values");
