@@ -902,7 +902,6 @@ static int finalize(loader *L, const char *const *default_set, const char *const
 /* ---- entry points --------------------------------------------------------------------------------- */
 
 static int synth_prepare(const mer_config *cfg, const char *root, const char *csv_path, mer_err *err) {
-    if (is_file(csv_path)) return 0;
     synth_opts o;
     synth_opts_default(&o);
     o.subjects = cfg->synth_subjects;
@@ -914,6 +913,25 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
     o.classes = (const char *const *)cfg->dataset_classes.v;
     o.n_classes = cfg->dataset_classes.n;
     o.threads = cfg->rt_threads > 1 ? cfg->rt_threads : 1;
+    if (is_file(csv_path)) { /* existing data: it must come from the same parameters */
+        char want[1024], have[1024] = "";
+        synth_params_text(want, sizeof want, &o);
+        char *pp = xprintf("%s/synth.params", root);
+        FILE *f = pp ? fopen(pp, "r") : NULL;
+        if (f) {
+            if (!fgets(have, sizeof have, f)) have[0] = 0;
+            fclose(f);
+            have[strcspn(have, "\n")] = 0;
+            if (strcmp(have, want)) {
+                mer_errf(err, "%s: %s was generated with other parameters (%s) than dataset.synth.* asks (%s); "
+                              "use another dataset.root or delete it", pp, root, have, want);
+                free(pp);
+                return -1;
+            }
+        }
+        free(pp);
+        return 0;
+    }
     return synth_generate(root, csv_path, &o, err);
 }
 

@@ -747,6 +747,19 @@ done:
     return rc;
 }
 
+void synth_params_text(char *buf, size_t n, const synth_opts *o) {
+    const char *const *names = o->classes;
+    size_t n_cls = o->n_classes;
+    if (!names || !n_cls) n_cls = synth_default_classes(&names);
+    size_t len = (size_t)snprintf(buf, n, "subjects=%d per_class=%d size=%dx%d fps=%d seed=%llu format=%s classes=",
+                                  o->subjects, o->per_class, o->width, o->height, o->fps,
+                                  (unsigned long long)o->seed, o->video ? "video" : "frames");
+    for (size_t i = 0; i < n_cls && len < n; i++) {
+        int k = synth_class_index(names[i]);
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? "," : "", k >= 0 ? CLASSES[k].name : names[i]);
+    }
+}
+
 int synth_generate(const char *out_dir, const char *annotations_path, const synth_opts *o, mer_err *err) {
     if (o->subjects < 1 || o->subjects > 999) return mer_errf(err, "synth: subjects must be 1..999 (got %d)", o->subjects);
     if (o->per_class < 1 || o->per_class > 500)
@@ -812,8 +825,21 @@ int synth_generate(const char *out_dir, const char *annotations_path, const synt
         return -1;
     }
 
-    /* the CSV last, through a temporary file, so its presence means the dataset is complete */
+    /* the parameters, then the CSV last, through a temporary file, so its presence means complete data */
     char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/synth.params", out_dir);
+    FILE *pf = fopen(tmp, "w");
+    if (!pf) {
+        free(rows);
+        return mer_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+    }
+    char params[1024];
+    synth_params_text(params, sizeof params, o);
+    fprintf(pf, "%s\n", params);
+    if (fclose(pf) != 0) {
+        free(rows);
+        return mer_errf(err, "%s: write error", tmp);
+    }
     snprintf(tmp, sizeof tmp, "%s.tmp", annotations_path);
     FILE *f = fopen(tmp, "w");
     if (!f) {

@@ -49,6 +49,11 @@ void synth_opts_default(synth_opts *o);
  * written to annotations_path (NULL = OUT/coding.csv) after all frames, so a present CSV means complete. */
 int synth_generate(const char *out_dir, const char *annotations_path, const synth_opts *o, mer_err *err);
 
+/* One line describing the options that determine the generated data ("subjects=8 per_class=4 size=320x240
+ * fps=100 seed=1 format=frames classes=happiness,..."); synth_generate writes it to OUT/synth.params so a
+ * reader can tell whether existing data was generated with the same parameters. */
+void synth_params_text(char *buf, size_t n, const synth_opts *o);
+
 /* Names of all motion classes the generator knows and the default set. */
 size_t synth_known_classes(const char *const **names);
 size_t synth_default_classes(const char *const **names);

@@ -386,6 +386,10 @@ static void test_synth_roundtrip(void) {
     stat(P("synth/coding.csv"), &st2);
     CHECK(st1.st_mtime == st2.st_mtime && st1.st_ino == st2.st_ino, "not regenerated");
     dataset_free(&d);
+    /* other generator parameters with existing data: refused, not silently reused */
+    cfg.synth_seed = 6;
+    CHECK(dataset_load(&d, &cfg, &e) == -1 && strstr(e.msg, "other parameters") && strstr(e.msg, "seed=5"),
+          "stale synthetic data refused: %s", e.msg);
     config_free(&cfg);
 }
 
