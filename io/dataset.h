@@ -27,7 +27,11 @@
  * - synth: when ROOT/coding.csv (or dataset.annotations) is absent, a dataset is generated into ROOT with
  *   dataset.synth.* (io/synth.h; classes = dataset.classes or the generator's default), then read as casme2.
  *
- * Class sets are data: dataset.classes (label order) or the format's usual set (below); samples whose emotion
+ * Class sets are data: dataset.classes (label order) or the format's usual set — casme2: happiness, disgust,
+ * repression, surprise, others, sadness, fear (min_class_samples 10 leaves the usual 5 on the real data); samm:
+ * anger, contempt, happiness, surprise, other, disgust, fear, sadness (leaves the usual 5); smic, megc2019:
+ * negative, positive, surprise; manifest: every label, sorted; synth: the generator's classes. Classes of a
+ * usual set with no sample at all are left out silently. Samples whose emotion
  * is not in the set are left out (counted), then classes with fewer than dataset.min_class_samples samples
  * are dropped (patent rule; 0 disables) and labels are numbered 0..n_classes-1 in set order. dataset.include
  * and dataset.exclude are fnmatch(3) patterns matched against sample ids "subject/clip" (e.g. "sub09/EP*").
