@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "io/h5.h"
+#include "mer_version.h"
 #include "io/log.h"
 #include "runner/signals.h"
 
@@ -57,7 +58,8 @@ static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t 
              h5_write_scalar_i64(out, "task/point", (int64_t)v->point, err) ||
              h5_write_scalar_i64(out, "task/seed", v->seed, err) || h5_write_scalar_i64(out, "task/fold", t->fold, err) ||
              h5_write_str(out, "task/config", cfg_text, err) || h5_write_strs(out, "task/excluded", ex, n_excl, err) ||
-             h5_write_str(out, "task/host", ctx->host, err) || h5_write_scalar_i64(out, "task/rank", ctx->rank, err)
+             h5_write_str(out, "task/host", ctx->host, err) || h5_write_scalar_i64(out, "task/rank", ctx->rank, err) ||
+             h5_write_str(out, "task/version", MER_VERSION, err)
                  ? -1
                  : 0;
     free(ex);
