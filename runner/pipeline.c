@@ -27,6 +27,7 @@
 #include "core/face.h"
 #include "core/lsh_head.h"
 #include "core/magnify.h"
+#include "core/recnet.h"
 #include "core/prep.h"
 #include "core/resnet18.h"
 #include "core/rng.h"
@@ -289,7 +290,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     magnet_model *mag = NULL;
     resnet18 *net = NULL;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
-    float *frames = NULL, *feat = NULL;
+    float *frames = NULL, *x = NULL, *onset_f = NULL, *feat = NULL;
     int64_t *index = NULL;
     const char **ids = NULL;
     if (schedule_resolve(&factors, &T, cfg, err) < 0 || magnify_method_parse(&method, cfg->mag_method, err) < 0 ||
@@ -298,10 +299,13 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     const int S = cfg->prep_size;
     const size_t frame_floats = (size_t)3 * S * S;
     frames = mer_malloc((size_t)T * frame_floats * sizeof *frames, err);
+    x = mer_malloc((size_t)T * frame_floats * sizeof *x, err);
+    onset_f = mer_malloc(frame_floats * sizeof *onset_f, err);
     feat = mer_malloc(cap * (size_t)T * RESNET18_FEATURES * sizeof *feat, err);
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
-    if (!frames || !feat || !index || !ids) goto done;
+    if (!frames || !x || !onset_f || !feat || !index || !ids) goto done;
+    const input_mode input = !strcmp(cfg->model_input, "difference") ? INPUT_DIFFERENCE : INPUT_FRAMES;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (stage_should_stop(ctx)) {
             rc = STAGE_INTERRUPTED;
@@ -316,13 +320,11 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         int ok = as_rgb(&onset, &r.onset, err) == 0 && as_rgb(&apex, &r.apex, err) == 0 && r.onset.w == S &&
                  r.onset.h == S;
         if (ok && magnify_sequence(frames, onset, apex, S, S, factors, T, method, mag, err) < 0) ok = 0;
-        if (ok && !strcmp(cfg->model_input, "difference")) {
-            /* frame_t - onset: the motion alone, which a random backbone encodes far better than the
-             * identity-dominated frames (method.md). */
-            for (int tt = 0; tt < T; tt++)
-                for (int c = 0; c < 3; c++)
-                    for (int k = 0; k < S * S; k++)
-                        frames[(size_t)tt * frame_floats + (size_t)c * S * S + k] -= onset[(size_t)k * 3 + c] / 255.0f;
+        if (ok) {
+            /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference */
+            for (int c = 0; c < 3; c++)
+                for (int k = 0; k < S * S; k++) onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
+            recnet_prepare_input(x, frames, onset_f, 1, T, S, S, input, normalize);
         }
         free(onset);
         free(apex);
@@ -332,8 +334,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
             mer_err_prefix(err, "sample %s", p->samples.id[i]);
             goto done;
         }
-        if (normalize) imagenet_normalize(frames, T, S, S);
-        if (resnet18_forward(net, feat + n * (size_t)T * RESNET18_FEATURES, NULL, frames, T, S, S, 0, err) < 0) goto done;
+        if (resnet18_forward(net, feat + n * (size_t)T * RESNET18_FEATURES, NULL, x, T, S, S, 0, err) < 0) goto done;
         index[n] = (int64_t)i;
         ids[n] = p->samples.id[i];
         n++;
@@ -349,6 +350,8 @@ done:
     magnify_model_free(mag);
     resnet18_free(net);
     free(frames);
+    free(x);
+    free(onset_f);
     free(feat);
     free(index);
     free(ids);
