@@ -60,6 +60,15 @@ run_real "$T/n3" 1 model.attention.n_rounds=5 || fail "second sweep failed"
 [ "$(count_events "$T/n3" features done)" = 2 ] || fail "features re-ran for a new n_rounds value"
 [ "$(count_events "$T/n3" train done)" = 9 ] || fail "want 3 new train runs"
 
+# leak-free inner validation and the LEAKY oracle epoch, labelled as such in results.h5 and the report
+run_real "$T/sel" 1 eval.selection=inner_val eval.oracle_epoch=true model.attention.n_rounds=3 ||
+    fail "inner_val + oracle run failed: $(tail -5 "$T/log")"
+h5dump -d /oracle/label "$T/sel/results.h5" | grep -q LEAKY || fail "results.h5 has no LEAKY /oracle/label"
+noracle=$(h5dump -H -d /oracle/pred "$T/sel/results.h5" | grep -o 'SIMPLE { ( [0-9]* )' | grep -o '[0-9]*')
+[ "$noracle" = 15 ] || fail "want 15 oracle rows, got $noracle"
+"$MER_BIN" report "$T/sel" >"$T/sel.md" || fail "mer report (oracle) failed"
+grep -q LEAKY "$T/sel.md" || fail "the report does not label the oracle figures LEAKY"
+
 # a corrupt clip: its prep fails (after the retries), the run completes with the other 14 samples
 victim=$(ls -d "$T/data"/sub02/*/ | head -1)
 for f in "$victim"*.jpg; do echo "garbage" >"$f"; done
