@@ -1,4 +1,4 @@
-/* Experiment reports: read a results.h5 (layout: notes/RESULTS_CONTRACT.md, "results.h5"), recompute
+/* Experiment reports: read a results.h5 (layout: the header of runner/results.c), recompute
  * every metric from the per-sample predictions, and write Markdown, CSV, JSON, SVG plots and the
  * MEGC2019 per-fold log.
  *

@@ -1,5 +1,5 @@
-/* results.h5: the run's shared results file (layout: /work/notes/RESULTS_CONTRACT.md, copied in
- * runner/results.c's header), rebuilt from the finished task files so a crash never loses it.
+/* results.h5: the run's shared results file (layout: the header of runner/results.c, the contract read by
+ * `mer report`), rebuilt from the finished task files so a crash never loses it.
  *
  * At the start of a run the coordinator writes output.dir/plan.h5 (points, variants, samples, folds, the
  * task table, the base config): with it, the ledger and the task files, `mer collect DIR` and `mer status

@@ -40,7 +40,7 @@
  *   already set OpenBLAS and OpenMP to it.
  *
  * Output layout of a STAGE_TRAIN task file (read by runner/results.c to build results.h5, see
- * /work/notes/RESULTS_CONTRACT.md). The runner itself adds /task/{id,stage,point,seed,fold,config,excluded,
+ * runner/results.c). The runner itself adds /task/{id,stage,point,seed,fold,config,excluded,
  * host,rank,version,wall_s} to every task file.
  *   /pred/sample   strs (n)     sample ids "subject/clip" of the fold's test samples (plan->samples.id)
  *   /pred/truth    i64  (n)     label id
