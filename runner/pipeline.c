@@ -600,17 +600,49 @@ done:
     return rc;
 }
 
-/* Inner validation: about eval.inner_val_fraction of the training subjects, drawn from the task's seed. */
-static void inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const uint8_t *outer_train, double frac,
-                        uint64_t seed) {
+/* Inner validation: round(eval.inner_val_fraction x n) of the n training subjects, at least 1 and at most
+ * n - 1 (n >= 2), chosen by ranking the subjects by a hash of (task seed, subject): deterministic, and
+ * never a split without training or validation subjects. With one training subject there is no split. */
+typedef struct {
+    uint64_t h;
+    const char *subject;
+} subject_rank;
+
+static int by_rank(const void *a, const void *b) {
+    const subject_rank *x = a, *y = b;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    return strcmp(x->subject, y->subject);
+}
+
+static int inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const uint8_t *outer_train, double frac,
+                       uint64_t seed, mer_err *err) {
+    subject_rank *r = mer_calloc(s->n, sizeof *r, err);
+    if (!r) return -1;
+    size_t n = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (!outer_train[i]) continue;
-        /* one decision per subject: hash of (seed, subject) */
-        uint64_t h = fnv1a64(s->subject[i], strlen(s->subject[i]), FNV1A64_INIT ^ seed);
-        int is_val = (double)(h >> 11) * 0x1.0p-53 < frac;
-        val[i] = (uint8_t)is_val;
-        train[i] = (uint8_t)!is_val;
+        int seen = 0;
+        for (size_t k = 0; k < n && !seen; k++) seen = !strcmp(r[k].subject, s->subject[i]);
+        if (seen) continue;
+        r[n].subject = s->subject[i];
+        r[n].h = fnv1a64(s->subject[i], strlen(s->subject[i]), FNV1A64_INIT ^ seed);
+        n++;
     }
+    qsort(r, n, sizeof *r, by_rank);
+    size_t n_val = 0;
+    if (n >= 2) {
+        n_val = (size_t)(frac * (double)n + 0.5);
+        if (n_val < 1) n_val = 1;
+        if (n_val > n - 1) n_val = n - 1;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        int is_val = 0;
+        for (size_t k = 0; outer_train[i] && k < n_val && !is_val; k++) is_val = !strcmp(r[k].subject, s->subject[i]);
+        val[i] = (uint8_t)is_val;
+        train[i] = (uint8_t)(outer_train[i] && !is_val);
+    }
+    free(r);
+    return 0;
 }
 
 static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
@@ -631,9 +663,9 @@ static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err 
     for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
     int use_val = !strcmp(cfg->eval_selection, "inner_val");
-    if (use_val)
-        inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed);
-    else
+    if (use_val) {
+        if (inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed, err) < 0) goto done;
+    } else
         memcpy(in_train, outer, s->n);
     /* standardise with the statistics of the samples the head is fitted on */
     standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T);
