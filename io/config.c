@@ -22,6 +22,8 @@
  */
 #include "io/config.h"
 
+#include "core/hash.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -1307,14 +1309,7 @@ double config_mag_alpha(const mer_config *cfg, int i) {
     return cfg->mag_start + i * cfg->mag_step;
 }
 
-uint64_t config_fnv1a64(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+uint64_t config_fnv1a64(const char *s) { return fnv1a64(s, strlen(s), FNV1A64_INIT); }
 
 /* ---- printing ----------------------------------------------------------------------------------- */
 

@@ -13,15 +13,6 @@ const char *stage_name(stage_kind k) {
     }
 }
 
-uint64_t fnv1a64(const void *data, size_t n, uint64_t h) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 int stage_should_stop(const run_ctx *ctx) { return ctx && ctx->poll_stop ? ctx->poll_stop(ctx) : 0; }
 
 int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *excluded, size_t n_excluded) {

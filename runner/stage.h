@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/hash.h"
 #include "io/config.h"
 
 typedef enum { STAGE_PREP = 0, STAGE_FEATURES = 1, STAGE_TRAIN = 2, STAGE_COUNT = 3 } stage_kind;
@@ -157,6 +158,3 @@ int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *exclu
 /* The registry of implementations (runner/stage.c): NULL if unknown. */
 const stage_impl *stage_impl_find(const char *name);
 
-/* 64-bit FNV-1a of a byte string (cache keys, task ids, seeds). */
-uint64_t fnv1a64(const void *data, size_t n, uint64_t h);
-#define FNV1A64_INIT 0xcbf29ce484222325ULL
