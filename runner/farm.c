@@ -65,7 +65,7 @@ static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t 
     free(ex);
     free(cfg_text);
     if (!rc) {
-        rc = plan->impl->execute(out, t, excl, n_excl, ctx, err);
+        rc = plan->impl->execute[t->kind](out, t, excl, n_excl, ctx, err);
         if (rc < 0) mer_err_prefix(err, "%s task %s", stage_name(t->kind), t->id);
     }
     *wall = now_seconds() - t0;

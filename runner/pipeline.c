@@ -645,7 +645,8 @@ static int inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const
     return 0;
 }
 
-static int exec_train(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
+    (void)ex, (void)n_ex; /* samples without features are simply absent from the gathered feature set */
     const mer_plan *p = ctx->plan;
     const mer_config *cfg = t->cfg;
     const mer_samples *s = &p->samples;
@@ -743,15 +744,6 @@ done:
     return rc;
 }
 
-static int pipe_execute(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
-    switch (t->kind) {
-    case STAGE_PREP: return exec_prep(out, t, ex, n_ex, ctx, err);
-    case STAGE_FEATURES: return exec_features(out, t, ex, n_ex, ctx, err);
-    case STAGE_TRAIN: return exec_train(out, t, ctx, err);
-    default: return mer_errf(err, "unknown stage %d", (int)t->kind);
-    }
-}
-
 const stage_impl stage_pipeline_impl = {
     .name = "pipeline",
     .chunk = {1, 8},
@@ -759,5 +751,5 @@ const stage_impl stage_pipeline_impl = {
     .unload = pipe_unload,
     .key_prefixes = pipe_key_prefixes,
     .cost = pipe_cost,
-    .execute = pipe_execute,
+    .execute = {exec_prep, exec_features, exec_train},
 };

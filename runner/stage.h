@@ -6,7 +6,8 @@
  *   load      - which samples exist (subject, label, class names): the runner builds folds from them;
  *   key       - which config values a stage task depends on (its cache key is a hash of exactly those);
  *   cost      - how long a task probably takes (longest-first scheduling, ETA);
- *   execute   - do one task, writing its outputs into an HDF5 file the runner created.
+ *   execute   - do one task (one function per stage kind), writing its outputs into an HDF5 file the
+ *               runner created.
  *
  * Graph (built by runner/plan.c, for every variant = sweep point x seed):
  *   STAGE_PREP      one task per chunk of `chunk[STAGE_PREP]` samples           (no deps)
@@ -127,6 +128,9 @@ typedef struct run_ctx {
 /* True when the task should stop at this safe point (SIGTERM/SIGUSR1, --max-walltime, coordinator). */
 int stage_should_stop(const run_ctx *ctx);
 
+typedef int (*stage_execute_fn)(hid_t out, const mer_task *t, const size_t *excluded, size_t n_excluded,
+                                const run_ctx *ctx, mer_err *err);
+
 typedef struct {
     const char *name; /* selected with `mer run --stages NAME` ("pipeline" is the default) */
 
@@ -148,8 +152,8 @@ typedef struct {
     /* Estimated run time in seconds (relative values matter: longest-first). */
     double (*cost)(const mer_task *t, const mer_plan *plan);
 
-    int (*execute)(hid_t out, const mer_task *t, const size_t *excluded, size_t n_excluded, const run_ctx *ctx,
-                   mer_err *err);
+    /* One function per stage kind (the runner calls execute[t->kind]). */
+    stage_execute_fn execute[STAGE_COUNT];
 } stage_impl;
 
 /* 0 when every sample of `dep` inside t's range is in `excluded` (sorted): its output is not there to read. */

@@ -313,15 +313,6 @@ done:
     return rc;
 }
 
-static int test_execute(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
-    switch (t->kind) {
-    case STAGE_PREP: return exec_prep(out, t, ex, n_ex, ctx, err);
-    case STAGE_FEATURES: return exec_features(out, t, ex, n_ex, ctx, err);
-    case STAGE_TRAIN: return exec_train(out, t, ex, n_ex, ctx, err);
-    default: return mer_errf(err, "unknown stage %d", (int)t->kind);
-    }
-}
-
 const stage_impl stage_test_impl = {
     .name = "test",
     .chunk = {1, 2},
@@ -329,5 +320,5 @@ const stage_impl stage_test_impl = {
     .unload = test_unload,
     .key_prefixes = test_key_prefixes,
     .cost = test_cost,
-    .execute = test_execute,
+    .execute = {exec_prep, exec_features, exec_train},
 };
