@@ -191,14 +191,19 @@ int cmd_run(int argc, char **argv) {
     mer_ledger ledger = {.fd = -1};
     uint8_t *scope = NULL;
 
-    int ok = config_load(&doc, config_path, overrides, n_over, &err) == 0;
+    /* every config error, located (the same on every rank: rank 0 prints them) */
+    char *diag = NULL;
+    int cfg_ok = config_load_diag(&doc, config_path, overrides, n_over, &diag, &err) == 0;
+    if (!cfg_ok && rank == 0) fprintf(stderr, "%s\n", diag ? diag : err.msg);
+    free(diag);
+    int ok = cfg_ok;
     if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
     /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
     if (ok && rank == 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
     int ok0 = all_ok(ok, comm);
     if (ok && ok0 && rank != 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
     if (ok && ok0) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
-    if (!ok) fprintf(stderr, "mer run: %s%s\n", size > 1 ? "" : "", err.msg);
+    if (!ok && cfg_ok) fprintf(stderr, "mer run: %s\n", err.msg);
     if (!all_ok(ok && ok0, comm)) goto out;
 
     uint64_t h = plan.hash;
