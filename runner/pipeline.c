@@ -79,10 +79,12 @@ static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
         const ds_problem *first = NULL;
         for (size_t k = 0; k < pd->ds.n_problems && !first; k++)
             if (pd->ds.problems[k].severity == DS_ERROR) first = &pd->ds.problems[k];
-        mer_errf(err, "the dataset does not check: %zu error(s), the first: %s%s%.0d%s%s (run `mer data check CONFIG` "
+        char where[1100] = "";
+        if (first->file && first->line > 0) snprintf(where, sizeof where, "%s:%d: ", first->file, first->line);
+        else if (first->file) snprintf(where, sizeof where, "%s: ", first->file);
+        mer_errf(err, "the dataset does not check: %zu error(s), the first: %s%s (run `mer data check CONFIG` "
                       "for the full report, fix the sheet or exclude the samples with dataset.exclude)",
-                 n_errors, first->file ? first->file : "", first->file ? ":" : "", first->line, first->file ? ": " : "",
-                 first->msg);
+                 n_errors, where, first->msg);
         dataset_free(&pd->ds);
         free(pd);
         return -1;
@@ -124,21 +126,15 @@ static void pipe_unload(void *data) {
 
 /* ---- keys and costs ------------------------------------------------------------------------------ */
 
-static size_t put(const char **out, size_t max, const char *const *list, size_t n) {
-    size_t k = n < max ? n : max;
-    for (size_t i = 0; i < k; i++) out[i] = list[i];
-    return k;
-}
-
 static const char *const PREP_KEYS[] = {"dataset", "preprocess"};
 static const char *const FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
 static const char *const TRAIN_KEYS[] = {"dataset", "preprocess", "magnify", "model", "train", "eval", "seed"};
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     (void)cfg;
-    if (kind == STAGE_PREP) return put(prefixes, max, PREP_KEYS, 2);
-    if (kind == STAGE_FEATURES) return put(prefixes, max, FEATURE_KEYS, 5);
-    return put(prefixes, max, TRAIN_KEYS, 7);
+    if (kind == STAGE_PREP) return stage_prefixes_put(prefixes, max, PREP_KEYS, 2);
+    if (kind == STAGE_FEATURES) return stage_prefixes_put(prefixes, max, FEATURE_KEYS, 5);
+    return stage_prefixes_put(prefixes, max, TRAIN_KEYS, 7);
 }
 
 static int n_factors(const mer_config *cfg) {
@@ -157,13 +153,6 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     double n_train = (double)(plan->samples.n - plan->folds[t->fold].n_test);
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
     return c->train_epochs * n_train * per / 10e9;
-}
-
-/* Sample indices that failed in an earlier stage (sorted, from the runner). */
-static int is_excluded(size_t i, const size_t *ex, size_t n_ex) {
-    for (size_t k = 0; k < n_ex; k++)
-        if (ex[k] == i) return 1;
-    return 0;
 }
 
 /* ---- PREP ---------------------------------------------------------------------------------------- */
@@ -188,7 +177,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
     int64_t *index = mer_calloc(cap, sizeof *index, err);
     if (!index) return -1;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
-        if (is_excluded(i, ex, n_ex)) continue;
+        if (stage_sample_excluded(i, ex, n_ex)) continue;
         if (stage_should_stop(ctx)) {
             free(index);
             return STAGE_INTERRUPTED;
@@ -222,7 +211,6 @@ static int read_prep(prep_result *r, const mer_task *t, size_t i, const run_ctx 
     for (size_t k = 0; k < t->n_deps; k++) {
         const mer_task *dep = &p->tasks[t->deps[k]];
         if (i < dep->sample_begin || i >= dep->sample_end) continue;
-        if (!task_output_exists(p, dep)) continue; /* failed: its samples are excluded */
         char path[4096];
         task_output_path(path, sizeof path, p, dep);
         hid_t f;
@@ -311,7 +299,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
             rc = STAGE_INTERRUPTED;
             goto done;
         }
-        if (is_excluded(i, ex, n_ex)) continue;
+        if (stage_sample_excluded(i, ex, n_ex)) continue;
         prep_result r;
         int found = read_prep(&r, t, i, ctx, err);
         if (found < 0) goto done;
@@ -371,13 +359,14 @@ static void feature_set_free(feature_set *fs) {
     free(fs->have);
 }
 
-static int gather_features(feature_set *fs, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+static int gather_features(feature_set *fs, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
+                           mer_err *err) {
     const mer_plan *p = ctx->plan;
     memset(fs, 0, sizeof *fs);
     fs->have = mer_calloc(p->samples.n, 1, err);
     if (!fs->have) return -1;
     for (size_t k = 0; k < t->n_deps; k++) {
-        if (!task_output_exists(p, &p->tasks[t->deps[k]])) continue; /* failed: its samples are excluded */
+        if (!stage_dep_usable(t, &p->tasks[t->deps[k]], ex, n_ex)) continue; /* failed: no file */
         char path[4096];
         task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
         hid_t f;
@@ -646,7 +635,6 @@ static int inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const
 }
 
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
-    (void)ex, (void)n_ex; /* samples without features are simply absent from the gathered feature set */
     const mer_plan *p = ctx->plan;
     const mer_config *cfg = t->cfg;
     const mer_samples *s = &p->samples;
@@ -660,7 +648,7 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     int rc = -1;
     uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
     uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
-    if (!is_test || !outer || !in_train || !in_val || gather_features(&fs, t, ctx, err) < 0) goto done;
+    if (!is_test || !outer || !in_train || !in_val || gather_features(&fs, t, ex, n_ex, ctx, err) < 0) goto done;
     for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
     int use_val = !strcmp(cfg->eval_selection, "inner_val");

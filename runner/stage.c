@@ -26,6 +26,18 @@ int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *exclu
     return 0;
 }
 
+int stage_sample_excluded(size_t i, const size_t *excluded, size_t n_excluded) {
+    for (size_t k = 0; k < n_excluded; k++)
+        if (excluded[k] == i) return 1;
+    return 0;
+}
+
+size_t stage_prefixes_put(const char **out, size_t max, const char *const *list, size_t n) {
+    size_t k = n < max ? n : max;
+    for (size_t i = 0; i < k; i++) out[i] = list[i];
+    return k;
+}
+
 static void free_strs(char **s, size_t n) {
     if (!s) return;
     for (size_t i = 0; i < n; i++) free(s[i]);

@@ -158,6 +158,10 @@ typedef struct {
 
 /* 0 when every sample of `dep` inside t's range is in `excluded` (sorted): its output is not there to read. */
 int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *excluded, size_t n_excluded);
+/* 1 if sample i is in the sorted `excluded` list handed to execute(). */
+int stage_sample_excluded(size_t i, const size_t *excluded, size_t n_excluded);
+/* For key_prefixes(): copy at most `max` of the n strings in list to out; returns the count copied. */
+size_t stage_prefixes_put(const char **out, size_t max, const char *const *list, size_t n);
 
 /* The registry of implementations (runner/stage.c): NULL if unknown. */
 const stage_impl *stage_impl_find(const char *name);

@@ -67,21 +67,15 @@ fail:
 
 static void test_unload(void *data) { (void)data; }
 
-static size_t put(const char **out, size_t max, const char *const *list, size_t n) {
-    size_t k = n < max ? n : max;
-    for (size_t i = 0; i < k; i++) out[i] = list[i];
-    return k;
-}
-
 static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     (void)cfg;
     static const char *const prep[] = {"dataset", "preprocess"};
     static const char *const feat[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
     static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval",
                                         "output.save_features", "output.save_backbone", "seed"};
-    if (kind == STAGE_PREP) return put(prefixes, max, prep, 2);
-    if (kind == STAGE_FEATURES) return put(prefixes, max, feat, 5);
-    return put(prefixes, max, train, 9);
+    if (kind == STAGE_PREP) return stage_prefixes_put(prefixes, max, prep, 2);
+    if (kind == STAGE_FEATURES) return stage_prefixes_put(prefixes, max, feat, 5);
+    return stage_prefixes_put(prefixes, max, train, 9);
 }
 
 static double test_cost(const mer_task *t, const mer_plan *plan) {
@@ -119,12 +113,6 @@ static int in_list(const char *list, const char *id) {
     return 0;
 }
 
-static int is_excluded(size_t i, const size_t *ex, size_t n_ex) {
-    for (size_t k = 0; k < n_ex; k++)
-        if (ex[k] == i) return 1;
-    return 0;
-}
-
 static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_samples *s = &ctx->plan->samples;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
@@ -134,7 +122,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
     int rc = -1;
     if (!index || !ids || !x) goto done;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
-        if (is_excluded(i, ex, n_ex)) continue;
+        if (stage_sample_excluded(i, ex, n_ex)) continue;
         if (in_list(getenv("MER_TEST_CORRUPT"), s->id[i])) {
             mer_errf(err, "sample %s: cannot decode the video (corrupt, MER_TEST_CORRUPT)", s->id[i]);
             goto done;
