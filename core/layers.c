@@ -1,6 +1,8 @@
 /* Layer forward/backward pairs; conventions and tensor layouts in layers.h. */
 #include "core/layers.h"
 
+#include "core/simd.h"
+
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -8,25 +10,66 @@
 
 /* ---- batch normalisation ----------------------------------------------------------------------- */
 
+/* Sums with MER_LANES partial sums combined in a fixed order (core/simd.h): they vectorise without
+ * -ffast-math and give the same result on every CPU. Each plane's float sum is added up in double. */
+static inline float lanes_sum(const float *restrict x, size_t n) {
+    float acc[MER_LANES] = {0};
+    size_t i = 0;
+    for (; i + MER_LANES <= n; i += MER_LANES)
+        for (int l = 0; l < MER_LANES; l++) acc[l] += x[i + l];
+    float t = 0.0f;
+    for (; i < n; i++) t += x[i];
+    for (int l = 0; l < MER_LANES; l++) t += acc[l];
+    return t;
+}
+
+/* sum (x - mean)^2 */
+static inline float lanes_sumsq_dev(const float *restrict x, size_t n, float mean) {
+    float acc[MER_LANES] = {0};
+    size_t i = 0;
+    for (; i + MER_LANES <= n; i += MER_LANES)
+        for (int l = 0; l < MER_LANES; l++) {
+            const float d = x[i + l] - mean;
+            acc[l] += d * d;
+        }
+    float t = 0.0f;
+    for (; i < n; i++) t += (x[i] - mean) * (x[i] - mean);
+    for (int l = 0; l < MER_LANES; l++) t += acc[l];
+    return t;
+}
+
+/* sum g and sum g * (x - mean) */
+static inline void lanes_sum_g_gx(const float *restrict g, const float *restrict x, size_t n, float mean, float *sg,
+                                  float *sgx) {
+    float a[MER_LANES] = {0}, b[MER_LANES] = {0};
+    size_t i = 0;
+    for (; i + MER_LANES <= n; i += MER_LANES)
+        for (int l = 0; l < MER_LANES; l++) {
+            a[l] += g[i + l];
+            b[l] += g[i + l] * (x[i + l] - mean);
+        }
+    float ta = 0.0f, tb = 0.0f;
+    for (; i < n; i++) ta += g[i], tb += g[i] * (x[i] - mean);
+    for (int l = 0; l < MER_LANES; l++) ta += a[l], tb += b[l];
+    *sg = ta, *sgx = tb;
+}
+
+static inline void affine(float *restrict y, const float *restrict x, size_t n, float scale, float shift) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+}
+
+MER_VECTOR_CLONES
 void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, const float *in,
                              const float *gamma, const float *beta, float *running_mean, float *running_var,
                              const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
+    MER_PARALLEL_FOR_IF(M * s->C >= MER_PARALLEL_MIN)
     for (int c = 0; c < s->C; c++) {
         double sum = 0.0;
-        for (int n = 0; n < s->N; n++) {
-            const float *x = in + ((size_t)n * s->C + c) * HW;
-            for (size_t i = 0; i < HW; i++) sum += x[i];
-        }
+        for (int n = 0; n < s->N; n++) sum += lanes_sum(in + ((size_t)n * s->C + c) * HW, HW);
         const double mean = sum / (double)M;
         double sq = 0.0;
-        for (int n = 0; n < s->N; n++) {
-            const float *x = in + ((size_t)n * s->C + c) * HW;
-            for (size_t i = 0; i < HW; i++) {
-                const double d = x[i] - mean;
-                sq += d * d;
-            }
-        }
+        for (int n = 0; n < s->N; n++) sq += lanes_sumsq_dev(in + ((size_t)n * s->C + c) * HW, HW, (float)mean);
         const double var = sq / (double)M; /* biased: used to normalise */
         const float invstd = (float)(1.0 / sqrt(var + s->eps));
         save_mean[c] = (float)mean;
@@ -38,99 +81,164 @@ void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, c
         }
         const float scale = gamma[c] * invstd, shift = beta[c] - (float)mean * scale;
         for (int n = 0; n < s->N; n++) {
-            const float *x = in + ((size_t)n * s->C + c) * HW;
-            float *y = out + ((size_t)n * s->C + c) * HW;
-            for (size_t i = 0; i < HW; i++) y[i] = x[i] * scale + shift;
+            const size_t o = ((size_t)n * s->C + c) * HW;
+            affine(out + o, in + o, HW, scale, shift);
         }
     }
 }
 
+MER_VECTOR_CLONES
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                             const float *running_mean, const float *running_var, const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW;
     const int planes = s->N * s->C;
+    MER_PARALLEL_FOR_IF(HW * planes >= MER_PARALLEL_MIN)
     for (int nc = 0; nc < planes; nc++) {
         const int c = nc % s->C;
         const float invstd = (float)(1.0 / sqrt((double)running_var[c] + s->eps));
         const float scale = gamma[c] * invstd, shift = beta[c] - running_mean[c] * scale;
-        const float *x = in + (size_t)nc * HW;
-        float *y = out + (size_t)nc * HW;
-        for (size_t i = 0; i < HW; i++) y[i] = x[i] * scale + shift;
+        affine(out + (size_t)nc * HW, in + (size_t)nc * HW, HW, scale, shift);
     }
 }
 
+MER_VECTOR_CLONES
 void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float *dout, const float *in,
                         const float *save_mean, const float *save_invstd, const float *gamma,
                         const batchnorm_shape *s) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
+    MER_PARALLEL_FOR_IF(M * s->C >= MER_PARALLEL_MIN)
     for (int c = 0; c < s->C; c++) {
         const float mean = save_mean[c], invstd = save_invstd[c];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        double sum_dy = 0.0, sum_dy_xc = 0.0; /* sum g, sum g * (x - mean) */
         for (int n = 0; n < s->N; n++) {
-            const float *x = in + ((size_t)n * s->C + c) * HW, *g = dout + ((size_t)n * s->C + c) * HW;
-            for (size_t i = 0; i < HW; i++) {
-                sum_dy += g[i];
-                sum_dy_xhat += (double)g[i] * ((x[i] - mean) * invstd);
-            }
+            const size_t o = ((size_t)n * s->C + c) * HW;
+            float sg, sgx;
+            lanes_sum_g_gx(dout + o, in + o, HW, mean, &sg, &sgx);
+            sum_dy += sg, sum_dy_xc += sgx;
         }
+        const double sum_dy_xhat = sum_dy_xc * invstd;
         if (dgamma) dgamma[c] += (float)sum_dy_xhat;
         if (dbeta) dbeta[c] += (float)sum_dy;
         if (!dinput) continue;
-        const float k = gamma[c] * invstd, mdy = (float)(sum_dy / (double)M), mdyx = (float)(sum_dy_xhat / (double)M);
+        /* dx += k (g - mean(g) - xhat mean(g xhat)), xhat = (x - mean) invstd */
+        const float k = gamma[c] * invstd, mdy = (float)(sum_dy / (double)M),
+                    mdyx = (float)(sum_dy_xhat / (double)M) * invstd;
         for (int n = 0; n < s->N; n++) {
-            const float *x = in + ((size_t)n * s->C + c) * HW, *g = dout + ((size_t)n * s->C + c) * HW;
-            float *dx = dinput + ((size_t)n * s->C + c) * HW;
-            for (size_t i = 0; i < HW; i++) dx[i] += k * (g[i] - mdy - (x[i] - mean) * invstd * mdyx);
+            const size_t o = ((size_t)n * s->C + c) * HW;
+            const float *restrict x = in + o, *restrict g = dout + o;
+            float *restrict dx = dinput + o;
+            for (size_t i = 0; i < HW; i++) dx[i] += k * (g[i] - mdy - (x[i] - mean) * mdyx);
         }
     }
 }
 
 /* ---- ReLU -------------------------------------------------------------------------------------- */
 
+MER_VECTOR_CLONES
 void relu_forward(float *out, const float *in, size_t n) {
+    MER_PARALLEL_FOR_IF(n >= MER_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
+MER_VECTOR_CLONES
 void relu_backward(float *dinput, const float *dout, const float *out, size_t n) {
     if (dinput == dout) { /* branch-free so the loop vectorises */
+        MER_PARALLEL_FOR_IF(n >= MER_PARALLEL_MIN)
         for (size_t i = 0; i < n; i++) dinput[i] = out[i] > 0.0f ? dinput[i] : 0.0f;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (out[i] > 0.0f) dinput[i] += dout[i];
+    MER_PARALLEL_FOR_IF(n >= MER_PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) dinput[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 /* ---- max pooling ------------------------------------------------------------------------------- */
 
+/* One window, in scan order (rows, then columns): the first maximum wins, padding never does, and
+ * the first NaN wins and stops the scan (PyTorch propagates NaN). */
+static void maxpool_window(const float *x, int W, int ih0, int ih1, int iw0, int iw1, float *best, int32_t *where) {
+    float b = -FLT_MAX;
+    int32_t w = -1;
+    for (int ih = ih0; ih < ih1; ih++)
+        for (int iw = iw0; iw < iw1; iw++) {
+            const float v = x[ih * W + iw];
+            if (w < 0 || v > b || isnan(v)) {
+                b = v, w = ih * W + iw;
+                if (isnan(v)) goto done;
+            }
+        }
+done:
+    *best = b, *where = w;
+}
+
+#define MAXPOOL_CHUNK 64
+/* Output columns [ow0, ow1) of one output row whose windows lie inside the plane horizontally: the
+ * window is swept position by position over a chunk of columns at once, branch-free (vectorises);
+ * a chunk where a NaN appeared is redone by maxpool_window. */
+MER_VECTOR_CLONES
+static void maxpool_row_interior(float *y, int32_t *am, const float *x, const maxpool_shape *s, int ih0, int ih1,
+                                 int ow0, int ow1) {
+    const int st = s->stride, W = s->W;
+    for (int c0 = ow0; c0 < ow1; c0 += MAXPOOL_CHUNK) {
+        const int n = ow1 - c0 < MAXPOOL_CHUNK ? ow1 - c0 : MAXPOOL_CHUNK;
+        float best[MAXPOOL_CHUNK];
+        int32_t where[MAXPOOL_CHUNK];
+        int nan = 0;
+        const int base0 = ih0 * W + c0 * st - s->pad; /* window corner of the chunk's first column */
+        for (int j = 0; j < n; j++) best[j] = x[base0 + j * st], where[j] = base0 + j * st;
+        for (int ih = ih0; ih < ih1; ih++)
+            for (int kw = 0; kw < s->K; kw++) {
+                const int base = ih * W + c0 * st - s->pad + kw;
+                for (int j = 0; j < n; j++) {
+                    const float v = x[base + j * st];
+                    const int take = v > best[j];
+                    best[j] = take ? v : best[j];
+                    where[j] = take ? base + j * st : where[j];
+                    nan |= v != v;
+                }
+            }
+        if (nan)
+            for (int j = 0; j < n; j++) {
+                const int iw = (c0 + j) * st - s->pad;
+                maxpool_window(x, W, ih0, ih1, iw, iw + s->K, &best[j], &where[j]);
+            }
+        memcpy(y + c0, best, sizeof(float) * n);
+        memcpy(am + c0, where, sizeof(int32_t) * n);
+    }
+}
+
+MER_VECTOR_CLONES
 void maxpool_forward(float *out, int32_t *argmax, const float *in, const maxpool_shape *s) {
     const int OH = maxpool_out_h(s), OW = maxpool_out_w(s), planes = s->N * s->C;
+    /* output columns whose window lies inside [0, W) */
+    int ow0 = 0, ow1 = OW;
+    while (ow0 < OW && ow0 * s->stride - s->pad < 0) ow0++;
+    while (ow1 > ow0 && (ow1 - 1) * s->stride - s->pad + s->K > s->W) ow1--;
+    MER_PARALLEL_FOR_IF((size_t)planes * s->H * s->W >= MER_PARALLEL_MIN)
     for (int nc = 0; nc < planes; nc++) {
         const float *x = in + (size_t)nc * s->H * s->W;
         float *y = out + (size_t)nc * OH * OW;
         int32_t *am = argmax + (size_t)nc * OH * OW;
-        for (int oh = 0; oh < OH; oh++)
+        for (int oh = 0; oh < OH; oh++) {
+            const int h0 = oh * s->stride - s->pad;
+            const int ih0 = h0 > 0 ? h0 : 0, ih1 = h0 + s->K < s->H ? h0 + s->K : s->H;
+            float *yr = y + (size_t)oh * OW;
+            int32_t *ar = am + (size_t)oh * OW;
             for (int ow = 0; ow < OW; ow++) {
-                const int h0 = oh * s->stride - s->pad, w0 = ow * s->stride - s->pad;
-                float best = -FLT_MAX;
-                int32_t where = -1;
-                for (int ih = h0 > 0 ? h0 : 0; ih < h0 + s->K && ih < s->H; ih++)
-                    for (int iw = w0 > 0 ? w0 : 0; iw < w0 + s->K && iw < s->W; iw++) {
-                        const float v = x[ih * s->W + iw];
-                        if (where < 0 || v > best || isnan(v)) {
-                            best = v;
-                            where = ih * s->W + iw;
-                            if (isnan(v)) goto done; /* PyTorch propagates NaN */
-                        }
-                    }
-            done:
-                y[oh * OW + ow] = best;
-                am[oh * OW + ow] = where;
+                if (ow == ow0 && ow1 > ow0) {
+                    maxpool_row_interior(yr, ar, x, s, ih0, ih1, ow0, ow1);
+                    ow = ow1 - 1;
+                    continue;
+                }
+                const int w0 = ow * s->stride - s->pad;
+                maxpool_window(x, s->W, ih0, ih1, w0 > 0 ? w0 : 0, w0 + s->K < s->W ? w0 + s->K : s->W, &yr[ow], &ar[ow]);
             }
+        }
     }
 }
 
 void maxpool_backward(float *dinput, const float *dout, const int32_t *argmax, const maxpool_shape *s) {
     const int P = maxpool_out_h(s) * maxpool_out_w(s), planes = s->N * s->C;
+    MER_PARALLEL_FOR_IF((size_t)planes * P >= MER_PARALLEL_MIN)
     for (int nc = 0; nc < planes; nc++) {
         float *dx = dinput + (size_t)nc * s->H * s->W;
         const float *g = dout + (size_t)nc * P;
@@ -280,6 +388,8 @@ void flatten_backward(float *dinput, const float *dout, int N, int T, int D) {
     add_inplace(dinput, dout, (size_t)N * T * D);
 }
 
+MER_VECTOR_CLONES
 void add_inplace(float *y, const float *x, size_t n) {
+    MER_PARALLEL_FOR_IF(n >= MER_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }

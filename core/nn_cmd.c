@@ -414,10 +414,10 @@ int cmd_nn(int argc, char **argv) {
     const int is_resnet = !strcmp(a.model, "resnet18"), is_head = !strcmp(a.model, "head");
     if (!is_resnet && !is_head) return usage_error("nn", "--model must be resnet18 or head, got '%s'", a.model);
     a.threads = nn_set_threads(a.threads);
-    log_info("nn %s: %d OpenBLAS threads (%s kernels)", a.action, a.threads, nn_blas_corename());
-    if (nn_blas_misses_avx512())
-        log_warn("OpenBLAS uses its %s kernels on an AVX-512 CPU: export OPENBLAS_CORETYPE=SkylakeX before running mer "
-                 "for much faster convolutions", nn_blas_corename());
+    char desc[160];
+    nn_describe_threads(desc, sizeof desc, a.threads);
+    log_info("nn %s: %s", a.action, desc);
+    if (nn_blas_advice()) log_warn("%s", nn_blas_advice());
     mer_err err = {0};
     int rc;
     if (!strcmp(a.action, "forward") || !strcmp(a.action, "grad")) {

@@ -58,18 +58,25 @@ const char *lr_schedule_name(lr_schedule_kind kind);
 float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs);
 
 /* ---- threads ------------------------------------------------------------------------------------
- * Sets the OpenBLAS thread count, the only threading of the nn code: the GEMMs (convolutions, linear
- * layers, attention) run on OpenBLAS threads and the elementwise loops (im2col, BatchNorm, ...) run on
- * the calling thread. On purpose: with OpenMP loops next to the pthread OpenBLAS, the two thread pools
- * spin-wait against each other, and ResNet-18 training at 2 threads on 2 busy cores fell from ~14-22 to
- * ~3.5 img/s (OMP_WAIT_POLICY=passive recovered it; it cannot be set from inside the process).
+ * One thread count for the GEMMs (OpenBLAS) and mer's own loops (im2col, BatchNorm, pooling, ...; OpenMP,
+ * core/simd.h). mer links the OpenMP build of OpenBLAS when it is installed (CMakeLists.txt), so both run
+ * on one OpenMP pool. With the pthread build the two pools spin-wait against each other for the same
+ * cores (session 1 measured ResNet-18 training at 2 threads fall from ~14-22 to ~3.5 img/s), so then
+ * mer's loops stay on one thread and only the GEMMs are parallel.
  * n <= 0 picks nn_threads_default(). Returns the count set. */
 int nn_set_threads(int n);
-/* OpenBLAS's kernel family (e.g. "Haswell", "SkylakeX") and whether it leaves AVX-512 unused on a CPU
- * that has it: OpenBLAS 0.3.21 (Debian 12) picks the AVX2 "Haswell" kernels on AMD Zen 4, about 2.5x
- * slower sgemm than OPENBLAS_CORETYPE=SkylakeX there. The variable is read when the library loads, so
- * it must be set in the environment before mer starts (Slurm scripts, shell). */
+/* Whether the linked OpenBLAS is its OpenMP build; the threads mer's own loops use. */
+int nn_blas_uses_openmp(void);
+int nn_loop_threads(void);
+/* OpenBLAS's kernel family (e.g. "Haswell", "Cooperlake") and whether it leaves AVX-512 unused on a CPU
+ * that has it. OpenBLAS picks the family when it loads, from the CPU or from OPENBLAS_CORETYPE; an
+ * environment that pins an AVX2 family (e.g. OPENBLAS_CORETYPE=Haswell) on an AVX-512 CPU makes sgemm
+ * about 2.5x slower (measured on AMD Zen 5, where OpenBLAS 0.3.21 picks Cooperlake by itself).
+ * nn_blas_advice() is the one-line warning for that case, or NULL. */
 const char *nn_blas_corename(void);
 int nn_blas_misses_avx512(void);
+const char *nn_blas_advice(void);
+/* "2 threads (GEMMs: OpenBLAS OpenMP build, Cooperlake kernels; own loops: 2)" into buf */
+void nn_describe_threads(char *buf, size_t size, int threads);
 /* SLURM_CPUS_PER_TASK if set and valid, else MER_THREADS, else the number of online CPUs. */
 int nn_threads_default(void);

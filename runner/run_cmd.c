@@ -1,6 +1,5 @@
 /* `mer run`, `mer status`, `mer collect`: the CLI of the experiment runner. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -12,10 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "core/optim.h"
 #include "io/log.h"
 #include "runner/commands.h"
 #include "runner/farm.h"
@@ -23,8 +20,6 @@
 #include "runner/results.h"
 #include "runner/signals.h"
 
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
 
 static void run_help(void) {
     printf("usage: [mpirun -n N] mer run CONFIG [key=value ...] [options]\n\n"
@@ -78,16 +73,13 @@ static int thread_budget(const mer_config *cfg) {
 }
 
 static void setup_threads(int threads, int rank, const char *host) {
-    openblas_set_num_threads(threads);
-    int omp = 1;
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-    omp = omp_get_max_threads();
-#endif
+    nn_set_threads(threads);
+    char desc[160];
+    nn_describe_threads(desc, sizeof desc, threads);
     cpu_set_t set;
     int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
-    log_info("host %s rank %d: %d CPU(s) in affinity, threads %d, BLAS threads %d, OpenMP threads %d", host, rank,
-             affinity, threads, openblas_get_num_threads(), omp);
+    log_info("host %s rank %d: %d CPU(s) in affinity, %s", host, rank, affinity, desc);
+    if (rank <= 1 && nn_blas_advice()) log_warn("%s", nn_blas_advice());
     if (affinity > 0 && threads > affinity)
         log_warn("rank %d: %d threads on %d CPU(s) of affinity: oversubscribed (mpirun --bind-to none?)", rank, threads,
                  affinity);

@@ -62,7 +62,7 @@ static void finite_difference(conv2d_shape s, mer_rng *r) {
 }
 
 int main(void) {
-    nn_set_threads(1); /* deterministic timing on a shared CI machine */
+    nn_set_threads(1);
     mer_rng r = rng_seeded(42);
     const conv2d_shape cases[] = {
         {2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1},  /* 3x3 same */
@@ -73,13 +73,38 @@ int main(void) {
         {1, 2, 6, 5, 3, 2, 3, 3, 2, 0, 1, 2},   /* rectangular kernel, stride 3, odd paddings */
         {3, 1, 5, 5, 2, 5, 5, 1, 0, 0, 0, 0},   /* valid conv, 1x1 output */
         {2, 3, 4, 4, 2, 3, 3, 1, 4, 4, 4, 4},   /* padding wider than the kernel reach: zero rows */
-        {3, 2, 34, 34, 3, 3, 3, 1, 1, 1, 1, 1}, /* 1156 px planes: GEMMs of 2 images, then 1 (partial chunk) */
-        {2, 2, 47, 46, 3, 3, 3, 1, 0, 1, 2, 0}, /* >= 2048 px planes: one image per GEMM, straight into NCHW */
+        {3, 2, 34, 34, 3, 3, 3, 1, 1, 1, 1, 1}, /* large planes: one image per GEMM, straight into NCHW */
+        {2, 2, 47, 46, 3, 3, 3, 1, 0, 1, 2, 0}, /* stride 1 with OW != W: gather table */
+        {11, 2, 9, 9, 3, 3, 3, 1, 1, 1, 1, 1}, /* 81 px planes: GEMMs of 4, 4, then 3 images; shifted rows */
+        {2, 2, 9, 10, 3, 3, 3, 1, 0, 2, 2, 0},  /* shifted rows, asymmetric padding (dw -2..0, dh 0..2) */
+        {1, 1, 1, 12, 2, 3, 3, 1, 1, 1, 1, 1},  /* one-row plane: shifted rows, only the middle kernel row */
+        {1, 1, 3, 8, 2, 9, 9, 1, 4, 8, 4, 0},   /* shifted rows whose offset leaves the plane (|dw| = W) */
+        {2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1},   /* narrow plane (W < 8): gather table, stride 1 */
+        {1, 2, 80, 80, 2, 7, 7, 2, 3, 3, 3, 3}, /* table too large: row-by-row path, stride 2 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(conv2d_shape_ok(&cases[i]) == 0, "case %zu valid", i);
         compare_fast_naive(cases[i], &r);
     }
+    /* threads split the loops over outputs, never a sum: 1 and 2 threads give identical bits */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv2d_shape s = cases[i];
+        const size_t nin = (size_t)s.N * s.C * s.H * s.W, nw = (size_t)s.OC * s.C * s.KH * s.KW;
+        const size_t nout = (size_t)s.N * s.OC * conv2d_out_h(&s) * conv2d_out_w(&s);
+        float *x = nn_test_randn(nin, &r, 1.0f), *w = nn_test_randn(nw, &r, 0.3f), *g = nn_test_randn(nout, &r, 1.0f);
+        float *ws = malloc(conv2d_workspace_floats(&s) * sizeof(float) + 4), *y[2], *dx[2], *dw[2];
+        for (int t = 0; t < 2; t++) {
+            nn_set_threads(t + 1);
+            y[t] = calloc(nout, 4), dx[t] = calloc(nin, 4), dw[t] = calloc(nw, 4);
+            conv2d_forward(y[t], x, w, NULL, &s, ws);
+            conv2d_backward(dx[t], dw[t], NULL, g, x, w, &s, ws);
+        }
+        CHECK(!memcmp(y[0], y[1], nout * 4) && !memcmp(dx[0], dx[1], nin * 4) && !memcmp(dw[0], dw[1], nw * 4),
+              "case %zu: 1 and 2 threads give the same bits", i);
+        for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]);
+        free(x), free(w), free(g), free(ws);
+    }
+    nn_set_threads(1);
     finite_difference((conv2d_shape){2, 2, 5, 6, 3, 3, 3, 2, 0, 1, 1, 0}, &r);
     conv2d_shape bad = {1, 1, 2, 2, 1, 5, 5, 1, 0, 0, 0, 0};
     CHECK(conv2d_shape_ok(&bad) != 0, "kernel larger than padded input rejected");

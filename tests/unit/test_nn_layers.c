@@ -210,11 +210,62 @@ static void test_ce(mer_rng *r) {
     free(e.z), free(e.p), free(dz);
 }
 
+/* ---- max pooling against a plain window scan ----
+ * Rows then columns, the first maximum wins, padding never wins, the first NaN wins (PyTorch propagates
+ * NaN). Inputs on a coarse grid (many ties), with -inf and NaN sprinkled in; widths above the 64-column
+ * chunk of the fast path; 1 and 2 threads. */
+static void maxpool_reference(float *out, int32_t *am, const float *x, const maxpool_shape *s) {
+    const int OH = maxpool_out_h(s), OW = maxpool_out_w(s);
+    for (int nc = 0; nc < s->N * s->C; nc++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                const float *p = x + (size_t)nc * s->H * s->W;
+                float best = 0.0f;
+                int32_t where = -1;
+                for (int kh = 0; kh < s->K; kh++)
+                    for (int kw = 0; kw < s->K; kw++) {
+                        const int ih = oh * s->stride - s->pad + kh, iw = ow * s->stride - s->pad + kw;
+                        if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) continue;
+                        const float v = p[ih * s->W + iw];
+                        if (where >= 0 && isnan(best)) continue;
+                        if (where < 0 || v > best || isnan(v)) best = v, where = ih * s->W + iw;
+                    }
+                out[((size_t)nc * OH + oh) * OW + ow] = best;
+                am[((size_t)nc * OH + oh) * OW + ow] = where;
+            }
+}
+
+static void test_maxpool_exact(mer_rng *r) {
+    const maxpool_shape shapes[] = {{2, 3, 13, 17, 3, 2, 1}, {1, 2, 9, 150, 3, 2, 1}, {1, 1, 8, 8, 2, 2, 0},
+                                    {1, 2, 7, 9, 3, 1, 1}, {3, 64, 28, 28, 3, 2, 1}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const maxpool_shape *s = &shapes[k];
+        const size_t n = (size_t)s->N * s->C * s->H * s->W, m = (size_t)s->N * s->C * maxpool_out_h(s) * maxpool_out_w(s);
+        float *x = malloc(n * 4), *o1 = malloc(m * 4), *o2 = malloc(m * 4);
+        int32_t *a1 = malloc(m * 4), *a2 = malloc(m * 4);
+        for (size_t i = 0; i < n; i++) {
+            const double u = rng_uniform(r);
+            x[i] = u < 0.01 ? NAN : u < 0.03 ? -INFINITY : (float)(int)(rng_uniform(r) * 5.0) - 2.0f;
+        }
+        maxpool_reference(o2, a2, x, s);
+        for (int t = 1; t <= 2; t++) {
+            nn_set_threads(t);
+            maxpool_forward(o1, a1, x, s);
+            int same = !memcmp(a1, a2, m * 4);
+            for (size_t i = 0; i < m && same; i++) same = isnan(o2[i]) ? isnan(o1[i]) : o1[i] == o2[i];
+            CHECK(same, "maxpool %d threads, shape %zu: values and argmax equal the window scan", t, k);
+        }
+        free(x), free(o1), free(o2), free(a1), free(a2);
+    }
+    nn_set_threads(1);
+}
+
 int main(void) {
-    nn_set_threads(1); /* deterministic timing on a shared CI machine */
+    nn_set_threads(1);
     mer_rng r = rng_seeded(3);
     test_batchnorm(&r);
     test_simple(&r);
+    test_maxpool_exact(&r);
     test_linear(&r);
     test_dropout(&r);
     test_ce(&r);
