@@ -10,59 +10,97 @@
 
 /* ---- batch normalisation ----------------------------------------------------------------------- */
 
-/* Sums with MER_LANES partial sums combined in a fixed order (core/simd.h): they vectorise without
- * -ffast-math and give the same result on every CPU. Each plane's float sum is added up in double. */
+/* Sums with MER_LANES partial sums combined in a fixed order (core/simd.h), written with GCC vector
+ * types so that they vectorise for sure (SSE pairs in the baseline clone, one zmm in the AVX-512 one)
+ * and give the same result on every CPU. Each plane's float sum is then added up in double. */
+typedef float lanes_f __attribute__((vector_size(MER_LANES * sizeof(float))));
+typedef int32_t lanes_i __attribute__((vector_size(MER_LANES * sizeof(int32_t))));
+
+/* (macros, not functions: a vector-typed argument or return value would change the ABI per clone) */
+#define LANES_LOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#define LANES_TOTAL(v, t)                                             \
+    do {                                                              \
+        for (int l_ = 0; l_ < MER_LANES; l_++) (t) += (v)[l_];        \
+    } while (0)
+
 static inline float lanes_sum(const float *restrict x, size_t n) {
-    float acc[MER_LANES] = {0};
+    lanes_f acc = {0}, v;
     size_t i = 0;
-    for (; i + MER_LANES <= n; i += MER_LANES)
-        for (int l = 0; l < MER_LANES; l++) acc[l] += x[i + l];
+    for (; i + MER_LANES <= n; i += MER_LANES) {
+        LANES_LOAD(v, x + i);
+        acc += v;
+    }
     float t = 0.0f;
     for (; i < n; i++) t += x[i];
-    for (int l = 0; l < MER_LANES; l++) t += acc[l];
+    LANES_TOTAL(acc, t);
     return t;
 }
 
 /* sum (x - mean)^2 */
 static inline float lanes_sumsq_dev(const float *restrict x, size_t n, float mean) {
-    float acc[MER_LANES] = {0};
+    lanes_f acc = {0}, v;
     size_t i = 0;
-    for (; i + MER_LANES <= n; i += MER_LANES)
-        for (int l = 0; l < MER_LANES; l++) {
-            const float d = x[i + l] - mean;
-            acc[l] += d * d;
-        }
+    for (; i + MER_LANES <= n; i += MER_LANES) {
+        LANES_LOAD(v, x + i);
+        v -= mean;
+        acc += v * v;
+    }
     float t = 0.0f;
     for (; i < n; i++) t += (x[i] - mean) * (x[i] - mean);
-    for (int l = 0; l < MER_LANES; l++) t += acc[l];
+    LANES_TOTAL(acc, t);
     return t;
 }
 
-/* sum g and sum g * (x - mean) */
-static inline void lanes_sum_g_gx(const float *restrict g, const float *restrict x, size_t n, float mean, float *sg,
-                                  float *sgx) {
-    float a[MER_LANES] = {0}, b[MER_LANES] = {0};
+/* sum g and sum g * (x - mean), g taken as 0 where relu_out <= 0 if relu_out is not NULL */
+static inline void lanes_sum_g_gx(const float *restrict g, const float *restrict relu_out, const float *restrict x,
+                                  size_t n, float mean, float *sg, float *sgx) {
+    lanes_f a = {0}, b = {0}, gi, xi, ri;
     size_t i = 0;
-    for (; i + MER_LANES <= n; i += MER_LANES)
-        for (int l = 0; l < MER_LANES; l++) {
-            a[l] += g[i + l];
-            b[l] += g[i + l] * (x[i + l] - mean);
+    for (; i + MER_LANES <= n; i += MER_LANES) {
+        LANES_LOAD(gi, g + i);
+        LANES_LOAD(xi, x + i);
+        if (relu_out) {
+            LANES_LOAD(ri, relu_out + i);
+            gi = (lanes_f)((lanes_i)gi & (ri > 0.0f)); /* g where relu_out > 0, else +0 */
         }
+        a += gi;
+        b += gi * (xi - mean);
+    }
     float ta = 0.0f, tb = 0.0f;
-    for (; i < n; i++) ta += g[i], tb += g[i] * (x[i] - mean);
-    for (int l = 0; l < MER_LANES; l++) ta += a[l], tb += b[l];
+    for (; i < n; i++) {
+        const float gs = !relu_out || relu_out[i] > 0.0f ? g[i] : 0.0f;
+        ta += gs, tb += gs * (x[i] - mean);
+    }
+    LANES_TOTAL(a, ta);
+    LANES_TOTAL(b, tb);
     *sg = ta, *sgx = tb;
 }
 
-static inline void affine(float *restrict y, const float *restrict x, size_t n, float scale, float shift) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+/* y = relu?(x * scale + shift + residual) */
+static inline void bn_apply(float *y, const float *x, const float *res, size_t n, float scale, float shift, int relu) {
+    if (res && relu)
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i] * scale + shift + res[i];
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else if (res)
+        for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift + res[i];
+    else if (relu)
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i] * scale + shift;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
 
 MER_VECTOR_CLONES
 void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, const float *in,
                              const float *gamma, const float *beta, float *running_mean, float *running_var,
-                             const batchnorm_shape *s) {
+                             const batchnorm_shape *s, const bn_post *post) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
+    const float *res = post ? post->residual : NULL;
+    const int relu = post && post->relu;
     MER_PARALLEL_FOR_IF(M * s->C >= MER_PARALLEL_MIN)
     for (int c = 0; c < s->C; c++) {
         double sum = 0.0;
@@ -82,29 +120,33 @@ void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, c
         const float scale = gamma[c] * invstd, shift = beta[c] - (float)mean * scale;
         for (int n = 0; n < s->N; n++) {
             const size_t o = ((size_t)n * s->C + c) * HW;
-            affine(out + o, in + o, HW, scale, shift);
+            bn_apply(out + o, in + o, res ? res + o : NULL, HW, scale, shift, relu);
         }
     }
 }
 
 MER_VECTOR_CLONES
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var, const batchnorm_shape *s) {
+                            const float *running_mean, const float *running_var, const batchnorm_shape *s,
+                            const bn_post *post) {
     const size_t HW = (size_t)s->HW;
     const int planes = s->N * s->C;
+    const float *res = post ? post->residual : NULL;
+    const int relu = post && post->relu;
     MER_PARALLEL_FOR_IF(HW * planes >= MER_PARALLEL_MIN)
     for (int nc = 0; nc < planes; nc++) {
         const int c = nc % s->C;
         const float invstd = (float)(1.0 / sqrt((double)running_var[c] + s->eps));
         const float scale = gamma[c] * invstd, shift = beta[c] - running_mean[c] * scale;
-        affine(out + (size_t)nc * HW, in + (size_t)nc * HW, HW, scale, shift);
+        const size_t o = (size_t)nc * HW;
+        bn_apply(out + o, in + o, res ? res + o : NULL, HW, scale, shift, relu);
     }
 }
 
 MER_VECTOR_CLONES
-void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float *dout, const float *in,
-                        const float *save_mean, const float *save_invstd, const float *gamma,
-                        const batchnorm_shape *s) {
+void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                        const float *in, const float *save_mean, const float *save_invstd, const float *gamma,
+                        const batchnorm_shape *s, int overwrite) {
     const size_t HW = (size_t)s->HW, M = (size_t)s->N * HW;
     MER_PARALLEL_FOR_IF(M * s->C >= MER_PARALLEL_MIN)
     for (int c = 0; c < s->C; c++) {
@@ -113,21 +155,28 @@ void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float 
         for (int n = 0; n < s->N; n++) {
             const size_t o = ((size_t)n * s->C + c) * HW;
             float sg, sgx;
-            lanes_sum_g_gx(dout + o, in + o, HW, mean, &sg, &sgx);
+            lanes_sum_g_gx(dout + o, relu_out ? relu_out + o : NULL, in + o, HW, mean, &sg, &sgx);
             sum_dy += sg, sum_dy_xc += sgx;
         }
         const double sum_dy_xhat = sum_dy_xc * invstd;
         if (dgamma) dgamma[c] += (float)sum_dy_xhat;
         if (dbeta) dbeta[c] += (float)sum_dy;
         if (!dinput) continue;
-        /* dx += k (g - mean(g) - xhat mean(g xhat)), xhat = (x - mean) invstd */
+        /* dx (+)= k (g - mean(g) - xhat mean(g xhat)), xhat = (x - mean) invstd */
         const float k = gamma[c] * invstd, mdy = (float)(sum_dy / (double)M),
                     mdyx = (float)(sum_dy_xhat / (double)M) * invstd;
         for (int n = 0; n < s->N; n++) {
             const size_t o = ((size_t)n * s->C + c) * HW;
-            const float *restrict x = in + o, *restrict g = dout + o;
+            const float *restrict x = in + o, *restrict g = dout + o, *restrict ro = relu_out ? relu_out + o : NULL;
             float *restrict dx = dinput + o;
-            for (size_t i = 0; i < HW; i++) dx[i] += k * (g[i] - mdy - (x[i] - mean) * mdyx);
+            if (ro && overwrite)
+                for (size_t i = 0; i < HW; i++) dx[i] = k * ((ro[i] > 0.0f ? g[i] : 0.0f) - mdy - (x[i] - mean) * mdyx);
+            else if (ro)
+                for (size_t i = 0; i < HW; i++) dx[i] += k * ((ro[i] > 0.0f ? g[i] : 0.0f) - mdy - (x[i] - mean) * mdyx);
+            else if (overwrite)
+                for (size_t i = 0; i < HW; i++) dx[i] = k * (g[i] - mdy - (x[i] - mean) * mdyx);
+            else
+                for (size_t i = 0; i < HW; i++) dx[i] += k * (g[i] - mdy - (x[i] - mean) * mdyx);
         }
     }
 }

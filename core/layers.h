@@ -22,20 +22,31 @@ typedef struct {
     float momentum; /* 0.1: running = (1 - momentum) running + momentum batch */
 } batchnorm_shape;
 
+/* What the forward sweep does after normalising, fused (one pass over the data instead of three):
+ * out = relu?(gamma * xhat + beta + residual). NULL means plain BatchNorm. */
+typedef struct {
+    const float *residual; /* (N, C, HW) added, or NULL */
+    int relu;              /* then max(0, .) */
+} bn_post;
+
 /* Training mode: normalise with the biased batch variance, save mean and 1/sqrt(var+eps) per channel
  * (C floats each) for the backward pass, and update running_mean / running_var (unbiased variance)
- * unless they are NULL. out may equal in. */
+ * unless they are NULL. out may equal in (and residual). */
 void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd, const float *in,
                              const float *gamma, const float *beta, float *running_mean, float *running_var,
-                             const batchnorm_shape *s);
+                             const batchnorm_shape *s, const bn_post *post);
 /* Eval mode: normalise with the running statistics. out may equal in. */
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var, const batchnorm_shape *s);
-/* Backward of the training-mode forward. `in` is the forward input (the normalised value is recomputed
- * from it and the saved statistics). dinput must not alias dout. dgamma/dbeta may be NULL. */
-void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float *dout, const float *in,
-                        const float *save_mean, const float *save_invstd, const float *gamma,
-                        const batchnorm_shape *s);
+                            const float *running_mean, const float *running_var, const batchnorm_shape *s,
+                            const bn_post *post);
+/* Backward of the training-mode forward (without post's residual, whose gradient is dout itself).
+ * `in` is the forward input (the normalised value is recomputed from it and the saved statistics).
+ * relu_out: the output of a ReLU that followed (post->relu): dout counts only where relu_out > 0; NULL
+ * if none. Accumulates into dinput, or overwrites it when `overwrite` (dinput is scratch: no memset).
+ * dinput must not alias dout. dgamma/dbeta may be NULL (they always accumulate). */
+void batchnorm_backward(float *dinput, float *dgamma, float *dbeta, const float *dout, const float *relu_out,
+                        const float *in, const float *save_mean, const float *save_invstd, const float *gamma,
+                        const batchnorm_shape *s, int overwrite);
 
 /* ---- ReLU (n elements) ------------------------------------------------------------------------- */
 void relu_forward(float *out, const float *in, size_t n); /* out may equal in */

@@ -325,17 +325,19 @@ static int ensure_memory(resnet18 *m, int N, int H, int W, int train, mer_err *e
 
 static const float *P(const resnet18 *m, int i) { return nn_table_data(&m->tab, i); }
 
-/* conv -> c_out, then BN -> bn_out (train: batch statistics saved into u; eval: running statistics). */
+/* conv -> c_out, then BN (+ residual, ReLU as post says) -> bn_out (train: batch statistics saved into u;
+ * eval: running statistics). */
 static void convbn_forward(resnet18 *m, convbn *u, float *c_out, float *bn_out, const float *in, int N, int H, int W,
-                           int train) {
+                           int train, const float *residual, int relu) {
     const conv2d_shape s = unit_shape(u, N, H, W);
     conv2d_forward(c_out, in, P(m, u->w), NULL, &s, m->ws);
     const batchnorm_shape bs = {N, u->cout, conv2d_out_h(&s) * conv2d_out_w(&s), BN_EPS, BN_MOMENTUM};
+    const bn_post post = {residual, relu};
     if (train)
         batchnorm_forward_train(bn_out, u->save_mean, u->save_invstd, c_out, P(m, u->g), P(m, u->b),
-                                nn_table_data(&m->tab, u->rm), nn_table_data(&m->tab, u->rv), &bs);
+                                nn_table_data(&m->tab, u->rm), nn_table_data(&m->tab, u->rv), &bs, &post);
     else
-        batchnorm_forward_eval(bn_out, c_out, P(m, u->g), P(m, u->b), P(m, u->rm), P(m, u->rv), &bs);
+        batchnorm_forward_eval(bn_out, c_out, P(m, u->g), P(m, u->b), P(m, u->rm), P(m, u->rv), &bs, &post);
 }
 
 int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
@@ -344,53 +346,44 @@ int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x
     m->train_ready = 0;
     if (ensure_memory(m, N, H, W, train, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
     m->N = N, m->H = H, m->W = W, m->x = x;
-    const size_t n_stem = (size_t)N * 64 * m->H1 * m->W1;
     const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
     const float *cur;
     float *feat;
+    /* BasicBlock: a1 = relu(bn1(conv1(in))); out = relu(bn2(conv2(a1)) + shortcut), shortcut = in or
+     * bn(downsample conv(in)); the residual add and the ReLUs are fused into the BatchNorm sweeps. */
     if (train) {
-        convbn_forward(m, &m->stem, m->stem_c, m->stem_r, x, N, H, W, 1);
-        relu_forward(m->stem_r, m->stem_r, n_stem);
+        convbn_forward(m, &m->stem, m->stem_c, m->stem_r, x, N, H, W, 1, NULL, 1);
         maxpool_forward(m->pool, m->argmax, m->stem_r, &ps);
         cur = m->pool;
         for (int i = 0; i < 8; i++) {
             basic_block *b = &m->blocks[i];
-            const size_t n_out = (size_t)N * b->c1.cout * b->OH * b->OW;
             b->in = cur;
-            convbn_forward(m, &b->c1, b->c1o, b->a1, cur, N, b->H, b->W, 1);
-            relu_forward(b->a1, b->a1, n_out);
-            convbn_forward(m, &b->c2, b->c2o, b->out, b->a1, N, b->OH, b->OW, 1);
+            convbn_forward(m, &b->c1, b->c1o, b->a1, cur, N, b->H, b->W, 1, NULL, 1);
+            const float *shortcut = cur;
             if (b->has_ds) {
-                convbn_forward(m, &b->ds, b->cdo, m->gbuf[0], cur, N, b->H, b->W, 1);
-                add_inplace(b->out, m->gbuf[0], n_out);
-            } else {
-                add_inplace(b->out, cur, n_out);
+                convbn_forward(m, &b->ds, b->cdo, m->gbuf[0], cur, N, b->H, b->W, 1, NULL, 0);
+                shortcut = m->gbuf[0];
             }
-            relu_forward(b->out, b->out, n_out);
+            convbn_forward(m, &b->c2, b->c2o, b->out, b->a1, N, b->OH, b->OW, 1, shortcut, 1);
             cur = b->out;
         }
         feat = m->feat;
     } else {
         /* four rotating buffers: gbuf[0..2] and gfeat (all sized to the largest activation) */
         float *buf[4] = {m->gbuf[0], m->gbuf[1], m->gbuf[2], m->gfeat};
-        convbn_forward(m, &m->stem, buf[0], buf[0], x, N, H, W, 0);
-        relu_forward(buf[0], buf[0], n_stem);
+        convbn_forward(m, &m->stem, buf[0], buf[0], x, N, H, W, 0, NULL, 1);
         maxpool_forward(buf[1], m->argmax, buf[0], &ps);
         int ci = 1;
         for (int i = 0; i < 8; i++) {
             basic_block *b = &m->blocks[i];
-            const size_t n_out = (size_t)N * b->c1.cout * b->OH * b->OW;
             float *t1 = buf[(ci + 1) % 4], *t2 = buf[(ci + 2) % 4], *t3 = buf[(ci + 3) % 4];
-            convbn_forward(m, &b->c1, t1, t1, buf[ci], N, b->H, b->W, 0);
-            relu_forward(t1, t1, n_out);
-            convbn_forward(m, &b->c2, t2, t2, t1, N, b->OH, b->OW, 0);
+            convbn_forward(m, &b->c1, t1, t1, buf[ci], N, b->H, b->W, 0, NULL, 1);
+            const float *shortcut = buf[ci];
             if (b->has_ds) {
-                convbn_forward(m, &b->ds, t3, t3, buf[ci], N, b->H, b->W, 0);
-                add_inplace(t2, t3, n_out);
-            } else {
-                add_inplace(t2, buf[ci], n_out);
+                convbn_forward(m, &b->ds, t3, t3, buf[ci], N, b->H, b->W, 0, NULL, 0);
+                shortcut = t3;
             }
-            relu_forward(t2, t2, n_out);
+            convbn_forward(m, &b->c2, t2, t2, t1, N, b->OH, b->OW, 0, shortcut, 1);
             ci = (ci + 2) % 4;
         }
         cur = buf[ci];
@@ -407,15 +400,15 @@ int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x
 
 /* ---- backward --------------------------------------------------------------------------------- */
 
-/* d(conv+BN): dbn (grad at the BN output) -> BN backward into dconv (zeroed scratch) -> conv backward
- * accumulating into dinput (may be NULL) and the weight gradient. */
+/* d(conv+BN): dbn (grad at the output of the ReLU that followed the BN when relu_out is given, else at
+ * the BN output) -> BN backward written into the scratch dconv -> conv backward accumulating into dinput
+ * (may be NULL) and the weight gradient. */
 static void convbn_backward(resnet18 *m, const convbn *u, float *dinput, float *dconv, const float *dbn,
-                            const float *in, const float *c_out, int N, int H, int W) {
+                            const float *relu_out, const float *in, const float *c_out, int N, int H, int W) {
     const conv2d_shape s = unit_shape(u, N, H, W);
     const batchnorm_shape bs = {N, u->cout, conv2d_out_h(&s) * conv2d_out_w(&s), BN_EPS, BN_MOMENTUM};
-    memset(dconv, 0, sizeof(float) * (size_t)N * u->cout * bs.HW);
-    batchnorm_backward(dconv, nn_table_grad(&m->tab, u->g), nn_table_grad(&m->tab, u->b), dbn, c_out, u->save_mean,
-                       u->save_invstd, P(m, u->g), &bs);
+    batchnorm_backward(dconv, nn_table_grad(&m->tab, u->g), nn_table_grad(&m->tab, u->b), dbn, relu_out, c_out,
+                       u->save_mean, u->save_invstd, P(m, u->g), &bs, 1);
     conv2d_backward(dinput, nn_table_grad(&m->tab, u->w), NULL, dconv, in, P(m, u->w), &s, m->ws);
 }
 
@@ -438,16 +431,16 @@ int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const floa
     for (int i = 7; i >= 0; i--) {
         const basic_block *b = &m->blocks[i];
         const size_t n_out = (size_t)N * b->c1.cout * b->OH * b->OW, n_in = (size_t)N * b->c1.cin * b->H * b->W;
-        relu_backward(gy, gy, b->out, n_out); /* now the gradient at the residual sum */
+        /* gy is the gradient at the block output; masked by out > 0 it is the one at the residual sum,
+         * which both branches receive (the masks are applied inside the BN backward sweeps) */
         memset(ga, 0, sizeof(float) * n_out);
-        convbn_backward(m, &b->c2, ga, gs, gy, b->a1, b->c2o, N, b->OH, b->OW);
-        relu_backward(ga, ga, b->a1, n_out);
+        convbn_backward(m, &b->c2, ga, gs, gy, b->out, b->a1, b->c2o, N, b->OH, b->OW);
         memset(gx, 0, sizeof(float) * n_in);
-        convbn_backward(m, &b->c1, gx, gs, ga, b->in, b->c1o, N, b->H, b->W);
+        convbn_backward(m, &b->c1, gx, gs, ga, b->a1, b->in, b->c1o, N, b->H, b->W);
         if (b->has_ds)
-            convbn_backward(m, &b->ds, gx, gs, gy, b->in, b->cdo, N, b->H, b->W);
+            convbn_backward(m, &b->ds, gx, gs, gy, b->out, b->in, b->cdo, N, b->H, b->W);
         else
-            add_inplace(gx, gy, n_in);
+            relu_backward(gx, gy, b->out, n_in); /* gx += gy where out > 0 */
         float *t = gy;
         gy = gx, gx = t;
     }
@@ -456,8 +449,7 @@ int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const floa
     const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
     memset(gs, 0, sizeof(float) * n_stem);
     maxpool_backward(gs, gy, m->argmax, &ps);
-    relu_backward(gs, gs, m->stem_r, n_stem);
-    convbn_backward(m, &m->stem, dx, ga, gs, m->x, m->stem_c, N, m->H, m->W);
+    convbn_backward(m, &m->stem, dx, ga, gs, m->stem_r, m->x, m->stem_c, N, m->H, m->W);
     return 0;
 }
 

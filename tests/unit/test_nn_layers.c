@@ -32,14 +32,14 @@ static double dot(const float *a, const float *b, size_t n) {
 }
 
 /* ---- batchnorm ---- */
-typedef struct { batchnorm_shape s; float *x, *gamma, *beta, *g, *out, *mean, *invstd; } bn_ctx;
+typedef struct { batchnorm_shape s; float *x, *gamma, *beta, *g, *out, *mean, *invstd; const bn_post *post; } bn_ctx;
 static double bn_loss(void *c) {
     bn_ctx *b = c;
-    batchnorm_forward_train(b->out, b->mean, b->invstd, b->x, b->gamma, b->beta, NULL, NULL, &b->s);
+    batchnorm_forward_train(b->out, b->mean, b->invstd, b->x, b->gamma, b->beta, NULL, NULL, &b->s, b->post);
     return dot(b->out, b->g, (size_t)b->s.N * b->s.C * b->s.HW);
 }
 static void test_batchnorm(mer_rng *r) {
-    bn_ctx b = {{3, 4, 5, 1e-5f, 0.1f}, 0, 0, 0, 0, 0, 0, 0};
+    bn_ctx b = {{3, 4, 5, 1e-5f, 0.1f}, 0, 0, 0, 0, 0, 0, 0, NULL};
     const size_t n = 3 * 4 * 5;
     b.x = nn_test_randn(n, r, 2.0f), b.g = nn_test_randn(n, r, 1.0f), b.out = malloc(n * 4);
     b.gamma = nn_test_randn(4, r, 1.0f), b.beta = nn_test_randn(4, r, 1.0f);
@@ -47,14 +47,14 @@ static void test_batchnorm(mer_rng *r) {
     float *dx = nn_test_randn(n, r, 1.0f), *dx0 = malloc(n * 4), dg[4] = {0}, db[4] = {0};
     memcpy(dx0, dx, n * 4);
     bn_loss(&b);
-    batchnorm_backward(dx, dg, db, b.g, b.x, b.mean, b.invstd, b.gamma, &b.s);
+    batchnorm_backward(dx, dg, db, b.g, NULL, b.x, b.mean, b.invstd, b.gamma, &b.s, 0);
     for (size_t i = 0; i < n; i++) dx[i] -= dx0[i]; /* backward accumulated onto a non-zero start */
     CHECK(fd_error(bn_loss, &b, b.x, dx, n, 1e-2f) < 2e-3, "batchnorm dinput vs FD");
     CHECK(fd_error(bn_loss, &b, b.gamma, dg, 4, 1e-2f) < 2e-3, "batchnorm dgamma vs FD");
     CHECK(fd_error(bn_loss, &b, b.beta, db, 4, 1e-2f) < 2e-3, "batchnorm dbeta vs FD");
     /* running statistics: momentum 0.1, unbiased variance */
     float rm[4] = {1, 2, 3, 4}, rv[4] = {1, 1, 2, 2};
-    batchnorm_forward_train(b.out, b.mean, b.invstd, b.x, b.gamma, b.beta, rm, rv, &b.s);
+    batchnorm_forward_train(b.out, b.mean, b.invstd, b.x, b.gamma, b.beta, rm, rv, &b.s, NULL);
     for (int c = 0; c < 4; c++) {
         double s = 0, sq = 0;
         for (int k = 0; k < 3; k++)
@@ -67,8 +67,27 @@ static void test_batchnorm(mer_rng *r) {
         CHECK_NEAR(b.invstd[c], 1.0 / sqrt(sq / 15 + 1e-5), 1e-4, "normalised with the biased variance c%d", c);
     }
     /* eval mode uses the running statistics */
-    batchnorm_forward_eval(b.out, b.x, b.gamma, b.beta, rm, rv, &b.s);
+    batchnorm_forward_eval(b.out, b.x, b.gamma, b.beta, rm, rv, &b.s, NULL);
     CHECK_NEAR(b.out[7], (b.x[7] - rm[1]) / sqrt(rv[1] + 1e-5) * b.gamma[1] + b.beta[1], 1e-5, "eval batchnorm");
+    /* fused epilogue: out = relu(bn(x) + residual); its backward masks dout by out > 0 and overwrites */
+    float *res = nn_test_randn(n, r, 1.0f);
+    const bn_post post = {res, 1};
+    batchnorm_forward_eval(b.out, b.x, b.gamma, b.beta, rm, rv, &b.s, &post);
+    for (int i = 0; i < 60; i += 7) {
+        const double v = (b.x[i] - rm[i / 5 % 4]) / sqrt(rv[i / 5 % 4] + 1e-5) * b.gamma[i / 5 % 4] + b.beta[i / 5 % 4] + res[i];
+        CHECK_NEAR(b.out[i], v > 0 ? v : 0, 1e-5, "eval batchnorm + residual + relu [%d]", i);
+    }
+    b.post = &post;
+    bn_loss(&b);
+    float *mask = malloc(n * 4);
+    memcpy(mask, b.out, n * 4);
+    for (size_t i = 0; i < n; i++) dx[i] = 1e6f; /* overwritten, not accumulated */
+    memset(dg, 0, sizeof dg), memset(db, 0, sizeof db);
+    batchnorm_backward(dx, dg, db, b.g, mask, b.x, b.mean, b.invstd, b.gamma, &b.s, 1);
+    CHECK(fd_error(bn_loss, &b, b.x, dx, n, 1e-3f) < 2e-3, "fused batchnorm+residual+relu dinput vs FD");
+    CHECK(fd_error(bn_loss, &b, b.gamma, dg, 4, 1e-3f) < 2e-3, "fused dgamma vs FD");
+    CHECK(fd_error(bn_loss, &b, b.beta, db, 4, 1e-3f) < 2e-3, "fused dbeta vs FD");
+    free(res), free(mask);
     free(b.x), free(b.g), free(b.out), free(b.gamma), free(b.beta), free(b.mean), free(b.invstd), free(dx), free(dx0);
 }
 
