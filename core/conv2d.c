@@ -249,6 +249,7 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, NP, K, 1.0f, weight, K, col, NP, 0.0f, res, NP);
             const int rows = c.N * s->OC;
+            MER_PARALLEL_FOR_IF((size_t)rows * P >= MER_PARALLEL_MIN)
             for (int i = 0; i < rows; i++) { /* (OC, nb*P) -> (nb, OC, P) */
                 const int n = i / s->OC, oc = i % s->OC;
                 memcpy(dst + (size_t)i * P, res + (size_t)oc * NP + (size_t)n * P, sizeof(float) * P);
@@ -303,6 +304,7 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
         const float *g = dout + n0 * out_img; /* one image: (OC, P) as stored */
         if (c.N > 1) {
             const int rows = c.N * s->OC;
+            MER_PARALLEL_FOR_IF((size_t)rows * P >= MER_PARALLEL_MIN)
             for (int i = 0; i < rows; i++) { /* (nb, OC, P) -> (OC, nb*P) */
                 const int n = i / s->OC, oc = i % s->OC;
                 memcpy(gbuf + (size_t)oc * NP + (size_t)n * P, g + (size_t)i * P, sizeof(float) * P);
