@@ -5,18 +5,20 @@
  *
  * The fast path folds the batch into the GEMM: im2col builds the column matrix
  * (C*KH*KW, nb*OH*OW) of nb images, cblas_sgemm multiplies it by the weight matrix (OC, C*KH*KW), and the
- * (OC, nb*OH*OW) result is scattered into NCHW. nb is the smallest image count giving >= 2048 GEMM
- * columns (all N images for small planes, e.g. ResNet layer3/4; one image for large planes, which
- * then GEMMs straight into the output and keeps the column matrix cache-sized).
- * A 1x1 stride-1 unpadded convolution skips im2col (per-image GEMM directly on the input); a strided
- * 1x1 convolution goes through im2col, which is then a strided gather.
+ * (OC, nb*OH*OW) result is scattered into NCHW. nb is the smallest image count giving >= 256 GEMM
+ * columns (several images for small planes, e.g. ResNet layer2-4; one image for large planes, which then
+ * GEMMs straight into the output), which keeps the column matrix near the L2 cache.
+ * im2col fills a column-matrix row as one shifted flat copy when stride is 1 and OW == W (the 3x3
+ * "same" convolutions), through a per-kernel-offset gather table for small planes, else row by row.
+ * A 1x1 stride-1 unpadded convolution skips im2col (per-image GEMM directly on the input).
  * The naive kernels are the reference the fast ones are tested against.
  *
  * Backward functions ACCUMULATE into dinput / dweight / dbias (llm.c convention: zero the
  * gradient arena once per step). Any of dinput, dweight, dbias may be NULL to skip it.
  *
- * Threads: the GEMMs run on OpenBLAS threads (nn_set_threads, core/optim.h); im2col/col2im run on the
- * calling thread (see nn_set_threads for why there is no OpenMP here).
+ * Threads: the GEMMs run on OpenBLAS threads and im2col/col2im/transposes on OpenMP threads, one pool
+ * when OpenBLAS is its OpenMP build (nn_set_threads, core/optim.h); the loops split outputs, never a
+ * sum, so results do not depend on the thread count.
  */
 #pragma once
 #include <stddef.h>
