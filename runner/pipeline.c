@@ -4,20 +4,25 @@
  *             landmarks on the onset frame (core/face.h), align and crop both frames (core/prep.h).
  *             File: /index i64 (1), /prep/... (core/prep.h layout).
  *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
- *             (core/magnify.h), optionally minus the onset frame (model.input = difference), then ResNet-18
- *             features of every frame (core/resnet18.h, frozen backbone, eval mode).
- *             File: /index i64 (n), /sample strs (n), /feat f32 (n, T, 512).
- *   TRAIN     one LOSO (or k-fold) fold per task: the LSH attention head (core/lsh_head.h) trained on the
- *             features of the training subjects, evaluated on the held-out subject.
- *             File: /pred/... (runner/stage.h), /weights/head/..., optional /oracle/... (LEAKY).
+ *             (core/magnify.h), optionally minus the onset frame (model.input = difference), then
+ *             frozen backbone: ResNet-18 features of every frame (core/resnet18.h, eval mode);
+ *             finetune: the prepared network input itself (the backbone is trained in TRAIN).
+ *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen)
+ *             or /x f32 (n, T, 3*S*S) (finetune: each frame (3, S, S), normalised as the backbone takes it).
+ *   TRAIN     one LOSO (or k-fold) fold per task, on the training subjects, evaluated on the held-out subject:
+ *             frozen: the LSH attention head (core/lsh_head.h) on the cached features;
+ *             finetune: ResNet-18 + head end to end (core/recnet.h), both with the train.* optimiser settings.
+ *             File: /pred/... (runner/stage.h), /weights/head/..., /weights/backbone/... (finetune with
+ *             output.save_backbone), optional /selection/epoch, /oracle/... (LEAKY).
  *
  * Determinism: every random choice is seeded from the task's rng_seed, except the randomly initialised
  * frozen backbone, which is seeded from the hash of the model.backbone settings so every FEATURES chunk
  * (and every run) uses the same network.
  *
  * The frozen backbone is what makes features cacheable: a sweep over head or training settings reuses the
- * FEATURES files. model.backbone.mode = finetune is not run by the pipeline yet (the plan refuses it with a
- * clear message); `mer nn train-step` exercises end-to-end backbone training.
+ * FEATURES files. With finetune the FEATURES files hold the magnified frames instead (4.8 MB per sample at
+ * 32 frames of 112x112) and every TRAIN task trains a ResNet-18: on CPU that is hours per fold at the
+ * patent's sizes, so run it on many ranks.
  */
 #include <math.h>
 #include <stdio.h>
@@ -62,10 +67,6 @@ static char *dup_or_fail(const char *s, int *bad) {
 static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err *err) {
     memset(s, 0, sizeof *s);
     *data = NULL;
-    if (strcmp(cfg->model_backbone, "frozen") != 0)
-        return mer_errf(err, "model.backbone.mode '%s' is not supported by `mer run` yet: only 'frozen' (cached "
-                             "features) runs in the pipeline",
-                        cfg->model_backbone);
     pipe_data *pd = mer_calloc(1, sizeof *pd, err);
     if (!pd) return -1;
     if (dataset_load(&pd->ds, cfg, err) < 0) {
@@ -137,6 +138,8 @@ static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_con
     return stage_prefixes_put(prefixes, max, TRAIN_KEYS, 7);
 }
 
+static int is_finetune(const mer_config *cfg) { return !strcmp(cfg->model_backbone, "finetune"); }
+
 static int n_factors(const mer_config *cfg) {
     return cfg->mag_list.n ? (int)cfg->mag_list.n : cfg->mag_count;
 }
@@ -152,6 +155,7 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     }
     double n_train = (double)(plan->samples.n - plan->folds[t->fold].n_test);
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
+    if (is_finetune(c)) per += resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * 6;
     return c->train_epochs * n_train * per / 10e9;
 }
 
@@ -281,15 +285,22 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     float *frames = NULL, *x = NULL, *onset_f = NULL, *feat = NULL;
     int64_t *index = NULL;
     const char **ids = NULL;
+    const int finetune = is_finetune(cfg);
     if (schedule_resolve(&factors, &T, cfg, err) < 0 || magnify_method_parse(&method, cfg->mag_method, err) < 0 ||
-        magnify_load_model(&mag, cfg, err) < 0 || backbone_create(&net, &normalize, cfg, err) < 0)
+        magnify_load_model(&mag, cfg, err) < 0)
+        goto done;
+    if (finetune) /* the inputs only: the backbone is trained per fold in TRAIN */
+        normalize = cfg->model_backbone_weights[0] != 0;
+    else if (backbone_create(&net, &normalize, cfg, err) < 0)
         goto done;
     const int S = cfg->prep_size;
     const size_t frame_floats = (size_t)3 * S * S;
+    /* per sample: D floats per frame, the backbone features or (finetune) the frame itself */
+    const size_t D = finetune ? frame_floats : RESNET18_FEATURES;
     frames = mer_malloc((size_t)T * frame_floats * sizeof *frames, err);
     x = mer_malloc((size_t)T * frame_floats * sizeof *x, err);
     onset_f = mer_malloc(frame_floats * sizeof *onset_f, err);
-    feat = mer_malloc(cap * (size_t)T * RESNET18_FEATURES * sizeof *feat, err);
+    feat = mer_malloc(cap * (size_t)T * D * sizeof *feat, err);
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
     if (!frames || !x || !onset_f || !feat || !index || !ids) goto done;
@@ -322,15 +333,19 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
             mer_err_prefix(err, "sample %s", p->samples.id[i]);
             goto done;
         }
-        if (resnet18_forward(net, feat + n * (size_t)T * RESNET18_FEATURES, NULL, x, T, S, S, 0, err) < 0) goto done;
+        if (finetune)
+            memcpy(feat + n * (size_t)T * D, x, (size_t)T * D * sizeof *x);
+        else if (resnet18_forward(net, feat + n * (size_t)T * D, NULL, x, T, S, S, 0, err) < 0)
+            goto done;
         index[n] = (int64_t)i;
         ids[n] = p->samples.id[i];
         n++;
     }
-    size_t dims[3] = {n, (size_t)T, RESNET18_FEATURES};
+    size_t dims[3] = {n, (size_t)T, D};
     size_t nf = (size_t)T;
     rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
-                 h5_write_f32(out, "feat", feat, 3, dims, err) || h5_write_f64(out, "factors", factors, 1, &nf, err)
+                 h5_write_f32(out, finetune ? "x" : "feat", feat, 3, dims, err) ||
+                 h5_write_f64(out, "factors", factors, 1, &nf, err)
              ? -1
              : 0;
 done:
@@ -359,8 +374,9 @@ static void feature_set_free(feature_set *fs) {
     free(fs->have);
 }
 
-static int gather_features(feature_set *fs, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
-                           mer_err *err) {
+/* Every sample's rows from the FEATURES files: dataset `name` ("feat", or "x" with finetune). */
+static int gather_features(feature_set *fs, const char *name, const mer_task *t, const size_t *ex, size_t n_ex,
+                           const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     memset(fs, 0, sizeof *fs);
     fs->have = mer_calloc(p->samples.n, 1, err);
@@ -375,10 +391,10 @@ static int gather_features(feature_set *fs, const mer_task *t, const size_t *ex,
         float *v = NULL;
         size_t di[H5_MAX_DIMS], dv[H5_MAX_DIMS];
         int nd = 0;
-        int rc = h5_read_i64(f, "index", &index, NULL, di, err) || h5_read_f32(f, "feat", &v, &nd, dv, err) ? -1 : 0;
+        int rc = h5_read_i64(f, "index", &index, NULL, di, err) || h5_read_f32(f, name, &v, &nd, dv, err) ? -1 : 0;
         h5_close(f, NULL);
         if (!rc && (nd != 3 || dv[0] != di[0] || (fs->X && ((int)dv[1] != fs->T || (int)dv[2] != fs->D))))
-            rc = mer_errf(err, "%s: 'feat' has an unexpected shape", path);
+            rc = mer_errf(err, "%s: '%s' has an unexpected shape", path, name);
         if (!rc && !fs->X && dv[0] > 0) {
             fs->T = (int)dv[1];
             fs->D = (int)dv[2];
@@ -499,10 +515,24 @@ static int make_split(split *sp, const feature_set *fs, const mer_samples *s, co
     return 0;
 }
 
-static double accuracy_of(lsh_head *h, const split *sp, int C, mer_err *err) {
+/* The model a fold trains: the head alone on cached features (frozen backbone), or the whole network on
+ * the frames (finetune). */
+typedef struct {
+    lsh_head *head;
+    recnet *net; /* NULL when frozen */
+    int S;       /* frame size (finetune) */
+} fold_model;
+
+static int predict(const fold_model *m, float *prob, const split *sp, mer_err *err) {
+    if (sp->n == 0) return 0;
+    if (m->net) return recnet_predict(m->net, prob, sp->X, sp->n, m->S, m->S, 8, err);
+    return lsh_head_predict(m->head, prob, sp->X, sp->n, err);
+}
+
+static double accuracy_of(const fold_model *m, const split *sp, int C, mer_err *err) {
     if (sp->n == 0) return 0;
     float *prob = mer_malloc((size_t)sp->n * (size_t)C * sizeof *prob, err);
-    if (!prob || lsh_head_predict(h, prob, sp->X, sp->n, err) < 0) {
+    if (!prob || predict(m, prob, sp, err) < 0) {
         free(prob);
         return -1;
     }
@@ -518,35 +548,59 @@ static double accuracy_of(lsh_head *h, const split *sp, int C, mer_err *err) {
 }
 
 /* Epoch selection: on an inner validation split of the training subjects (leak-free), and optionally
- * the LEAKY oracle on the test subject. Keeps a copy of the parameters at the best epoch. */
+ * the LEAKY oracle on the test subject. Keeps a snapshot of the model (trainable tensors and buffers:
+ * BatchNorm running statistics, LSH planes) at the best epoch of each. */
 typedef struct {
     const split *val, *test;
     int C;
     const run_ctx *ctx;
-    float *best_val_params, *best_test_params;
+    fold_model model;
+    nn_table *tabs[2];
+    int n_tabs;
+    float *best_val_snap, *best_test_snap;
     double best_val, best_test;
     int best_val_epoch, best_test_epoch;
     int stopped;
     mer_err *err;
 } epoch_watch;
 
-static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
-    epoch_watch *w = user;
-    nn_table *tab = lsh_head_table(h);
+static size_t snapshot_floats(const epoch_watch *w) {
+    size_t n = 0;
+    for (int i = 0; i < w->n_tabs; i++) n += w->tabs[i]->n_params + w->tabs[i]->n_buffers;
+    return n;
+}
+
+/* save != 0: model -> snap; else snap -> model */
+static void snapshot(const epoch_watch *w, float *snap, int save) {
+    for (int i = 0; i < w->n_tabs; i++) {
+        nn_table *t = w->tabs[i];
+        float *parts[2] = {t->params, t->buffers};
+        const size_t sizes[2] = {t->n_params, t->n_buffers};
+        for (int k = 0; k < 2; k++) {
+            if (save)
+                memcpy(snap, parts[k], sizes[k] * sizeof *snap);
+            else
+                memcpy(parts[k], snap, sizes[k] * sizeof *snap);
+            snap += sizes[k];
+        }
+    }
+}
+
+static int watch_epoch(epoch_watch *w, int epoch, double loss) {
     if (w->val) {
-        double a = accuracy_of(h, w->val, w->C, w->err);
+        double a = accuracy_of(&w->model, w->val, w->C, w->err);
         if (a > w->best_val) {
             w->best_val = a;
             w->best_val_epoch = epoch;
-            memcpy(w->best_val_params, tab->params, tab->n_params * sizeof *tab->params);
+            snapshot(w, w->best_val_snap, 1);
         }
     }
     if (w->test) {
-        double a = accuracy_of(h, w->test, w->C, w->err);
+        double a = accuracy_of(&w->model, w->test, w->C, w->err);
         if (a > w->best_test) {
             w->best_test = a;
             w->best_test_epoch = epoch;
-            memcpy(w->best_test_params, tab->params, tab->n_params * sizeof *tab->params);
+            snapshot(w, w->best_test_snap, 1);
         }
     }
     log_debug("epoch %d: loss %.4f", epoch, loss);
@@ -557,14 +611,19 @@ static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
     return 0;
 }
 
-static int write_predictions(hid_t out, const char *group, lsh_head *h, const split *test, const mer_samples *s,
-                             mer_err *err) {
+static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
+    (void)h;
+    return watch_epoch(user, epoch, loss);
+}
+
+static int write_predictions(hid_t out, const char *group, const fold_model *m, const split *test,
+                             const mer_samples *s, mer_err *err) {
     int C = (int)s->n_classes, rc = -1;
     size_t n = (size_t)test->n;
     float *prob = mer_malloc((n ? n : 1) * (size_t)C * sizeof *prob, err);
     int64_t *truth = mer_malloc((n ? n : 1) * sizeof *truth, err), *pred = mer_malloc((n ? n : 1) * sizeof *pred, err);
     const char **ids = mer_calloc(n ? n : 1, sizeof *ids, err);
-    if (!prob || !truth || !pred || !ids || (n && lsh_head_predict(h, prob, test->X, test->n, err) < 0)) goto done;
+    if (!prob || !truth || !pred || !ids || predict(m, prob, test, err) < 0) goto done;
     for (size_t i = 0; i < n; i++) {
         int best = 0;
         for (int c = 1; c < C; c++)
@@ -634,21 +693,53 @@ static int inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const
     return 0;
 }
 
+/* Inverse class frequency of the training rows, normalised to mean 1 over the classes present. */
+static float *class_weights_of(const split *tr, int C, mer_err *err) {
+    float *cw = mer_calloc((size_t)C, sizeof *cw, err);
+    if (!cw) return NULL;
+    int present = 0;
+    for (int i = 0; i < tr->n; i++) cw[tr->y[i]] += 1;
+    for (int c = 0; c < C; c++) present += cw[c] > 0;
+    for (int c = 0; c < C; c++) cw[c] = cw[c] > 0 ? (float)tr->n / ((float)present * cw[c]) : 0.0f;
+    return cw;
+}
+
+/* finetune: ResNet-18 and head trained end to end, one optimizer each with the same train.* settings and
+ * the same learning-rate schedule as the head trainer; the watch sees every epoch. */
+static int train_finetune(recnet *net, optimizer *ob, optimizer *oh, const split *tr, const head_train_options *to,
+                          int S, epoch_watch *w, uint64_t seed, mer_err *err) {
+    mer_rng rng = rng_derive(seed, 2);
+    for (int e = 0; e < to->epochs; e++) {
+        const float lr = lr_at_epoch(&to->schedule, to->lr, e, to->epochs);
+        double loss;
+        if (recnet_train_epoch(net, ob, oh, tr->X, tr->y, tr->n, S, S, to->batch_size, lr, to->class_weights, &rng,
+                               &loss, err) < 0)
+            return -1;
+        if (watch_epoch(w, e, loss)) break;
+    }
+    return 0;
+}
+
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     const mer_config *cfg = t->cfg;
     const mer_samples *s = &p->samples;
     const mer_fold *fold = &p->folds[t->fold];
-    const int C = (int)s->n_classes;
+    const int C = (int)s->n_classes, finetune = is_finetune(cfg);
     feature_set fs = {0};
     split tr = {0}, va = {0}, te = {0};
     lsh_head *h = NULL;
-    float *cw = NULL;
+    resnet18 *bb = NULL;
+    recnet net = {0};
+    optimizer ob = {0}, oh = {0};
+    float *cw = NULL, *final = NULL;
     epoch_watch w = {0};
-    int rc = -1;
+    int rc = -1, net_ready = 0;
     uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
     uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
-    if (!is_test || !outer || !in_train || !in_val || gather_features(&fs, t, ex, n_ex, ctx, err) < 0) goto done;
+    if (!is_test || !outer || !in_train || !in_val ||
+        gather_features(&fs, finetune ? "x" : "feat", t, ex, n_ex, ctx, err) < 0)
+        goto done;
     for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
     int use_val = !strcmp(cfg->eval_selection, "inner_val");
@@ -656,11 +747,15 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         if (inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed, err) < 0) goto done;
     } else
         memcpy(in_train, outer, s->n);
-    /* standardise with the statistics of the samples the head is fitted on */
-    standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T);
+    /* frozen: standardise the features with the statistics of the samples the head is fitted on
+     * (finetune: the backbone's BatchNorm does that job on the frames) */
+    if (!finetune) standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T);
     if (make_split(&tr, &fs, s, in_train, err) < 0 || make_split(&va, &fs, s, in_val, err) < 0 ||
         make_split(&te, &fs, s, is_test, err) < 0)
         goto done;
+    const int T = fs.T, D = fs.D;
+    feature_set_free(&fs); /* the splits hold copies (finetune: the frames, the large part) */
+    memset(&fs, 0, sizeof fs);
     if (tr.n == 0) {
         rc = mer_errf(err, "fold %s: no training sample has features", fold->name);
         goto done;
@@ -668,54 +763,69 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     lsh_head_options ho;
     head_train_options to;
     if (head_options(&ho, cfg, err) < 0 || train_options(&to, cfg, t->rng_seed, err) < 0) goto done;
-    if (lsh_head_create(&h, fs.D, fs.T, C, &ho, rng_derive(t->rng_seed, 1).state, err) < 0) goto done;
-    if (cfg->train_class_weights) {
-        /* inverse class frequency of the training rows, normalised to mean 1 over present classes */
-        cw = mer_calloc((size_t)C, sizeof *cw, err);
-        if (!cw) goto done;
-        int present = 0;
-        for (int i = 0; i < tr.n; i++) cw[tr.y[i]] += 1;
-        for (int c = 0; c < C; c++) present += cw[c] > 0;
-        for (int c = 0; c < C; c++) cw[c] = cw[c] > 0 ? (float)tr.n / ((float)present * cw[c]) : 0.0f;
-        to.class_weights = cw;
+    if (lsh_head_create(&h, finetune ? RESNET18_FEATURES : D, T, C, &ho, rng_derive(t->rng_seed, 1).state, err) < 0)
+        goto done;
+    if (cfg->train_class_weights && !(to.class_weights = cw = class_weights_of(&tr, C, err))) goto done;
+    w.model = (fold_model){h, NULL, cfg->prep_size};
+    w.tabs[w.n_tabs++] = lsh_head_table(h);
+    if (finetune) {
+        int normalize;
+        if (backbone_create(&bb, &normalize, cfg, err) < 0 || recnet_init(&net, bb, h, BACKBONE_FINETUNE, err) < 0)
+            goto done;
+        net_ready = 1;
+        w.model.net = &net;
+        w.tabs[w.n_tabs++] = resnet18_table(bb);
+        if (optim_init(&ob, &to.optim, resnet18_table(bb)->n_params, err) < 0 ||
+            optim_init(&oh, &to.optim, lsh_head_table(h)->n_params, err) < 0)
+            goto done;
     }
-    nn_table *tab = lsh_head_table(h);
     w.C = C;
     w.ctx = ctx;
     w.err = err;
     w.best_val = w.best_test = -1;
     w.val = use_val && va.n > 0 ? &va : NULL;
     w.test = cfg->eval_oracle_epoch && te.n > 0 ? &te : NULL;
-    w.best_val_params = mer_malloc(tab->n_params * sizeof(float), err);
-    w.best_test_params = mer_malloc(tab->n_params * sizeof(float), err);
-    if (!w.best_val_params || !w.best_test_params) goto done;
-    to.on_epoch = on_epoch;
-    to.user = &w;
-    if (lsh_head_train(h, tr.X, tr.y, tr.n, &to, err) < 0) goto done;
+    const size_t snap = snapshot_floats(&w);
+    if (w.val && !(w.best_val_snap = mer_malloc(snap * sizeof(float), err))) goto done;
+    if (w.test && (!(w.best_test_snap = mer_malloc(snap * sizeof(float), err)) ||
+                   !(final = mer_malloc(snap * sizeof(float), err))))
+        goto done;
+    if (finetune) {
+        if (train_finetune(&net, &ob, &oh, &tr, &to, cfg->prep_size, &w, t->rng_seed, err) < 0) goto done;
+    } else {
+        to.on_epoch = on_epoch;
+        to.user = &w;
+        if (lsh_head_train(h, tr.X, tr.y, tr.n, &to, err) < 0) goto done;
+    }
     if (w.stopped) {
         rc = STAGE_INTERRUPTED;
         goto done;
     }
     if (w.test) { /* LEAKY: the epoch with the best accuracy on the test subject itself */
-        float *final = mer_malloc(tab->n_params * sizeof(float), err);
-        if (!final) goto done;
-        memcpy(final, tab->params, tab->n_params * sizeof(float));
-        memcpy(tab->params, w.best_test_params, tab->n_params * sizeof(float));
-        int r2 = write_predictions(out, "oracle", h, &te, s, err) ||
+        snapshot(&w, final, 1);
+        snapshot(&w, w.best_test_snap, 0);
+        int r2 = write_predictions(out, "oracle", &w.model, &te, s, err) ||
                  h5_write_scalar_i64(out, "oracle/epoch", w.best_test_epoch, err);
-        memcpy(tab->params, final, tab->n_params * sizeof(float));
-        free(final);
+        snapshot(&w, final, 0);
         if (r2) goto done;
     }
     if (w.val && w.best_val_epoch >= 0) {
-        memcpy(tab->params, w.best_val_params, tab->n_params * sizeof(float));
+        snapshot(&w, w.best_val_snap, 0);
         if (h5_write_scalar_i64(out, "selection/epoch", w.best_val_epoch, err) < 0) goto done;
     }
-    if (write_predictions(out, "pred", h, &te, s, err) < 0) goto done;
+    if (write_predictions(out, "pred", &w.model, &te, s, err) < 0) goto done;
     hid_t g;
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);
     H5Gclose(g);
+    if (!rc && finetune && cfg->output_save_backbone) {
+        if (h5_group(out, "weights/backbone", 1, &g, err) < 0) {
+            rc = -1;
+            goto done;
+        }
+        rc = resnet18_save_to(bb, g, err);
+        H5Gclose(g);
+    }
 done:
     free(is_test);
     free(outer);
@@ -726,8 +836,13 @@ done:
     split_free(&va);
     split_free(&te);
     free(cw);
-    free(w.best_val_params);
-    free(w.best_test_params);
+    free(final);
+    free(w.best_val_snap);
+    free(w.best_test_snap);
+    if (net_ready) recnet_free(&net);
+    optim_free(&ob);
+    optim_free(&oh);
+    resnet18_free(bb);
     lsh_head_free(h);
     return rc;
 }

@@ -88,3 +88,12 @@ same_as_reference() {
     results_of "$1" >"$T/cmp.txt"
     cmp -s "$T/ref.txt" "$T/cmp.txt" || { diff "$T/ref.txt" "$T/cmp.txt" | head -20; fail "$1: results differ from the reference"; }
 }
+
+# A tiny real dataset for the real stages (mer synth: 3 subjects x 5 classes x 1 clip, seed $1) in $T/data;
+# prints the dataset and preprocess lines of a config for it.
+real_dataset() {
+    "$MER_BIN" synth "$T/data" --subjects 3 --per-class 1 --size 160x120 --seed "$1" >"$T/synth.log" 2>&1 ||
+        fail "mer synth: $(tail -3 "$T/synth.log")"
+    printf 'dataset: {format: casme2, root: %s, annotations: %s, min_class_samples: 0}\npreprocess: {size: 32}\n' \
+        "$T/data" "$T/data/coding.csv"
+}

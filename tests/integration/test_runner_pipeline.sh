@@ -4,17 +4,16 @@
 # temporary files, and the resumed run ends with predictions and metrics identical to an uninterrupted
 # single-process run. (test_pipeline.sh covers ranks, caching and corrupt clips with the real stages.)
 source "$MER_SRC/tests/integration/runner_common.sh"
-"$MER_BIN" synth "$T/data" --subjects 3 --per-class 1 --size 160x120 --seed 7 >"$T/synth.log" 2>&1 ||
-    fail "mer synth: $(tail -3 "$T/synth.log")"
-cat > "$T/real.yaml" <<YAML
-dataset: {format: casme2, root: $T/data, annotations: $T/data/coding.csv, min_class_samples: 0}
-preprocess: {size: 32}
+{
+    real_dataset 7
+    cat <<YAML
 magnify: {method: linear, schedule: {start: 1.0, step: 1.0, count: 4}}
 model: {input: difference, attention: {d: 16}, head: {hidden: 8}}
 train: {epochs: 60, batch_size: 4}
 output: {dir: $T/out}
 sweep: {model.attention.n_rounds: [3, 4]}
 YAML
+} > "$T/real.yaml"
 "$MER_BIN" run "$T/real.yaml" output.dir="$T/ref" >>"$T/log" 2>&1 || fail "reference run: $(tail -5 "$T/log")"
 results_of "$T/ref" >"$T/ref.txt"
 
