@@ -55,34 +55,13 @@ static void build_table(int32_t *tab, const conv2d_shape *s) {
                 }
 }
 
-/* With few output channels the weight gradient is faster as its transpose, dW^T (K, OC) = col g^T, added
- * into dW at the end (OpenBLAS 0.3.21, AVX-512: 171 -> 201 GFLOP/s for ResNet layer 1, 158 -> 181 for the
- * stem; no gain at 256+ channels, where the transpose would cost more). */
-#define CONV2D_DWT_MAX_OC 128
-
-/* The workspace: column matrix (K, nb*P) | the (OC, nb*P) GEMM result or gathered gradient (nb > 1) |
- * the gather table (int32 in float slots) | dW^T (K, OC) when OC <= CONV2D_DWT_MAX_OC. */
-typedef struct {
-    float *col, *res, *dwt;
-    int32_t *tab;
-    size_t total;
-} conv_ws;
-
-static conv_ws ws_layout(const conv2d_shape *s, float *base) {
+size_t conv2d_workspace_floats(const conv2d_shape *s) {
+    if (is_pointwise(s)) return 0;
     const int nb = conv2d_images_per_gemm(s);
     const size_t np = (size_t)nb * conv2d_out_h(s) * conv2d_out_w(s), k = (size_t)s->C * s->KH * s->KW;
-    const size_t n_col = k * np, n_res = nb > 1 ? (size_t)s->OC * np : 0, n_tab = table_entries(s);
-    const size_t n_dwt = s->OC <= CONV2D_DWT_MAX_OC ? k * s->OC : 0;
-    conv_ws w = {NULL, NULL, NULL, NULL, n_col + n_res + n_tab + n_dwt};
-    if (base) {
-        w.col = base, w.res = base + n_col;
-        w.tab = n_tab ? (int32_t *)(base + n_col + n_res) : NULL;
-        w.dwt = n_dwt ? base + n_col + n_res + n_tab : NULL;
-    }
-    return w;
+    /* column matrix + the (OC, nb*P) GEMM result + the gather table (int32, one float slot each) */
+    return k * np + (nb > 1 ? (size_t)s->OC * np : 0) + table_entries(s);
 }
-
-size_t conv2d_workspace_floats(const conv2d_shape *s) { return is_pointwise(s) ? 0 : ws_layout(s, NULL).total; }
 
 /* Stride 1 with OW == W: the column-matrix row of kernel offset (kh, kw) is the input plane shifted by
  * dh*W + dw (dh = kh - pad_t, dw = kw - pad_l) as one flat run, with the rows outside the plane and the
@@ -255,9 +234,8 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                         in + n * in_img, P, 0.0f, out + n * out_img, P);
     } else {
         const int nb = conv2d_images_per_gemm(s);
-        const conv_ws w = ws_layout(s, workspace);
-        float *col = w.col, *res = w.res;
-        int32_t *tab = w.tab;
+        float *col = workspace, *res = workspace + (size_t)K * nb * P;
+        int32_t *tab = table_entries(s) ? (int32_t *)(res + (nb > 1 ? (size_t)s->OC * nb * P : 0)) : NULL;
         if (tab) build_table(tab, s);
         for (int n0 = 0; n0 < s->N; n0 += nb) {
             conv2d_shape c = *s;
@@ -316,9 +294,8 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
     }
     if (!dweight && !dinput) return;
     const int nb = conv2d_images_per_gemm(s);
-    const conv_ws w = ws_layout(s, workspace);
-    float *col = w.col, *gbuf = w.res, *dwt = dweight ? w.dwt : NULL;
-    int32_t *tab = w.tab;
+    float *col = workspace, *gbuf = workspace + (size_t)K * nb * P;
+    int32_t *tab = table_entries(s) ? (int32_t *)(gbuf + (nb > 1 ? (size_t)s->OC * nb * P : 0)) : NULL;
     if (tab) build_table(tab, s);
     for (int n0 = 0; n0 < s->N; n0 += nb) {
         conv2d_shape c = *s;
@@ -336,20 +313,13 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
         }
         if (dweight) {
             im2col(col, in + n0 * in_img, &c, tab);
-            if (dwt)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, s->OC, NP, 1.0f, col, NP, g, NP, n0 ? 1.0f : 0.0f,
-                            dwt, s->OC);
-            else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, NP, 1.0f, g, NP, col, NP, 1.0f, dweight, K);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, NP, 1.0f, g, NP, col, NP, 1.0f, dweight, K);
         }
         if (dinput) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, NP, s->OC, 1.0f, weight, K, g, NP, 0.0f, col, NP);
             col2im_add(dinput + n0 * in_img, col, &c, tab);
         }
     }
-    if (dwt)
-        for (int oc = 0; oc < s->OC; oc++)
-            for (int k = 0; k < K; k++) dweight[(size_t)oc * K + k] += dwt[(size_t)k * s->OC + oc];
 }
 
 /* ---- naive reference kernels (double accumulation) ------------------------------------------- */
