@@ -72,17 +72,23 @@ static int thread_budget(const mer_config *cfg) {
     return n > 0 ? n : 1;
 }
 
+/* More threads than CPUs in the affinity mask would spin-wait against each other on the same cores (the
+ * OpenMP pool waits actively): use as many threads as CPUs then, and say so. Results do not depend on
+ * the thread count. */
 static void setup_threads(int threads, int rank, const char *host) {
+    cpu_set_t set;
+    const int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
+    if (affinity > 0 && threads > affinity) {
+        log_warn("rank %d: %d threads asked for but only %d CPU(s) in this process's affinity: using %d "
+                 "(start Open MPI with --bind-to none or --map-by slot:PE=%d)",
+                 rank, threads, affinity, affinity, threads);
+        threads = affinity;
+    }
     nn_set_threads(threads);
     char desc[160];
     nn_describe_threads(desc, sizeof desc, threads);
-    cpu_set_t set;
-    int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
     log_info("host %s rank %d: %d CPU(s) in affinity, %s", host, rank, affinity, desc);
     if (rank <= 1 && nn_blas_advice()) log_warn("%s", nn_blas_advice());
-    if (affinity > 0 && threads > affinity)
-        log_warn("rank %d: %d threads on %d CPU(s) of affinity: oversubscribed (mpirun --bind-to none?)", rank, threads,
-                 affinity);
 }
 
 static log_level parse_level(const char *s) {
