@@ -55,13 +55,26 @@ static void build_table(int32_t *tab, const conv2d_shape *s) {
                 }
 }
 
-size_t conv2d_workspace_floats(const conv2d_shape *s) {
-    if (is_pointwise(s)) return 0;
+/* The workspace: column matrix (C*KH*KW, nb*P) | the (OC, nb*P) GEMM result, or the gathered gradient
+ * (nb > 1 only) | the gather table (int32 in float slots, small planes only). ws_layout(s, NULL) only
+ * sizes it; with a base it also fills the table. */
+typedef struct {
+    float *col, *res;
+    int32_t *tab; /* NULL without a table */
+    size_t total; /* floats */
+} conv_ws;
+
+static conv_ws ws_layout(const conv2d_shape *s, float *base) {
     const int nb = conv2d_images_per_gemm(s);
     const size_t np = (size_t)nb * conv2d_out_h(s) * conv2d_out_w(s), k = (size_t)s->C * s->KH * s->KW;
-    /* column matrix + the (OC, nb*P) GEMM result + the gather table (int32, one float slot each) */
-    return k * np + (nb > 1 ? (size_t)s->OC * np : 0) + table_entries(s);
+    const size_t n_col = k * np, n_res = nb > 1 ? (size_t)s->OC * np : 0, n_tab = table_entries(s);
+    conv_ws w = {base, base ? base + n_col : NULL, base && n_tab ? (int32_t *)(base + n_col + n_res) : NULL,
+                 n_col + n_res + n_tab};
+    if (w.tab) build_table(w.tab, s);
+    return w;
 }
+
+size_t conv2d_workspace_floats(const conv2d_shape *s) { return is_pointwise(s) ? 0 : ws_layout(s, NULL).total; }
 
 /* Stride 1 with OW == W: the column-matrix row of kernel offset (kh, kw) is the input plane shifted by
  * dh*W + dw (dh = kh - pad_t, dw = kw - pad_l) as one flat run, with the rows outside the plane and the
@@ -234,9 +247,9 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                         in + n * in_img, P, 0.0f, out + n * out_img, P);
     } else {
         const int nb = conv2d_images_per_gemm(s);
-        float *col = workspace, *res = workspace + (size_t)K * nb * P;
-        int32_t *tab = table_entries(s) ? (int32_t *)(res + (nb > 1 ? (size_t)s->OC * nb * P : 0)) : NULL;
-        if (tab) build_table(tab, s);
+        const conv_ws w = ws_layout(s, workspace);
+        float *col = w.col, *res = w.res;
+        const int32_t *tab = w.tab;
         for (int n0 = 0; n0 < s->N; n0 += nb) {
             conv2d_shape c = *s;
             c.N = s->N - n0 < nb ? s->N - n0 : nb;
@@ -294,9 +307,9 @@ void conv2d_backward(float *dinput, float *dweight, float *dbias, const float *d
     }
     if (!dweight && !dinput) return;
     const int nb = conv2d_images_per_gemm(s);
-    float *col = workspace, *gbuf = workspace + (size_t)K * nb * P;
-    int32_t *tab = table_entries(s) ? (int32_t *)(gbuf + (nb > 1 ? (size_t)s->OC * nb * P : 0)) : NULL;
-    if (tab) build_table(tab, s);
+    const conv_ws w = ws_layout(s, workspace);
+    float *col = w.col, *gbuf = w.res;
+    const int32_t *tab = w.tab;
     for (int n0 = 0; n0 < s->N; n0 += nb) {
         conv2d_shape c = *s;
         c.N = s->N - n0 < nb ? s->N - n0 : nb;
