@@ -125,13 +125,7 @@ int cmd_prep(int argc, char **argv) {
 
     cfg_doc doc;
     mer_err err = {0};
-    char *diag = NULL;
-    if (config_load_diag(&doc, path, overrides, n_overrides, &diag, &err) < 0) {
-        fprintf(stderr, "%s\n", diag ? diag : err.msg);
-        free(diag);
-        return 1;
-    }
-    free(diag);
+    if (cmd_load_config(&doc, path, overrides, n_overrides, 1) < 0) return 1;
     int status = 1;
     cfg_point *pts = NULL;
     size_t n_pts = 0;

@@ -187,12 +187,7 @@ int cmd_data(int argc, char **argv) {
             return usage_error("data", "expected KEY=VALUE overrides after CONFIG, got '%s'", argv[i]);
     cfg_doc doc;
     mer_err err = {{0}};
-    char *diag = NULL;
-    if (config_load_diag(&doc, path, argv + optind, (size_t)(argc - optind), &diag, &err)) {
-        fprintf(stderr, "%s\n", diag ? diag : err.msg);
-        free(diag);
-        return 1;
-    }
+    if (cmd_load_config(&doc, path, argv + optind, (size_t)(argc - optind), 1) < 0) return 1;
     dataset d;
     if (dataset_load(&d, &doc.base, &err)) {
         fprintf(stderr, "mer data check: %s\n", err.msg);

@@ -57,12 +57,7 @@ int cmd_config(int argc, char **argv) {
 
     cfg_doc doc;
     mer_err err = {0};
-    char *diag = NULL;
-    if (config_load_diag(&doc, path, overrides, n_overrides, &diag, &err) < 0) {
-        fprintf(stderr, "%s\n", diag ? diag : err.msg);
-        free(diag);
-        return 1;
-    }
+    if (cmd_load_config(&doc, path, overrides, n_overrides, 1) < 0) return 1;
     int status = 0;
     if (print && config_doc_print(stdout, &doc) < 0) {
         fprintf(stderr, "mer config: cannot write the config to stdout\n");
@@ -88,4 +83,13 @@ int cmd_config(int argc, char **argv) {
                doc.n_seeds, doc.n_seeds == 1 ? "" : "s");
     config_doc_free(&doc);
     return status;
+}
+
+int cmd_load_config(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, int report) {
+    mer_err err = {0};
+    char *diag = NULL;
+    const int rc = config_load_diag(doc, path, overrides, n_overrides, &diag, &err);
+    if (rc < 0 && report) fprintf(stderr, "%s\n", diag ? diag : err.msg);
+    free(diag);
+    return rc < 0 ? -1 : 0;
 }

@@ -5,6 +5,8 @@
 #pragma once
 #include <stdio.h>
 
+#include "io/config.h"
+
 typedef int (*mer_cmd_fn)(int argc, char **argv);
 
 typedef struct {
@@ -15,6 +17,9 @@ typedef struct {
 
 /* Check / print a config, list its sweep points, print the schema (runner/cmd_config.c). */
 int cmd_config(int argc, char **argv);
+/* Load a config for a command: 0, or -1 after printing every located error to stderr when `report`
+ * (the full text, not the capped err.msg); doc is then not to be freed. */
+int cmd_load_config(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, int report);
 /* runner/run_cmd.c: the experiment runner */
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -192,10 +192,7 @@ int cmd_run(int argc, char **argv) {
     uint8_t *scope = NULL;
 
     /* every config error, located (the same on every rank: rank 0 prints them) */
-    char *diag = NULL;
-    int cfg_ok = config_load_diag(&doc, config_path, overrides, n_over, &diag, &err) == 0;
-    if (!cfg_ok && rank == 0) fprintf(stderr, "%s\n", diag ? diag : err.msg);
-    free(diag);
+    int cfg_ok = cmd_load_config(&doc, config_path, overrides, n_over, rank == 0) == 0;
     int ok = cfg_ok;
     if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
     /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
