@@ -14,6 +14,21 @@
 static const char *CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
 static const char *MODEL = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 
+/* Worse of the two eye-centre errors (mean of landmarks 36-41 and 42-47 against the renderer's eye
+ * positions) as a fraction of the inter-ocular distance, which goes to *iod (px). */
+static double eye_error(const face_result *r, const synth_subject *subj, double *iod) {
+    double truth[10], eye[2][2] = {{0, 0}, {0, 0}};
+    synth_face_points(truth, subj);
+    for (int k = 0; k < 6; k++)
+        for (int c = 0; c < 2; c++) {
+            eye[0][c] += r->pts[36 + k][c] / 6.0;
+            eye[1][c] += r->pts[42 + k][c] / 6.0;
+        }
+    *iod = truth[2] - truth[0];
+    return fmax(hypot(eye[0][0] - truth[0], eye[0][1] - truth[1]), hypot(eye[1][0] - truth[2], eye[1][1] - truth[3])) /
+           *iod;
+}
+
 int main(void) {
     if (access(CASCADE, R_OK) != 0) SKIP_ALL("%s missing (Debian package opencv-data)", CASCADE);
     if (access(MODEL, R_OK) != 0) SKIP_ALL("%s missing (Debian package libdlib-data)", MODEL);
@@ -64,16 +79,8 @@ int main(void) {
             synth_subject *subj = NULL;
             int index = atoi(s->subject + 3) - 1;
             if (synth_subject_new(&subj, (uint64_t)cfg.synth_seed, index, img.w, img.h, &e) == 0) {
-                double truth[10], eye[2][2] = {{0, 0}, {0, 0}};
-                synth_face_points(truth, subj);
-                for (int k = 0; k < 6; k++)
-                    for (int c = 0; c < 2; c++) {
-                        eye[0][c] += r.pts[36 + k][c] / 6.0;
-                        eye[1][c] += r.pts[42 + k][c] / 6.0;
-                    }
-                double iod = truth[2] - truth[0];
-                double err = fmax(hypot(eye[0][0] - truth[0], eye[0][1] - truth[1]),
-                                  hypot(eye[1][0] - truth[2], eye[1][1] - truth[3])) / iod;
+                double iod;
+                const double err = eye_error(&r, subj, &iod);
                 sum += err;
                 if (err > worst) worst = err;
                 /* the clip's pose offset (< 1.5 px per axis + jitter) is not in the rest truth: allow 2.5 px */
@@ -102,16 +109,8 @@ int main(void) {
         face_result r;
         if (face_find(&r, m, grey, 320, 240, &fo, &e) == 0) {
             lfound++;
-            double truth[10], eye[2][2] = {{0, 0}, {0, 0}};
-            synth_face_points(truth, subj);
-            for (int k = 0; k < 6; k++)
-                for (int c = 0; c < 2; c++) {
-                    eye[0][c] += r.pts[36 + k][c] / 6.0;
-                    eye[1][c] += r.pts[42 + k][c] / 6.0;
-                }
-            double iod = truth[2] - truth[0];
-            double err = fmax(hypot(eye[0][0] - truth[0], eye[0][1] - truth[1]),
-                              hypot(eye[1][0] - truth[2], eye[1][1] - truth[3])) / iod;
+            double iod;
+            const double err = eye_error(&r, subj, &iod);
             lsum += err;
             lworst = fmax(lworst, err);
         }
