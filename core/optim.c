@@ -129,6 +129,29 @@ float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs) {
     }
 }
 
+static int nn_blas_misses_avx512(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!__builtin_cpu_supports("avx512f")) return 0;
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    const char *core = openblas_get_corename();
+    for (int i = 0; i < 3; i++)
+        if (core && !strcasecmp(core, avx512[i])) return 0;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int nn_blas_uses_openmp(void) { return openblas_get_parallel() == 2; /* 0 sequential, 1 pthreads, 2 OpenMP */ }
+
+static int nn_loop_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 const char *nn_blas_corename(void) { return openblas_get_corename(); }
 
 const char *nn_blas_advice(void) {
@@ -147,19 +170,6 @@ void nn_describe_threads(char *buf, size_t size, int threads) {
              threads == 1 ? "" : "s", p >= 0 && p <= 2 ? builds[p] : "?", nn_blas_corename(), nn_loop_threads());
 }
 
-int nn_blas_misses_avx512(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (!__builtin_cpu_supports("avx512f")) return 0;
-    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
-    const char *core = openblas_get_corename();
-    for (int i = 0; i < 3; i++)
-        if (core && !strcasecmp(core, avx512[i])) return 0;
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 int nn_threads_default(void) {
     const char *names[2] = {"SLURM_CPUS_PER_TASK", "MER_THREADS"};
     for (int i = 0; i < 2; i++) {
@@ -174,8 +184,6 @@ int nn_threads_default(void) {
     return n > 0 ? (int)n : 1;
 }
 
-int nn_blas_uses_openmp(void) { return openblas_get_parallel() == 2; /* 0 sequential, 1 pthreads, 2 OpenMP */ }
-
 int nn_set_threads(int n) {
     if (n <= 0) n = nn_threads_default();
     openblas_set_num_threads(n);
@@ -185,10 +193,3 @@ int nn_set_threads(int n) {
     return n;
 }
 
-int nn_loop_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}

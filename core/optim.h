@@ -65,16 +65,11 @@ float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs);
  * mer's loops stay on one thread and only the GEMMs are parallel.
  * n <= 0 picks nn_threads_default(). Returns the count set. */
 int nn_set_threads(int n);
-/* Whether the linked OpenBLAS is its OpenMP build; the threads mer's own loops use. */
-int nn_blas_uses_openmp(void);
-int nn_loop_threads(void);
-/* OpenBLAS's kernel family (e.g. "Haswell", "Cooperlake") and whether it leaves AVX-512 unused on a CPU
- * that has it. OpenBLAS picks the family when it loads, from the CPU or from OPENBLAS_CORETYPE; an
+/* OpenBLAS's kernel family (e.g. "Haswell", "Cooperlake"). OpenBLAS picks the family when it loads, from the CPU or from OPENBLAS_CORETYPE; an
  * environment that pins an AVX2 family (e.g. OPENBLAS_CORETYPE=Haswell) on an AVX-512 CPU makes sgemm
  * about 2.5x slower (measured on AMD Zen 5, where OpenBLAS 0.3.21 picks Cooperlake by itself).
  * nn_blas_advice() is the one-line warning for that case, or NULL. */
 const char *nn_blas_corename(void);
-int nn_blas_misses_avx512(void);
 const char *nn_blas_advice(void);
 /* "2 threads (GEMMs: OpenBLAS OpenMP build, Cooperlake kernels; own loops: 2)" into buf */
 void nn_describe_threads(char *buf, size_t size, int threads);
