@@ -236,6 +236,14 @@ static void col2im_add(float *din, float *col, const conv2d_shape *s, const int3
     }
 }
 
+void conv2d_im2col(float *col, const float *in, const conv2d_shape *s, float *workspace) {
+    im2col(col, in, s, ws_layout(s, workspace).tab);
+}
+
+void conv2d_col2im_add(float *din, float *col, const conv2d_shape *s, float *workspace) {
+    col2im_add(din, col, s, ws_layout(s, workspace).tab);
+}
+
 void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                     const conv2d_shape *s, float *workspace) {
     const int OH = conv2d_out_h(s), OW = conv2d_out_w(s);

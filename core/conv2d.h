@@ -17,8 +17,10 @@
  * gradient arena once per step). Any of dinput, dweight, dbias may be NULL to skip it.
  *
  * Threads: the GEMMs run on OpenBLAS threads and im2col/col2im/transposes on OpenMP threads, one pool
- * when OpenBLAS is its OpenMP build (nn_set_threads, core/optim.h); the loops split outputs, never a
- * sum, so results do not depend on the thread count.
+ * when OpenBLAS is its OpenMP build (nn_set_threads, core/optim.h). mer's loops split outputs, never a
+ * sum, so their results do not depend on the thread count. The GEMMs' may: OpenBLAS partitions the sum
+ * differently per thread count for some kernel families (0.3.21's generic Prescott kernels: 1 and 2
+ * threads differ in the last bits), so a run's results are reproducible for a fixed thread count.
  */
 #pragma once
 #include <stddef.h>
@@ -50,6 +52,11 @@ int conv2d_images_per_gemm(const conv2d_shape *s);
 
 /* Scratch floats needed by conv2d_forward and conv2d_backward (the same for both). */
 size_t conv2d_workspace_floats(const conv2d_shape *s);
+
+/* The fast path's column matrix (C*KH*KW, N*OH*OW) of all N images, and its adjoint (accumulates into din,
+ * clobbers col); workspace as below (only its gather table is used). For tests of mer's own loops. */
+void conv2d_im2col(float *col, const float *in, const conv2d_shape *s, float *workspace);
+void conv2d_col2im_add(float *din, float *col, const conv2d_shape *s, float *workspace);
 
 /* out (N,OC,OH,OW) = conv(in, weight) + bias. workspace: conv2d_workspace_floats(s) floats. */
 void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,

@@ -1,8 +1,11 @@
 /* mer: micro-expression recognition experiments (patent CN114743235A) at HPC scale.
  * The CLI entry point: dispatches git-style subcommands. Only this layer prints errors and exits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/optim.h"
 #include "runner/commands.h"
 
 /* One row per subcommand; implementations live next to the code they drive. */
@@ -32,7 +35,23 @@ static void print_help(void) {
     printf("\n'mer COMMAND --help' documents each command's options.\n");
 }
 
+/* OpenBLAS has chosen its kernels by the time main runs; when it fell back to narrower ones than the CPU
+ * allows and the user did not set OPENBLAS_CORETYPE, run again with the right family set. Every rank does
+ * this before MPI starts, so all ranks of a run use the same kernels. */
+static void choose_blas_kernels(char **argv) {
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    if ((user && *user) || getenv(NN_BLAS_REEXEC_ENV)) return;
+    const char *core = nn_blas_better_core();
+    if (!core) return;
+    if (setenv(NN_BLAS_REEXEC_ENV, nn_blas_corename(), 1) || setenv("OPENBLAS_CORETYPE", core, 1)) return;
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "mer: warning: could not re-run with OPENBLAS_CORETYPE=%s; GEMMs stay on %s kernels\n", core,
+            getenv(NN_BLAS_REEXEC_ENV));
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv) {
+    choose_blas_kernels(argv);
     if (argc < 2) {
         print_help();
         return 2;

@@ -8,8 +8,10 @@
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <yaml.h>
 
+#include "core/optim.h"
 #include "mer_version.h"
 #include "runner/commands.h"
 
@@ -35,7 +37,9 @@ void fprint_versions(FILE *f) {
     unsigned maj, min, rel;
     H5get_libversion(&maj, &min, &rel);
     fprintf(f, "  %-12s %u.%u.%u\n", "HDF5", maj, min, rel);
-    fprintf(f, "  %-12s %s (core %s)\n", "OpenBLAS", openblas_get_config(), openblas_get_corename());
+    const char *fallback = getenv(NN_BLAS_REEXEC_ENV);
+    fprintf(f, "  %-12s %s (core %s%s%s)\n", "OpenBLAS", openblas_get_config(), openblas_get_corename(),
+            fallback ? ", chosen by mer; OpenBLAS picked " : "", fallback ? fallback : "");
     av_ver(f, "libavformat", avformat_version());
     av_ver(f, "libavcodec", avcodec_version());
     av_ver(f, "libswscale", swscale_version());

@@ -86,22 +86,35 @@ int main(void) {
         CHECK(conv2d_shape_ok(&cases[i]) == 0, "case %zu valid", i);
         compare_fast_naive(cases[i], &r);
     }
-    /* threads split the loops over outputs, never a sum: 1 and 2 threads give identical bits */
+    /* mer's loops split outputs, never a sum: im2col and col2im give identical bits on 1 and 2 threads. The
+     * whole convolution only agrees closely, since OpenBLAS may partition its sums by thread count. */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const conv2d_shape s = cases[i];
         const size_t nin = (size_t)s.N * s.C * s.H * s.W, nw = (size_t)s.OC * s.C * s.KH * s.KW;
         const size_t nout = (size_t)s.N * s.OC * conv2d_out_h(&s) * conv2d_out_w(&s);
+        const size_t ncol = (size_t)s.C * s.KH * s.KW * s.N * conv2d_out_h(&s) * conv2d_out_w(&s);
         float *x = nn_test_randn(nin, &r, 1.0f), *w = nn_test_randn(nw, &r, 0.3f), *g = nn_test_randn(nout, &r, 1.0f);
-        float *ws = malloc(conv2d_workspace_floats(&s) * sizeof(float) + 4), *y[2], *dx[2], *dw[2];
+        float *ws = malloc(conv2d_workspace_floats(&s) * sizeof(float) + 4), *y[2], *dx[2], *dw[2], *col[2], *din[2];
         for (int t = 0; t < 2; t++) {
             nn_set_threads(t + 1);
             y[t] = calloc(nout, 4), dx[t] = calloc(nin, 4), dw[t] = calloc(nw, 4);
+            col[t] = calloc(ncol, 4), din[t] = calloc(nin, 4);
             conv2d_forward(y[t], x, w, NULL, &s, ws);
             conv2d_backward(dx[t], dw[t], NULL, g, x, w, &s, ws);
+            if (conv2d_workspace_floats(&s)) conv2d_im2col(col[t], x, &s, ws);
         }
-        CHECK(!memcmp(y[0], y[1], nout * 4) && !memcmp(dx[0], dx[1], nin * 4) && !memcmp(dw[0], dw[1], nw * 4),
-              "case %zu: 1 and 2 threads give the same bits", i);
-        for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]);
+        if (conv2d_workspace_floats(&s)) {
+            CHECK(!memcmp(col[1], col[0], ncol * 4), "case %zu: im2col on 1 and 2 threads gives the same bits", i);
+            for (int t = 0; t < 2; t++) {
+                nn_set_threads(t + 1);
+                conv2d_col2im_add(din[t], col[t], &s, ws);
+            }
+            CHECK(!memcmp(din[1], din[0], nin * 4), "case %zu: col2im on 1 and 2 threads gives the same bits", i);
+        }
+        CHECK(nn_test_rel_l2(y[1], y[0], nout) < 1e-6 && nn_test_rel_l2(dx[1], dx[0], nin) < 1e-6 &&
+                  nn_test_rel_l2(dw[1], dw[0], nw) < 1e-6,
+              "case %zu: 1 and 2 threads agree (relative L2 < 1e-6)", i);
+        for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(col[t]), free(din[t]);
         free(x), free(w), free(g), free(ws);
     }
     nn_set_threads(1);
