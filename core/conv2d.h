@@ -17,7 +17,7 @@
  * gradient arena once per step). Any of dinput, dweight, dbias may be NULL to skip it.
  *
  * Threads: the GEMMs run on OpenBLAS threads and im2col/col2im/transposes on OpenMP threads, one pool
- * when OpenBLAS is its OpenMP build (nn_set_threads, core/optim.h). mer's loops split outputs, never a
+ * when OpenBLAS is its OpenMP build (nn_set_threads, core/threads.h). mer's loops split outputs, never a
  * sum, so their results do not depend on the thread count. The GEMMs' may: OpenBLAS partitions the sum
  * differently per thread count for some kernel families (0.3.21's generic Prescott kernels: 1 and 2
  * threads differ in the last bits), so a run's results are reproducible for a fixed thread count.

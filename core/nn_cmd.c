@@ -11,6 +11,7 @@
 #include "core/layers.h"
 #include "core/lsh_head.h"
 #include "core/optim.h"
+#include "core/threads.h"
 #include "core/resnet18.h"
 #include "io/h5.h"
 #include "io/log.h"

@@ -12,7 +12,7 @@
  * the backward pass needs is kept until the next forward). Memory grows to the largest batch seen;
  * resnet18_release_activations() gives it back.
  *
- * Threads: the convolutions call OpenBLAS (set its thread count with nn_set_threads(), core/optim.h);
+ * Threads: the convolutions call OpenBLAS (set its thread count with nn_set_threads(), core/threads.h);
  * the elementwise loops run on the calling thread. Not thread-safe: one model per thread of control.
  */
 #pragma once

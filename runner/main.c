@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/optim.h"
+#include "core/threads.h"
 #include "runner/commands.h"
 
 /* One row per subcommand; implementations live next to the code they drive. */

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/optim.h"
+#include "core/threads.h"
 #include "io/log.h"
 #include "runner/commands.h"
 #include "runner/farm.h"

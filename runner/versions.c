@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <yaml.h>
 
-#include "core/optim.h"
+#include "core/threads.h"
 #include "mer_version.h"
 #include "runner/commands.h"
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/layers.h"
+#include "core/threads.h"
 #include "core/lsh_head.h"
 #include "io/h5.h"
 #include "tests/check.h"

@@ -2,7 +2,7 @@
  * plus the closed forms that FD cannot see (BatchNorm running statistics, weighted cross-entropy value,
  * dropout mask statistics, backward accumulation). */
 #include "core/layers.h"
-#include "core/optim.h"
+#include "core/threads.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

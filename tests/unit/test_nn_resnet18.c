@@ -7,7 +7,7 @@
 #include "core/layers.h"
 #include "core/resnet18.h"
 #include "io/h5.h"
-#include "core/optim.h"
+#include "core/threads.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

@@ -1,7 +1,7 @@
-/* Thread and BLAS-kernel control: which OpenBLAS family mer forces for which CPU (core/optim.h). */
+/* Thread and BLAS-kernel control: which OpenBLAS family mer forces for which CPU (core/threads.h). */
 #include <stdlib.h>
 
-#include "core/optim.h"
+#include "core/threads.h"
 #include "tests/check.h"
 
 int main(void) {

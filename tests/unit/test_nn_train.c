@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/layers.h"
+#include "core/threads.h"
 #include "core/recnet.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
