@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 typedef struct {
     const char *title, *subtitle, *xlabel, *ylabel; /* any may be NULL */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 #include "core/metrics.h"
 
 typedef struct {

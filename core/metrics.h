@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 typedef struct {
     double accuracy;   /* trace / total, NAN when total = 0 */

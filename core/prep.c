@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/face.h"
+#include "core/face/face.h"
 #include "io/h5.h"
-#include "io/video.h"
+#include "io/media/video.h"
 
 void prep_opts_from_config(prep_opts *o, const mer_config *cfg) {
     memset(o, 0, sizeof *o);

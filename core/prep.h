@@ -1,5 +1,5 @@
 /* Preprocessing of one sample (step 2 of the method): find the face and its 68 landmarks on the ONSET frame,
- * compute one similarity transform (core/align.h), and apply it to the onset and apex frames.
+ * compute one similarity transform (core/face/align.h), and apply it to the onset and apex frames.
  *
  * Output per sample (prep_result): aligned onset and apex frames, S x S x C uint8 (HWC; C = 1 when
  * preprocess.grey, else 3 RGB), the 2x3 transform (source px -> aligned px), the 68 onset landmarks and the
@@ -11,15 +11,15 @@
  *   GROUP/transform   f64 (2,3)     source pixel (x,y,1) -> aligned pixel
  *   GROUP/landmarks   f32 (68,2)    onset frame, source pixels (x,y), iBUG-68 order
  *   GROUP/box         i64 (4)       face box x,y,w,h (source pixels) the landmarks were fitted in
- *   GROUP/frames      i64 (2)       onset and apex frame numbers (io/video.h numbering)
+ *   GROUP/frames      i64 (2)       onset and apex frame numbers (io/media/video.h numbering)
  */
 #pragma once
 #include <hdf5.h>
 
-#include "core/align.h"
-#include "core/err.h"
-#include "io/config.h"
-#include "io/image.h"
+#include "core/face/align.h"
+#include "io/base/err.h"
+#include "io/config/config.h"
+#include "io/media/image.h"
 
 typedef struct {
     align_opts align;     /* size, eye_y, eye_dist, grey */
@@ -41,7 +41,7 @@ typedef struct {
 void prep_opts_from_config(prep_opts *o, const mer_config *cfg);
 void prep_result_free(prep_result *r);
 
-typedef struct face_models face_models; /* core/face.h: cascade + dlib shape predictor, loaded once */
+typedef struct face_models face_models; /* core/face/face.h: cascade + dlib shape predictor, loaded once */
 
 /* The per-sample stage: decode the onset frame of the clip, find the largest face and its 68 landmarks
  * (face_find on the OpenCV-grey onset frame), compute the transform, warp the onset and apex frames.

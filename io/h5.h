@@ -11,7 +11,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 #define H5_MAX_DIMS 8
 

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 #define TFCKPT_MAX_DIMS 8
 

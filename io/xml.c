@@ -1,7 +1,7 @@
 /* Small XML reader (see io/xml.h for the supported subset and why it exists). */
 #include "io/xml.h"
 
-#include "io/fs.h"
+#include "io/base/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 #define XML_MAX_DEPTH 64
 

@@ -8,7 +8,7 @@
 
 #include "io/h5.h"
 #include "mer_version.h"
-#include "io/log.h"
+#include "io/base/log.h"
 #include "runner/signals.h"
 
 /* ---- running one task (any rank) ---------------------------------------------------------------- */

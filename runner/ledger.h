@@ -18,7 +18,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "core/err.h"
+#include "io/base/err.h"
 
 typedef enum {
     LEDGER_START,

@@ -1,17 +1,17 @@
 /* The real pipeline behind `mer run` (runner/stage.h): the method of CN114743235A as three cached stages.
  *
- *   PREP      one sample per task: decode the onset and apex frames (io/video.h), find the face and its 68
- *             landmarks on the onset frame (core/face.h), align and crop both frames (core/prep.h).
+ *   PREP      one sample per task: decode the onset and apex frames (io/media/video.h), find the face and its 68
+ *             landmarks on the onset frame (core/face/face.h), align and crop both frames (core/prep.h).
  *             File: /index i64 (1), /prep/... (core/prep.h layout).
  *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
- *             (core/magnify.h), optionally minus the onset frame (model.input = difference), then
- *             frozen backbone: ResNet-18 features of every frame (core/resnet18.h, eval mode);
+ *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference), then
+ *             frozen backbone: ResNet-18 features of every frame (core/models/resnet18.h, eval mode);
  *             finetune: the prepared network input itself (the backbone is trained in TRAIN).
  *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen)
  *             or /x f32 (n, T, 3*S*S) (finetune: each frame (3, S, S), normalised as the backbone takes it).
  *   TRAIN     one LOSO (or k-fold) fold per task, on the training subjects, evaluated on the held-out subject:
- *             frozen: the LSH attention head (core/lsh_head.h) on the cached features;
- *             finetune: ResNet-18 + head end to end (core/recnet.h), both with the train.* optimiser settings.
+ *             frozen: the LSH attention head (core/models/lsh_head.h) on the cached features;
+ *             finetune: ResNet-18 + head end to end (core/models/recnet.h), both with the train.* optimiser settings.
  *             File: /pred/... (runner/stage.h), /weights/head/..., /weights/backbone/... (finetune with
  *             output.save_backbone), optional /selection/epoch, /oracle/... (LEAKY).
  *
@@ -29,17 +29,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/face.h"
-#include "core/lsh_head.h"
-#include "core/magnify.h"
-#include "core/recnet.h"
+#include "core/face/face.h"
+#include "core/models/lsh_head.h"
+#include "core/magnify/magnify.h"
+#include "core/models/recnet.h"
 #include "core/prep.h"
-#include "core/resnet18.h"
-#include "core/rng.h"
-#include "core/schedule.h"
-#include "io/dataset.h"
+#include "core/models/resnet18.h"
+#include "io/base/rng.h"
+#include "core/magnify/factors.h"
+#include "io/data/dataset.h"
 #include "io/h5.h"
-#include "io/log.h"
+#include "io/base/log.h"
 #include "runner/plan.h"
 
 /* Per-process state: the dataset and the models loaded lazily by the first task that needs them. */

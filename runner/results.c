@@ -31,7 +31,7 @@
 #include "core/metrics.h"
 #include "io/h5.h"
 #include "mer_version.h"
-#include "runner/commands.h"
+#include "runner/cli/commands.h"
 #include "runner/ledger.h"
 
 /* ---- plan.h5 --------------------------------------------------------------------------------------- */

@@ -58,9 +58,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
-#include "core/hash.h"
-#include "io/config.h"
+#include "io/base/err.h"
+#include "io/base/hash.h"
+#include "io/config/config.h"
 
 typedef enum { STAGE_PREP = 0, STAGE_FEATURES = 1, STAGE_TRAIN = 2, STAGE_COUNT = 3 } stage_kind;
 

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/rng.h"
+#include "io/base/rng.h"
 #include "io/h5.h"
 #include "runner/plan.h"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "core/cascade.h"
+#include "core/face/cascade.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mer_err err;

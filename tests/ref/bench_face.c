@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/face.h"
-#include "io/image.h"
-#include "io/log.h"
+#include "core/face/face.h"
+#include "io/media/image.h"
+#include "io/base/log.h"
 
 int main(int argc, char **argv) {
     if (argc < 3) {

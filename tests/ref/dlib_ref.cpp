@@ -9,7 +9,7 @@
 //   GREY_PGM  8-bit binary PGM (P5), the same pixels the C test decodes from the fixture PNG
 //   L T R B   dlib rectangle (inclusive corners)
 //   refine    0: predict on the box; N>0: N rounds of "refit the box to the mean shape, predict again"
-//             (the refinement of core/face.c, written here with dlib types so the test checks it too)
+//             (the refinement of core/face/face.c, written here with dlib types so the test checks it too)
 // Output, one line per job:  L T R B x0 y0 ... x67 y67  (the final box and dlib's integer points)
 // Benchmark mode: DLIB_REF_REPEAT=N repeats every prediction N times and prints the mean time per
 // prediction to stderr (compare with tests/ref/bench_face.c).
@@ -38,7 +38,7 @@ static bool read_pgm(const std::string& path, dlib::array2d<unsigned char>& img)
 }
 
 // Refit a square box so that the model's mean shape best matches the landmarks (least squares,
-// one scale, no rotation): the same formula as box_refit() in core/face.c.
+// one scale, no rotation): the same formula as box_refit() in core/face/face.c.
 static dlib::rectangle refit(const dlib::full_object_detection& d, const dlib::matrix<float, 0, 1>& mean) {
     const long n = d.num_parts();
     double px = 0, py = 0, mx = 0, my = 0;

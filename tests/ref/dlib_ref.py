@@ -7,7 +7,7 @@
 Run after tests/ref/opencv_ref.py (it reads the fixture PNGs and OpenCV's boxes). The PNGs are
 re-encoded as PGM for the C++ program: identical pixels, no decoder in between.
 Boxes: every OpenCV face box of haarcascade_frontalface_default (1.1, 3) converted to a dlib-style
-box with core/face.c's formula (also with 2 refinement rounds), the same boxes shifted/scaled by a few
+box with core/face/face.c's formula (also with 2 refinement rounds), the same boxes shifted/scaled by a few
 pixels, and random boxes anywhere (partly outside the image, on non-faces).
 Line format:  IMAGE L T R B REFINE  L' T' R' B'  x0 y0 ... x67 y67   (primed: the final box)
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 
 def dlib_box(x, y, w, h):
-    # must match box_from_cascade() in core/face.c
+    # must match box_from_cascade() in core/face/face.c
     side = int(np.rint(0.926 * (w + h) / 2.0))
     L = int(np.rint(x + 0.022 * w))
     T = int(np.rint(y + 0.098 * h))

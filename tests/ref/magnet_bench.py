@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Benchmark (not a test): one aligned pair at 128x128 through 32 magnification factors, mer (C, core/magnet.c)
+"""Benchmark (not a test): one aligned pair at 128x128 through 32 magnification factors, mer (C, core/magnify/magnet.c)
 versus a PyTorch implementation of the same architecture and the same algorithm (encoders and the
 factor-independent manipulator/decoder parts once per pair, the rest once per factor), on this machine.
 
@@ -29,7 +29,7 @@ import magnet_ref as ref  # noqa: E402
 
 
 def macs(H, W, T):
-    """Same count as magnet_macs() in core/magnet.c."""
+    """Same count as magnet_macs() in core/magnify/magnet.c."""
     Hp, Wp = (H + 3) // 4 * 4, (W + 3) // 4 * 4
     full, half, quarter, c33 = Hp * Wp, Hp * Wp / 4, Hp * Wp / 16, 9.0 * 32 * 32
     trunk = 49.0 * 3 * 16 * full + 9.0 * 16 * 32 * half + 6 * c33 * half

@@ -26,7 +26,7 @@ import tempfile
 import h5py
 import numpy as np
 
-# (scope, k, in, out) in architecture order: must match MAGNET_LAYERS in core/magnet.c, because the
+# (scope, k, in, out) in architecture order: must match MAGNET_LAYERS in core/magnify/magnet.c, because the
 # random weights are drawn in this order.
 LAYERS = (
     [("encoder/enc_conv1_c", 7, 3, 16), ("encoder/enc_conv2_c", 3, 16, 32)]
@@ -47,7 +47,7 @@ def var_name(scope):
     return "ynet_3frames/%s/Conv/weights" % scope
 
 
-# ---- splitmix64, as documented in core/rng.h ----------------------------------------------------
+# ---- splitmix64, as documented in io/base/rng.h ----------------------------------------------------
 M64 = (1 << 64) - 1
 
 
@@ -188,7 +188,7 @@ def make_fixtures(out):
     ys = np.stack([magnet(a, b, f, W) for f in factors])
     ao, bo = a[:27, 3:44], b[:27, 3:44]
     yo = magnet(ao, bo, 3.0, W)
-    # 84x100: large enough that core/magnet.c runs its full-resolution convs in row strips
+    # 84x100: large enough that core/magnify/magnet.c runs its full-resolution convs in row strips
     ba, bb = [x[:84] for x in astronaut_pair(8, 60, 100, 1.0)]
     byy = magnet(ba, bb, 4.0, W)
     frac_clipped = float(np.mean(np.abs(ys) >= 1.0))

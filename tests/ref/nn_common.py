@@ -1,5 +1,5 @@
-"""Shared by the tests/ref/torch_*.py fixture generators: the splitmix64 generator of core/rng.h and
-the deterministic ResNet-18 weight pattern of resnet18_init_pattern() (core/resnet18.h).
+"""Shared by the tests/ref/torch_*.py fixture generators: the splitmix64 generator of io/base/rng.h and
+the deterministic ResNet-18 weight pattern of resnet18_init_pattern() (core/models/resnet18.h).
 
 splitmix64 is counter based: draw k (0-based) of rng_seeded(seed) is mix(seed + (k+1)*G mod 2^64),
 so a whole tensor of draws is one vectorised numpy expression that matches the C stream bit for bit.

@@ -7,7 +7,7 @@ dropped. Needs torch (optional for users; mer itself never runs Python).
   /usr/bin/python3 tests/ref/pth_to_h5.py resnet18-f37072fd.pth resnet18_imagenet.h5
   mer nn forward --model resnet18 --weights resnet18_imagenet.h5 --input x.h5 --output y.h5
 
-With ImageNet weights, normalise RGB inputs in [0,1] with imagenet_normalize() (core/resnet18.h).
+With ImageNet weights, normalise RGB inputs in [0,1] with imagenet_normalize() (core/models/resnet18.h).
 """
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference fixtures for the LSH sparse-attention head (core/lsh_head.h), computed with torch autograd
+"""Reference fixtures for the LSH sparse-attention head (core/models/lsh_head.h), computed with torch autograd
 in float64 from float32 parameters. One self-contained file per configuration in tests/fixtures/nn/:
   head_<attention>_<pooling>.h5
     config/*                 the head architecture (as lsh_head_save writes it)

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "core/rng.h"
+#include "io/base/rng.h"
 
 static inline float *nn_test_randn(size_t n, mer_rng *r, float scale) {
     float *x = malloc(n * sizeof(float) + 1);

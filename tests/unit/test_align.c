@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/align.h"
+#include "core/face/align.h"
 #include "tests/check.h"
 
 /* 68 landmarks whose eye centres are exactly e0 and e1 (6 points on a small ellipse around each), others random. */

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cascade.h"
-#include "io/image.h"
+#include "core/face/cascade.h"
+#include "io/media/image.h"
 #include "io/xml.h"
 #include "tests/check.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/config.h"
-#include "io/config_schema.h"
+#include "io/config/config.h"
+#include "io/config/schema.h"
 #include "tests/check.h"
 
 static void write_file(const char *path, const char *text) {

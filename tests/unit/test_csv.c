@@ -1,7 +1,7 @@
 /* io/csv: quoting, separators, BOM, CRLF/CR, line numbers, header matching, errors. */
 #include <string.h>
 
-#include "io/csv.h"
+#include "io/data/csv.h"
 #include "tests/check.h"
 
 static int parse(csv_table *t, const char *s, mer_err *e) { return csv_parse(t, s, strlen(s), "x.csv", e); }

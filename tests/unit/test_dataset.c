@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/config.h"
-#include "io/dataset.h"
-#include "io/image.h"
-#include "io/video.h"
+#include "io/config/config.h"
+#include "io/data/dataset.h"
+#include "io/media/image.h"
+#include "io/media/video.h"
 #include "tests/check.h"
 
 static char ROOT[256];

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/face.h"
-#include "io/fs.h"
-#include "io/image.h"
+#include "core/face/face.h"
+#include "io/base/fs.h"
+#include "io/media/image.h"
 #include "tests/check.h"
 
 static const char *CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/image.h"
+#include "io/media/image.h"
 #include "tests/check.h"
 #include "tests/unit/media_testutil.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/face.h"
-#include "io/image.h"
+#include "core/face/face.h"
+#include "io/media/image.h"
 #include "tests/check.h"
 
 static const char *MODEL = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";

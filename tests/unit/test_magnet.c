@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/magnet.h"
-#include "core/magnify.h"
+#include "core/magnify/magnet.h"
+#include "core/magnify/magnify.h"
 #include "io/h5.h"
 #include "tests/check.h"
 

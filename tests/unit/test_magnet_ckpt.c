@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/magnet.h"
+#include "core/magnify/magnet.h"
 #include "io/h5.h"
 #include "io/tfckpt.h"
 #include "tests/check.h"

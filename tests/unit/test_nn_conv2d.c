@@ -1,7 +1,7 @@
 /* conv2d: the im2col+sgemm path against the naive kernel on odd shapes, strides and asymmetric
  * paddings (forward and backward), and the naive backward against finite differences. */
-#include "core/conv2d.h"
-#include "core/threads.h"
+#include "core/nn/conv2d.h"
+#include "core/nn/threads.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

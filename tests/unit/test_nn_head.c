@@ -4,9 +4,9 @@
  * zero gradients, no NaN), save/load, a learning test, and bit-identical checkpoint/resume. */
 #include <unistd.h>
 
-#include "core/layers.h"
-#include "core/threads.h"
-#include "core/lsh_head.h"
+#include "core/nn/layers.h"
+#include "core/nn/threads.h"
+#include "core/models/lsh_head.h"
 #include "io/h5.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"

@@ -1,8 +1,8 @@
-/* Every layer of core/layers.h: backward against central finite differences of L = sum(g * forward),
+/* Every layer of core/nn/layers.h: backward against central finite differences of L = sum(g * forward),
  * plus the closed forms that FD cannot see (BatchNorm running statistics, weighted cross-entropy value,
  * dropout mask statistics, backward accumulation). */
-#include "core/layers.h"
-#include "core/threads.h"
+#include "core/nn/layers.h"
+#include "core/nn/threads.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

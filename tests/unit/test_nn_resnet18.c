@@ -4,10 +4,10 @@
  * running statistics: rel. L2 <= 1e-3), and an HDF5 save/load round trip. */
 #include <unistd.h>
 
-#include "core/layers.h"
-#include "core/resnet18.h"
+#include "core/nn/layers.h"
+#include "core/models/resnet18.h"
 #include "io/h5.h"
-#include "core/threads.h"
+#include "core/nn/threads.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

@@ -1,7 +1,7 @@
-/* Thread and BLAS-kernel control: which OpenBLAS family mer forces for which CPU (core/threads.h). */
+/* Thread and BLAS-kernel control: which OpenBLAS family mer forces for which CPU (core/nn/threads.h). */
 #include <stdlib.h>
 
-#include "core/threads.h"
+#include "core/nn/threads.h"
 #include "tests/check.h"
 
 int main(void) {

@@ -4,9 +4,9 @@
  * backbone untouched. */
 #include <unistd.h>
 
-#include "core/layers.h"
-#include "core/threads.h"
-#include "core/recnet.h"
+#include "core/nn/layers.h"
+#include "core/nn/threads.h"
+#include "core/models/recnet.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 

@@ -9,7 +9,7 @@
 
 #include "core/prep.h"
 #include "io/h5.h"
-#include "io/video.h"
+#include "io/media/video.h"
 #include "tests/check.h"
 #include "tests/unit/media_testutil.h"
 

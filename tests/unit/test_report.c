@@ -11,7 +11,7 @@
 #include "analysis/plot.h"
 #include "analysis/report.h"
 #include "io/h5.h"
-#include "runner/commands.h"
+#include "runner/cli/commands.h"
 #include "tests/check.h"
 
 #define TOL 1e-9

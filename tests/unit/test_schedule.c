@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/schedule.h"
+#include "core/magnify/factors.h"
 #include "tests/check.h"
 
 int main(void) {

@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/rng.h"
-#include "io/csv.h"
-#include "io/synth.h"
+#include "io/base/rng.h"
+#include "io/data/csv.h"
+#include "io/data/synth.h"
 #include "tests/check.h"
 
 static double luma(const uint8_t *p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; }

@@ -1,14 +1,14 @@
-/* The synthetic data against the project's own face pipeline (core/face.h): on the onset frame of every
- * generated clip (written as JPEG by synth_generate, read back through the dataset reader and io/image.h),
+/* The synthetic data against the project's own face pipeline (core/face/face.h): on the onset frame of every
+ * generated clip (written as JPEG by synth_generate, read back through the dataset reader and io/media/image.h),
  * the Haar cascade must find a face in >= 95 % of clips, and the 68 landmarks must put the eye centres near
  * the renderer's ground truth (synth_face_points). Skips when the Debian model files are not installed. */
 #include <unistd.h>
 
-#include "core/face.h"
-#include "io/config.h"
-#include "io/dataset.h"
-#include "io/image.h"
-#include "io/synth.h"
+#include "core/face/face.h"
+#include "io/config/config.h"
+#include "io/data/dataset.h"
+#include "io/media/image.h"
+#include "io/data/synth.h"
 #include "tests/check.h"
 
 static const char *CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/video.h"
+#include "io/media/video.h"
 #include "tests/check.h"
 #include "tests/unit/media_testutil.h"
 
@@ -76,7 +76,7 @@ static void check_clip(const char *path, const uint8_t *ref, int w, int h, int c
 static uint8_t *cli_decode(const char *path, int c, size_t want) {
     char raw[800];
     snprintf(raw, sizeof raw, "%s.dec", path);
-    /* same swscale flags as io/av.c; passthrough: one output picture per decoded frame */
+    /* same swscale flags as io/media/av.c; passthrough: one output picture per decoded frame */
     if (sh("ffmpeg -nostdin -loglevel error -y -i %s -fps_mode passthrough -sws_flags bilinear+accurate_rnd+full_chroma_int+bitexact "
            "-f rawvideo -pix_fmt %s %s", path, c == 1 ? "gray" : "rgb24", raw)) return NULL;
     size_t n = 0;

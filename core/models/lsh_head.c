@@ -1,0 +1,533 @@
+/* LSH sparse-attention head: forward/backward, HDF5 I/O and training (see lsh_head.h for the math). */
+#include "core/models/lsh_head.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/nn/layers.h"
+#include "io/h5.h"
+
+static const char *const ATTN_NAMES[] = {"lsh", "dense", "none"};
+static const char *const POOL_NAMES[] = {"mean", "flatten"};
+static const char *const PLANES_NAMES[] = {"fixed", "resample"};
+
+static int parse_name(const char *s, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+int attn_kind_parse(const char *s, attn_kind *v) {
+    const int i = parse_name(s, ATTN_NAMES, 3);
+    return i < 0 ? -1 : (*v = (attn_kind)i, 0);
+}
+int pool_kind_parse(const char *s, pool_kind *v) {
+    const int i = parse_name(s, POOL_NAMES, 2);
+    return i < 0 ? -1 : (*v = (pool_kind)i, 0);
+}
+int planes_kind_parse(const char *s, planes_kind *v) {
+    const int i = parse_name(s, PLANES_NAMES, 2);
+    return i < 0 ? -1 : (*v = (planes_kind)i, 0);
+}
+const char *attn_kind_name(attn_kind v) { return ATTN_NAMES[v]; }
+const char *pool_kind_name(pool_kind v) { return POOL_NAMES[v]; }
+const char *planes_kind_name(planes_kind v) { return PLANES_NAMES[v]; }
+
+lsh_head_options lsh_head_defaults(void) {
+    lsh_head_options o = {ATTN_LSH, 3, 1024, PLANES_FIXED, 256, 0.5f, POOL_MEAN};
+    return o;
+}
+
+struct lsh_head {
+    lsh_head_options o;
+    int d_in, T, C, Dz, Dp; /* Dz: per-frame width after concat; Dp: fc1 input width */
+    nn_table tab;
+    int wq, wk, wv, planes, fc1_w, fc1_b, fc2_w, fc2_b;
+    /* activations of the last forward (capacity cap_n samples) */
+    int cap_n, N, train_ready;
+    const float *X;
+    float *Q, *K, *V, *P, *A, *Z, *pooled, *h1, *drop_mask, *h2, *planes_cur;
+    unsigned char *keep;
+    int *code_q, *code_k;
+    long kept_pairs, empty_rows;
+    /* backward scratch */
+    float *dZ, *dA, *dQ, *dK, *dV, *dpooled, *dh1, *dh2, *dP;
+};
+
+/* ---- construction ----------------------------------------------------------------------------- */
+
+static int check_opts(int d_in, int T, int C, const lsh_head_options *o, mer_err *err) {
+    if (d_in <= 0 || T <= 0 || C <= 1) return mer_errf(err, "lsh_head: bad sizes d_in %d, T %d, classes %d", d_in, T, C);
+    if (o->hidden <= 0) return mer_errf(err, "lsh_head: hidden width must be positive, got %d", o->hidden);
+    if (!(o->dropout >= 0.0f && o->dropout < 1.0f)) return mer_errf(err, "lsh_head: dropout %g not in [0, 1)", o->dropout);
+    if (o->attention != ATTN_NONE && o->d <= 0) return mer_errf(err, "lsh_head: attention width d must be positive");
+    if (o->attention == ATTN_LSH && (o->n_rounds < 1 || o->n_rounds > 30))
+        return mer_errf(err, "lsh_head: n_rounds %d out of range 1..30", o->n_rounds);
+    return 0;
+}
+
+static void init_uniform(float *v, size_t n, float bound, mer_rng *r) {
+    for (size_t i = 0; i < n; i++) v[i] = rng_uniform_range(r, -bound, bound);
+}
+
+int lsh_head_create(lsh_head **out, int d_in, int T, int n_classes, const lsh_head_options *opt, uint64_t seed,
+                    mer_err *err) {
+    *out = NULL;
+    if (check_opts(d_in, T, n_classes, opt, err) < 0) return -1;
+    lsh_head *h = mer_calloc(1, sizeof *h, err);
+    if (!h) return -1;
+    h->o = *opt;
+    h->d_in = d_in, h->T = T, h->C = n_classes;
+    const int attn = opt->attention != ATTN_NONE, d = attn ? opt->d : 0;
+    h->Dz = d_in + d;
+    h->Dp = opt->pooling == POOL_MEAN ? h->Dz : T * h->Dz;
+    h->wq = h->wk = h->wv = h->planes = -1;
+    const size_t wd[2] = {(size_t)d_in, (size_t)d}, pd[2] = {(size_t)(opt->attention == ATTN_LSH ? opt->n_rounds : 0), (size_t)d};
+    const size_t f1[2] = {(size_t)opt->hidden, (size_t)h->Dp}, b1[1] = {(size_t)opt->hidden};
+    const size_t f2[2] = {(size_t)n_classes, (size_t)opt->hidden}, b2[1] = {(size_t)n_classes};
+    if (attn && ((h->wq = nn_table_add(&h->tab, "attn.wq", 2, wd, 1, err)) < 0 ||
+                 (h->wk = nn_table_add(&h->tab, "attn.wk", 2, wd, 1, err)) < 0 ||
+                 (h->wv = nn_table_add(&h->tab, "attn.wv", 2, wd, 1, err)) < 0))
+        goto fail;
+    if (opt->attention == ATTN_LSH && (h->planes = nn_table_add(&h->tab, "attn.planes", 2, pd, 0, err)) < 0) goto fail;
+    if ((h->fc1_w = nn_table_add(&h->tab, "fc1.weight", 2, f1, 1, err)) < 0 ||
+        (h->fc1_b = nn_table_add(&h->tab, "fc1.bias", 1, b1, 1, err)) < 0 ||
+        (h->fc2_w = nn_table_add(&h->tab, "fc2.weight", 2, f2, 1, err)) < 0 ||
+        (h->fc2_b = nn_table_add(&h->tab, "fc2.bias", 1, b2, 1, err)) < 0)
+        goto fail;
+    if (nn_table_alloc(&h->tab, err) < 0) goto fail;
+    mer_rng r = rng_seeded(seed);
+    for (int i = 0; i < h->tab.n; i++) {
+        const nn_tensor *t = &h->tab.t[i];
+        float *v = nn_table_data(&h->tab, i);
+        if (i == h->planes) {
+            for (size_t k = 0; k < t->numel; k++) v[k] = rng_normal(&r);
+        } else {
+            const size_t fan_in = (i == h->wq || i == h->wk || i == h->wv) ? (size_t)d_in
+                                  : (i == h->fc1_w || i == h->fc1_b)       ? (size_t)h->Dp
+                                                                           : (size_t)opt->hidden;
+            init_uniform(v, t->numel, (float)(1.0 / sqrt((double)fan_in)), &r);
+        }
+    }
+    *out = h;
+    return 0;
+fail:
+    free(h);
+    return mer_err_prefix(err, "lsh_head_create");
+}
+
+static void free_acts(lsh_head *h) {
+    float **f[] = {&h->Q, &h->K, &h->V, &h->P, &h->A, &h->Z, &h->pooled, &h->h1, &h->drop_mask, &h->h2, &h->planes_cur,
+                   &h->dZ, &h->dA, &h->dQ, &h->dK, &h->dV, &h->dpooled, &h->dh1, &h->dh2, &h->dP};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(*f[i]), *f[i] = NULL;
+    free(h->keep), free(h->code_q), free(h->code_k);
+    h->keep = NULL, h->code_q = h->code_k = NULL;
+    h->cap_n = 0;
+}
+
+void lsh_head_free(lsh_head *h) {
+    if (!h) return;
+    free_acts(h);
+    nn_table_free(&h->tab);
+    free(h);
+}
+
+nn_table *lsh_head_table(lsh_head *h) { return &h->tab; }
+const lsh_head_options *lsh_head_opts(const lsh_head *h) { return &h->o; }
+void lsh_head_dims(const lsh_head *h, int *d_in, int *T, int *n_classes) {
+    if (d_in) *d_in = h->d_in;
+    if (T) *T = h->T;
+    if (n_classes) *n_classes = h->C;
+}
+void lsh_head_zero_grad(lsh_head *h) { memset(h->tab.grads, 0, h->tab.n_params * sizeof(float)); }
+void lsh_head_set_dropout(lsh_head *h, float p) { h->o.dropout = p; }
+void lsh_head_set_planes(lsh_head *h, planes_kind planes) { h->o.planes = planes; }
+double lsh_head_last_density(const lsh_head *h) {
+    return h->N > 0 ? (double)h->kept_pairs / ((double)h->N * h->T * h->T) : 0.0;
+}
+long lsh_head_last_empty_rows(const lsh_head *h) { return h->empty_rows; }
+
+static int ensure_acts(lsh_head *h, int N, mer_err *err) {
+    if (N <= h->cap_n) return 0;
+    free_acts(h);
+    const size_t NT = (size_t)N * h->T, d = h->o.attention != ATTN_NONE ? (size_t)h->o.d : 1, TT = NT * h->T;
+    const size_t H = (size_t)h->o.hidden;
+    struct { float **p; size_t n; } f[] = {
+        {&h->Q, NT * d}, {&h->K, NT * d}, {&h->V, NT * d}, {&h->P, TT}, {&h->A, NT * d}, {&h->Z, NT * h->Dz},
+        {&h->pooled, (size_t)N * h->Dp}, {&h->h1, N * H}, {&h->drop_mask, N * H}, {&h->h2, N * H},
+        {&h->planes_cur, (size_t)(h->o.n_rounds > 0 ? h->o.n_rounds : 1) * d}, {&h->dZ, NT * h->Dz}, {&h->dA, NT * d},
+        {&h->dQ, NT * d}, {&h->dK, NT * d}, {&h->dV, NT * d}, {&h->dpooled, (size_t)N * h->Dp}, {&h->dh1, N * H},
+        {&h->dh2, N * H}, {&h->dP, (size_t)h->T * h->T}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (!(*f[i].p = mer_malloc(f[i].n * sizeof(float), err))) goto fail;
+    if (!(h->keep = mer_malloc(TT, err)) || !(h->code_q = mer_malloc(NT * sizeof(int), err)) ||
+        !(h->code_k = mer_malloc(NT * sizeof(int), err)))
+        goto fail;
+    h->cap_n = N;
+    return 0;
+fail:
+    free_acts(h);
+    return mer_err_prefix(err, "lsh_head: activations for %d samples", N);
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+
+/* bucket codes of n rows x (n, d) against planes (R, d): bit j = [x . plane_j > 0] */
+static void hash_rows(int *code, const float *x, const float *planes, int R, size_t n, int d) {
+    for (size_t i = 0; i < n; i++) {
+        int c = 0;
+        for (int j = 0; j < R; j++) {
+            double dot = 0.0;
+            for (int k = 0; k < d; k++) dot += (double)x[i * d + k] * planes[(size_t)j * d + k];
+            if (dot > 0.0) c |= 1 << j;
+        }
+        code[i] = c;
+    }
+}
+
+int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, int N, int train, mer_rng *rng,
+                     mer_err *err) {
+    if (N <= 0) return mer_errf(err, "lsh_head_forward: no samples");
+    if (train && !rng) return mer_errf(err, "lsh_head_forward: training mode needs an rng");
+    h->train_ready = 0;
+    if (ensure_acts(h, N, err) < 0) return -1;
+    const int T = h->T, d = h->o.d, d_in = h->d_in, H = h->o.hidden;
+    const int NT = N * T;
+    h->N = N, h->X = X;
+    h->kept_pairs = 0, h->empty_rows = 0;
+    if (h->o.attention != ATTN_NONE) {
+        const float *P = nn_table_data(&h->tab, h->wq);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->Q, d);
+        P = nn_table_data(&h->tab, h->wk);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->K, d);
+        P = nn_table_data(&h->tab, h->wv);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->V, d);
+        const size_t TT = (size_t)NT * T;
+        if (h->o.attention == ATTN_LSH) {
+            const int R = h->o.n_rounds;
+            const float *planes = nn_table_data(&h->tab, h->planes);
+            if (train && h->o.planes == PLANES_RESAMPLE) {
+                for (size_t k = 0; k < (size_t)R * d; k++) h->planes_cur[k] = rng_normal(rng);
+                planes = h->planes_cur;
+            }
+            hash_rows(h->code_q, h->Q, planes, R, NT, d);
+            hash_rows(h->code_k, h->K, planes, R, NT, d);
+            for (int n = 0; n < N; n++)
+                for (int u = 0; u < T; u++)
+                    for (int v = 0; v < T; v++)
+                        h->keep[((size_t)n * T + u) * T + v] = h->code_q[n * T + u] == h->code_k[n * T + v];
+        } else {
+            memset(h->keep, 1, TT);
+        }
+        const float scale = (float)(1.0 / sqrt((double)d));
+        for (int n = 0; n < N; n++) {
+            float *S = h->P + (size_t)n * T * T;
+            const float *Qn = h->Q + (size_t)n * T * d, *Kn = h->K + (size_t)n * T * d;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, scale, Qn, d, Kn, d, 0.0f, S, T);
+            for (int u = 0; u < T; u++) { /* masked softmax over the kept entries of row u */
+                float *row = S + (size_t)u * T;
+                const unsigned char *kp = h->keep + ((size_t)n * T + u) * T;
+                float mx = -INFINITY;
+                int kept = 0;
+                for (int v = 0; v < T; v++)
+                    if (kp[v]) mx = row[v] > mx ? row[v] : mx, kept++;
+                h->kept_pairs += kept;
+                if (!kept) {
+                    h->empty_rows++;
+                    memset(row, 0, sizeof(float) * T);
+                    continue;
+                }
+                double sum = 0.0;
+                for (int v = 0; v < T; v++) {
+                    row[v] = kp[v] ? expf(row[v] - mx) : 0.0f;
+                    sum += row[v];
+                }
+                const float inv = (float)(1.0 / sum);
+                for (int v = 0; v < T; v++) row[v] *= inv;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, S, T, h->V + (size_t)n * T * d, d, 0.0f,
+                        h->A + (size_t)n * T * d, d);
+        }
+        concat_forward(h->Z, X, h->A, NT, d_in, d);
+        if (attn) memcpy(attn, h->A, sizeof(float) * (size_t)NT * d);
+    } else {
+        memcpy(h->Z, X, sizeof(float) * (size_t)NT * d_in);
+    }
+    if (h->o.pooling == POOL_MEAN)
+        mean_time_forward(h->pooled, h->Z, N, T, h->Dz);
+    else
+        flatten_forward(h->pooled, h->Z, N, T, h->Dz);
+    linear_forward(h->h1, h->pooled, nn_table_data(&h->tab, h->fc1_w), nn_table_data(&h->tab, h->fc1_b), N, h->Dp, H);
+    relu_forward(h->h1, h->h1, (size_t)N * H);
+    if (train)
+        dropout_forward(h->h2, h->drop_mask, h->h1, (size_t)N * H, h->o.dropout, rng);
+    else
+        memcpy(h->h2, h->h1, sizeof(float) * (size_t)N * H);
+    linear_forward(logits, h->h2, nn_table_data(&h->tab, h->fc2_w), nn_table_data(&h->tab, h->fc2_b), N, H, h->C);
+    h->train_ready = train;
+    return 0;
+}
+
+/* ---- backward --------------------------------------------------------------------------------- */
+
+int lsh_head_backward(lsh_head *h, float *dX, const float *dlogits, mer_err *err) {
+    if (!h->train_ready) return mer_errf(err, "lsh_head_backward: no training-mode forward pass to differentiate");
+    const int N = h->N, T = h->T, d = h->o.d, d_in = h->d_in, H = h->o.hidden, NT = N * T;
+    nn_table *tab = &h->tab;
+    memset(h->dh2, 0, sizeof(float) * (size_t)N * H);
+    linear_backward(h->dh2, nn_table_grad(tab, h->fc2_w), nn_table_grad(tab, h->fc2_b), dlogits, h->h2,
+                    nn_table_data(tab, h->fc2_w), N, H, h->C);
+    memset(h->dh1, 0, sizeof(float) * (size_t)N * H);
+    dropout_backward(h->dh1, h->dh2, h->drop_mask, (size_t)N * H);
+    relu_backward(h->dh1, h->dh1, h->h1, (size_t)N * H);
+    memset(h->dpooled, 0, sizeof(float) * (size_t)N * h->Dp);
+    linear_backward(h->dpooled, nn_table_grad(tab, h->fc1_w), nn_table_grad(tab, h->fc1_b), h->dh1, h->pooled,
+                    nn_table_data(tab, h->fc1_w), N, h->Dp, H);
+    memset(h->dZ, 0, sizeof(float) * (size_t)NT * h->Dz);
+    if (h->o.pooling == POOL_MEAN)
+        mean_time_backward(h->dZ, h->dpooled, N, T, h->Dz);
+    else
+        flatten_backward(h->dZ, h->dpooled, N, T, h->Dz);
+    if (h->o.attention == ATTN_NONE) {
+        if (dX) add_inplace(dX, h->dZ, (size_t)NT * d_in);
+        return 0;
+    }
+    memset(h->dA, 0, sizeof(float) * (size_t)NT * d);
+    concat_backward(dX, h->dA, h->dZ, NT, d_in, d);
+    const float scale = (float)(1.0 / sqrt((double)d));
+    for (int n = 0; n < N; n++) {
+        const size_t off = (size_t)n * T * d;
+        const float *Pn = h->P + (size_t)n * T * T, *dAn = h->dA + off;
+        /* dV = P^T dA; dP = dA V^T */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, Pn, T, dAn, d, 0.0f, h->dV + off, d);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, 1.0f, dAn, d, h->V + off, d, 0.0f, h->dP, T);
+        /* softmax backward on kept entries (masked and empty rows have P = 0, hence dS = 0) */
+        for (int u = 0; u < T; u++) {
+            const float *p = Pn + (size_t)u * T;
+            float *g = h->dP + (size_t)u * T;
+            double s = 0.0;
+            for (int v = 0; v < T; v++) s += (double)p[v] * g[v];
+            for (int v = 0; v < T; v++) g[v] = p[v] * (g[v] - (float)s) * scale;
+        }
+        /* dQ = dS K; dK = dS^T Q */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, h->dP, T, h->K + off, d, 0.0f, h->dQ + off, d);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, h->dP, T, h->Q + off, d, 0.0f, h->dK + off, d);
+    }
+    const int w_idx[3] = {h->wq, h->wk, h->wv};
+    float *const dproj[3] = {h->dQ, h->dK, h->dV};
+    for (int i = 0; i < 3; i++) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d_in, d, NT, 1.0f, h->X, d_in, dproj[i], d, 1.0f,
+                    nn_table_grad(tab, w_idx[i]), d);
+        if (dX)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NT, d_in, d, 1.0f, dproj[i], d,
+                        nn_table_data(tab, w_idx[i]), d, 1.0f, dX, d_in);
+    }
+    return 0;
+}
+
+int lsh_head_predict(lsh_head *h, float *probs, const float *X, int N, mer_err *err) {
+    const int chunk = 64;
+    for (int s = 0; s < N; s += chunk) {
+        const int n = N - s < chunk ? N - s : chunk;
+        if (lsh_head_forward(h, probs + (size_t)s * h->C, NULL, X + (size_t)s * h->T * h->d_in, n, 0, NULL, err) < 0)
+            return -1;
+        softmax_forward(probs + (size_t)s * h->C, probs + (size_t)s * h->C, n, h->C);
+    }
+    return 0;
+}
+
+/* ---- HDF5 ------------------------------------------------------------------------------------- */
+
+int lsh_head_save_to(const lsh_head *h, hid_t loc, mer_err *err) {
+    const lsh_head_options *o = &h->o;
+    if (h5_write_scalar_i64(loc, "config/d_in", h->d_in, err) < 0 || h5_write_scalar_i64(loc, "config/T", h->T, err) < 0 ||
+        h5_write_scalar_i64(loc, "config/n_classes", h->C, err) < 0 ||
+        h5_write_str(loc, "config/attention", ATTN_NAMES[o->attention], err) < 0 ||
+        h5_write_scalar_i64(loc, "config/n_rounds", o->n_rounds, err) < 0 ||
+        h5_write_scalar_i64(loc, "config/d", o->d, err) < 0 ||
+        h5_write_str(loc, "config/planes", PLANES_NAMES[o->planes], err) < 0 ||
+        h5_write_scalar_i64(loc, "config/hidden", o->hidden, err) < 0 ||
+        h5_write_scalar_f64(loc, "config/dropout", o->dropout, err) < 0 ||
+        h5_write_str(loc, "config/pooling", POOL_NAMES[o->pooling], err) < 0)
+        return -1;
+    return nn_table_save(&h->tab, loc, "", 0, err);
+}
+
+int lsh_head_save(const lsh_head *h, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_create_tmp(path, &f, err) < 0) return -1;
+    if (lsh_head_save_to(h, f, err) < 0) {
+        h5_abort(f, path);
+        return -1;
+    }
+    return h5_commit(f, path, err);
+}
+
+static int read_int(hid_t loc, const char *path, int *v, mer_err *err) {
+    int64_t x;
+    if (h5_read_scalar_i64(loc, path, &x, err) < 0) return -1;
+    *v = (int)x;
+    return 0;
+}
+
+static int read_enum(hid_t loc, const char *path, int (*parse)(const char *, void *), void *v, mer_err *err) {
+    char *s;
+    if (h5_read_str(loc, path, &s, err) < 0) return -1;
+    const int rc = parse(s, v);
+    if (rc < 0) mer_errf(err, "%s: unknown value '%s'", path, s);
+    free(s);
+    return rc;
+}
+static int parse_attn(const char *s, void *v) { return attn_kind_parse(s, v); }
+static int parse_pool(const char *s, void *v) { return pool_kind_parse(s, v); }
+static int parse_planes(const char *s, void *v) { return planes_kind_parse(s, v); }
+
+int lsh_head_load_from(lsh_head **out, hid_t loc, mer_err *err) {
+    *out = NULL;
+    lsh_head_options o;
+    int d_in, T, C;
+    double dropout;
+    char fname[512];
+    if (read_int(loc, "config/d_in", &d_in, err) < 0 || read_int(loc, "config/T", &T, err) < 0 ||
+        read_int(loc, "config/n_classes", &C, err) < 0 || read_enum(loc, "config/attention", parse_attn, &o.attention, err) < 0 ||
+        read_int(loc, "config/n_rounds", &o.n_rounds, err) < 0 || read_int(loc, "config/d", &o.d, err) < 0 ||
+        read_enum(loc, "config/planes", parse_planes, &o.planes, err) < 0 ||
+        read_int(loc, "config/hidden", &o.hidden, err) < 0 || h5_read_scalar_f64(loc, "config/dropout", &dropout, err) < 0 ||
+        read_enum(loc, "config/pooling", parse_pool, &o.pooling, err) < 0)
+        return mer_err_prefix(err, "%s: head configuration", h5_filename(loc, fname, sizeof fname));
+    o.dropout = (float)dropout;
+    lsh_head *h;
+    if (lsh_head_create(&h, d_in, T, C, &o, 0, err) < 0) return mer_err_prefix(err, "%s", h5_filename(loc, fname, sizeof fname));
+    if (nn_table_load(&h->tab, loc, "", NULL, err) < 0) {
+        lsh_head_free(h);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+int lsh_head_load(lsh_head **out, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_open(path, 0, &f, err) < 0) return -1;
+    const int rc = lsh_head_load_from(out, f, err);
+    h5_close(f, NULL);
+    return rc;
+}
+
+/* ---- training --------------------------------------------------------------------------------- */
+
+head_train_options head_train_defaults(void) {
+    head_train_options o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 30, o.batch_size = 16, o.lr = 1e-3f;
+    o.optim = optim_defaults(OPTIM_ADAM);
+    o.schedule = (lr_schedule){LR_CONSTANT, 0, 10, 0.1f};
+    return o;
+}
+
+int head_trainer_init(head_trainer *tr, lsh_head *h, const head_train_options *opt, mer_err *err) {
+    memset(tr, 0, sizeof *tr);
+    if (opt->epochs < 0 || opt->batch_size <= 0 || !(opt->lr > 0.0f))
+        return mer_errf(err, "head training: bad options (epochs %d, batch size %d, lr %g)", opt->epochs, opt->batch_size,
+                        opt->lr);
+    tr->head = h;
+    tr->opt = *opt;
+    tr->rng = rng_derive(opt->seed, 0x7261696eULL);
+    return optim_init(&tr->optim, &opt->optim, h->tab.n_params, err);
+}
+
+void head_trainer_free(head_trainer *tr) {
+    optim_free(&tr->optim);
+    free(tr->order);
+    tr->order = NULL;
+}
+
+int head_trainer_epoch(head_trainer *tr, const float *X, const int *y, int N, double *mean_loss, mer_err *err) {
+    lsh_head *h = tr->head;
+    if (N <= 0) return mer_errf(err, "head training: no samples");
+    for (int i = 0; i < N; i++)
+        if (y[i] < 0 || y[i] >= h->C) return mer_errf(err, "head training: label %d of sample %d not in [0, %d)", y[i], i, h->C);
+    if (tr->order_n < N) {
+        free(tr->order);
+        if (!(tr->order = mer_malloc(sizeof(int) * N, err))) return -1;
+        tr->order_n = N;
+    }
+    for (int i = 0; i < N; i++) tr->order[i] = i;
+    rng_shuffle(&tr->rng, tr->order, N);
+    const int B = tr->opt.batch_size < N ? tr->opt.batch_size : N;
+    const size_t row = (size_t)h->T * h->d_in;
+    float *xb = mer_malloc(sizeof(float) * row * B, err), *logits = mer_malloc(sizeof(float) * B * h->C, err);
+    float *probs = mer_malloc(sizeof(float) * B * h->C, err);
+    int *yb = mer_malloc(sizeof(int) * B, err);
+    int rc = -1;
+    if (!xb || !logits || !probs || !yb) goto done;
+    const float lr = lr_at_epoch(&tr->opt.schedule, tr->opt.lr, tr->epoch, tr->opt.epochs);
+    double loss_sum = 0.0;
+    for (int s = 0; s < N; s += B) {
+        const int n = N - s < B ? N - s : B;
+        for (int i = 0; i < n; i++) {
+            memcpy(xb + i * row, X + (size_t)tr->order[s + i] * row, sizeof(float) * row);
+            yb[i] = y[tr->order[s + i]];
+        }
+        lsh_head_zero_grad(h);
+        if (lsh_head_forward(h, logits, NULL, xb, n, 1, &tr->rng, err) < 0) goto done;
+        const double loss = softmax_ce_forward(probs, logits, yb, tr->opt.class_weights, n, h->C);
+        memset(logits, 0, sizeof(float) * n * h->C); /* reused as dlogits */
+        softmax_ce_backward(logits, probs, yb, tr->opt.class_weights, n, h->C, 1.0f);
+        if (lsh_head_backward(h, NULL, logits, err) < 0) goto done;
+        optim_step(&tr->optim, h->tab.params, h->tab.grads, lr);
+        loss_sum += loss * n;
+    }
+    tr->epoch++;
+    if (mean_loss) *mean_loss = loss_sum / N;
+    rc = 0;
+done:
+    free(xb), free(logits), free(probs), free(yb);
+    return rc;
+}
+
+int head_trainer_run(head_trainer *tr, const float *X, const int *y, int N, mer_err *err) {
+    while (tr->epoch < tr->opt.epochs) {
+        double loss;
+        if (head_trainer_epoch(tr, X, y, N, &loss, err) < 0) return mer_err_prefix(err, "epoch %d", tr->epoch);
+        if (tr->opt.on_epoch && tr->opt.on_epoch(tr->opt.user, tr->head, tr->epoch - 1, loss)) break;
+    }
+    return 0;
+}
+
+int lsh_head_train(lsh_head *h, const float *X, const int *y, int N, const head_train_options *opt, mer_err *err) {
+    head_trainer tr;
+    if (head_trainer_init(&tr, h, opt, err) < 0) return -1;
+    const int rc = head_trainer_run(&tr, X, y, N, err);
+    head_trainer_free(&tr);
+    return rc;
+}
+
+int head_trainer_save(const head_trainer *tr, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_create_tmp(path, &f, err) < 0) return -1;
+    if (lsh_head_save_to(tr->head, f, err) < 0 || optim_save(&tr->optim, f, "train/optim/", err) < 0 ||
+        h5_write_scalar_i64(f, "train/rng_state", (int64_t)tr->rng.state, err) < 0 ||
+        h5_write_scalar_i64(f, "train/epoch", tr->epoch, err) < 0) {
+        h5_abort(f, path);
+        return mer_err_prefix(err, "head checkpoint");
+    }
+    return h5_commit(f, path, err);
+}
+
+int head_trainer_restore(head_trainer *tr, const char *path, mer_err *err) {
+    hid_t f;
+    int64_t state, epoch;
+    if (h5_open(path, 0, &f, err) < 0) return -1;
+    int rc = nn_table_load(&tr->head->tab, f, "", NULL, err);
+    if (rc == 0) rc = optim_load(&tr->optim, f, "train/optim/", err);
+    if (rc == 0) rc = h5_read_scalar_i64(f, "train/rng_state", &state, err);
+    if (rc == 0) rc = h5_read_scalar_i64(f, "train/epoch", &epoch, err);
+    h5_close(f, NULL);
+    if (rc < 0) return mer_err_prefix(err, "restoring head checkpoint %s", path);
+    tr->rng.state = (uint64_t)state;
+    tr->epoch = (int)epoch;
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* The whole recognition network of CN114743235A: ResNet-18 on every frame -> per-frame features
+ * F (T x 512) -> LSH attention head -> logits.
+ *
+ * Tensors: frames x (N, T, 3, H, W) float32 (already prepared: `frames` or `difference` input and any
+ * normalisation are the caller's choice, see recnet_prepare_input); logits (N, C).
+ * The network borrows a resnet18 (n_classes may be 0: its fc is unused) and an lsh_head with
+ * d_in = 512; it owns only scratch.
+ * Backbone `frozen`: the backbone always runs in eval mode (running BatchNorm statistics) and gets no
+ * gradient, so its features can equally be cached once and the head trained with lsh_head_train.
+ * Backbone `finetune`: in training mode the backbone runs in training mode (batch statistics over the
+ * N*T frames of the mini-batch) and receives gradients through the head's dX.
+ */
+#pragma once
+#include "io/base/err.h"
+#include "core/models/lsh_head.h"
+#include "core/nn/optim.h"
+#include "core/models/resnet18.h"
+#include "io/base/rng.h"
+
+typedef enum { BACKBONE_FROZEN = 0, BACKBONE_FINETUNE } backbone_mode;
+typedef enum { INPUT_FRAMES = 0, INPUT_DIFFERENCE } input_mode;
+
+typedef struct {
+    resnet18 *backbone; /* borrowed */
+    lsh_head *head;     /* borrowed */
+    backbone_mode mode;
+    int N, T, train_ready;
+    float *feat, *dfeat; /* (N*T, 512) */
+    size_t cap;
+} recnet;
+
+int recnet_init(recnet *net, resnet18 *backbone, lsh_head *head, backbone_mode mode, mer_err *err);
+void recnet_free(recnet *net); /* frees scratch only */
+
+/* dst (N,T,3,H,W) from the enhanced frames (N,T,3,H,W) and onset (N,3,H,W):
+ * INPUT_FRAMES copies the frames, INPUT_DIFFERENCE writes frame - onset. imagenet != 0 then applies the
+ * ImageNet normalisation (frames: (x - mean)/std; difference: x/std, a difference has no mean).
+ * onset may be NULL for INPUT_FRAMES. */
+void recnet_prepare_input(float *dst, const float *frames, const float *onset, int N, int T, int H, int W,
+                          input_mode mode, int imagenet);
+
+/* Forward N samples; train != 0 needs rng (dropout, resampled planes). */
+int recnet_forward(recnet *net, float *logits, const float *x, int N, int H, int W, int train, mer_rng *rng,
+                   mer_err *err);
+/* Accumulates head gradients and, in finetune mode, backbone gradients, from dlogits (N,C). */
+int recnet_backward(recnet *net, const float *dlogits, mer_err *err);
+
+/* One epoch of mini-batch training over x (N,T,3,H,W), y (N): order shuffled with rng, one step of
+ * each optimizer per batch (opt_backbone may be NULL when frozen; it must cover the backbone's
+ * n_params otherwise). Returns the mean loss in *mean_loss. */
+int recnet_train_epoch(recnet *net, optimizer *opt_backbone, optimizer *opt_head, const float *x, const int *y, int N,
+                       int H, int W, int batch_size, float lr, const float *class_weights, mer_rng *rng,
+                       double *mean_loss, mer_err *err);
+/* Class probabilities (N,C) in inference mode, `chunk` samples per pass. */
+int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int W, int chunk, mer_err *err);
+
+/* Checkpoint of a fine-tuning run: backbone tensors under `backbone/` (with running statistics), the
+ * head file contents at the root, both optimizer states, the rng state and the epoch count under
+ * `train/`. opt_backbone may be NULL (frozen). Restoring into objects created with the same
+ * architecture and options continues bit-identically. */
+int recnet_checkpoint_save(const recnet *net, const optimizer *opt_backbone, const optimizer *opt_head,
+                           const mer_rng *rng, int epoch, const char *path, mer_err *err);
+int recnet_checkpoint_restore(recnet *net, optimizer *opt_backbone, optimizer *opt_head, mer_rng *rng, int *epoch,
+                              const char *path, mer_err *err);

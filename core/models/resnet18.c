@@ -1,0 +1,507 @@
+/* ResNet-18 (torchvision layout) forward/backward; tensor layouts and modes in resnet18.h. */
+#include "core/models/resnet18.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/nn/conv2d.h"
+#include "core/nn/layers.h"
+#include "io/base/rng.h"
+#include "io/h5.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+/* A convolution (no bias) followed by BatchNorm: tensor indices into the table and geometry. */
+typedef struct {
+    int w, g, b, rm, rv;
+    int cin, cout, k, stride, pad;
+    float *save_mean, *save_invstd; /* training forward statistics (cout floats each) */
+} convbn;
+
+typedef struct {
+    convbn c1, c2, ds;
+    int has_ds;
+    /* training activations; `in` points at the previous block's output (or the max-pool output) */
+    const float *in;
+    float *c1o, *a1, *c2o, *cdo, *out;
+    int H, W, OH, OW; /* input and output spatial size */
+} basic_block;
+
+struct resnet18 {
+    nn_table tab;
+    int n_classes;
+    convbn stem;
+    basic_block blocks[8];
+    int fc_w, fc_b;
+    /* state of the last forward */
+    int N, H, W, H1, W1, H2, W2, train_ready;
+    const float *x;
+    float *stem_c, *stem_r, *pool, *feat;
+    int32_t *argmax;
+    /* memory */
+    float *acts, *ws, *gbuf[3], *gfeat;
+    size_t acts_cap, ws_cap, gbuf_cap, argmax_cap, gfeat_cap;
+};
+
+/* ---- construction ----------------------------------------------------------------------------- */
+
+static void geometry(resnet18 *g);
+
+/* Register the conv weight and the four BatchNorm tensors of a unit whose geometry is already set. */
+static int add_convbn(resnet18 *m, convbn *u, const char *conv_name, const char *bn_prefix, mer_err *err) {
+    char name[NN_NAME_MAX];
+    const size_t wd[4] = {(size_t)u->cout, (size_t)u->cin, (size_t)u->k, (size_t)u->k}, cd[1] = {(size_t)u->cout};
+    if ((u->w = nn_table_add(&m->tab, conv_name, 4, wd, 1, err)) < 0) return -1;
+    static const char *const leaves[4] = {"weight", "bias", "running_mean", "running_var"};
+    int *const idx[4] = {&u->g, &u->b, &u->rm, &u->rv};
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", bn_prefix, leaves[i]);
+        if ((*idx[i] = nn_table_add(&m->tab, name, 1, cd, i < 2, err)) < 0) return -1;
+    }
+    return 0;
+}
+
+int resnet18_create(resnet18 **out, int n_classes, mer_err *err) {
+    *out = NULL;
+    if (n_classes < 0) return mer_errf(err, "resnet18: negative class count %d", n_classes);
+    resnet18 *m = mer_calloc(1, sizeof *m, err);
+    if (!m) return -1;
+    geometry(m);
+    m->n_classes = n_classes;
+    m->fc_w = m->fc_b = -1;
+    /* registration order = torchvision's state_dict order (BasicBlock: conv1, bn1, conv2, bn2, downsample) */
+    if (add_convbn(m, &m->stem, "conv1.weight", "bn1", err) < 0) goto fail;
+    for (int i = 0; i < 8; i++) {
+        basic_block *blk = &m->blocks[i];
+        const int l = i / 2 + 1, b = i % 2;
+        char conv[NN_NAME_MAX], bn[NN_NAME_MAX];
+        snprintf(conv, sizeof conv, "layer%d.%d.conv1.weight", l, b);
+        snprintf(bn, sizeof bn, "layer%d.%d.bn1", l, b);
+        if (add_convbn(m, &blk->c1, conv, bn, err) < 0) goto fail;
+        snprintf(conv, sizeof conv, "layer%d.%d.conv2.weight", l, b);
+        snprintf(bn, sizeof bn, "layer%d.%d.bn2", l, b);
+        if (add_convbn(m, &blk->c2, conv, bn, err) < 0) goto fail;
+        if (blk->has_ds) {
+            snprintf(conv, sizeof conv, "layer%d.%d.downsample.0.weight", l, b);
+            snprintf(bn, sizeof bn, "layer%d.%d.downsample.1", l, b);
+            if (add_convbn(m, &blk->ds, conv, bn, err) < 0) goto fail;
+        }
+    }
+    if (n_classes > 0) {
+        const size_t wd[2] = {(size_t)n_classes, RESNET18_FEATURES}, bd[1] = {(size_t)n_classes};
+        if ((m->fc_w = nn_table_add(&m->tab, "fc.weight", 2, wd, 1, err)) < 0) goto fail;
+        if ((m->fc_b = nn_table_add(&m->tab, "fc.bias", 1, bd, 1, err)) < 0) goto fail;
+    }
+    if (nn_table_alloc(&m->tab, err) < 0) goto fail;
+    *out = m;
+    return 0;
+fail:
+    free(m);
+    return mer_err_prefix(err, "resnet18_create");
+}
+
+void resnet18_release_activations(resnet18 *m) {
+    free(m->acts), free(m->ws), free(m->argmax), free(m->gfeat);
+    for (int i = 0; i < 3; i++) free(m->gbuf[i]), m->gbuf[i] = NULL;
+    m->acts = m->ws = m->gfeat = NULL;
+    m->argmax = NULL;
+    m->acts_cap = m->ws_cap = m->gbuf_cap = m->argmax_cap = m->gfeat_cap = 0;
+    m->train_ready = 0;
+}
+
+void resnet18_free(resnet18 *m) {
+    if (!m) return;
+    resnet18_release_activations(m);
+    nn_table_free(&m->tab);
+    free(m);
+}
+
+int resnet18_n_classes(const resnet18 *m) { return m->n_classes; }
+nn_table *resnet18_table(resnet18 *m) { return &m->tab; }
+void resnet18_zero_grad(resnet18 *m) { memset(m->tab.grads, 0, m->tab.n_params * sizeof(float)); }
+
+size_t resnet18_activation_bytes(const resnet18 *m) {
+    return (m->acts_cap + m->ws_cap + 3 * m->gbuf_cap + m->gfeat_cap) * sizeof(float) + m->argmax_cap * sizeof(int32_t);
+}
+
+/* ---- initialisation --------------------------------------------------------------------------- */
+
+static int is_conv(const nn_tensor *t) { return t->ndim == 4; }
+
+void resnet18_init_kaiming(resnet18 *m, uint64_t seed) {
+    mer_rng r = rng_seeded(seed);
+    for (int i = 0; i < m->tab.n; i++) {
+        const nn_tensor *t = &m->tab.t[i];
+        float *v = nn_table_data(&m->tab, i);
+        const char *leaf = strrchr(t->name, '.') + 1;
+        if (is_conv(t)) { /* kaiming_normal_(mode='fan_out', nonlinearity='relu') */
+            const float std = (float)sqrt(2.0 / (double)(t->dims[0] * t->dims[2] * t->dims[3]));
+            for (size_t k = 0; k < t->numel; k++) v[k] = std * rng_normal(&r);
+        } else if (!strncmp(t->name, "fc.", 3)) { /* nn.Linear default: bound 1/sqrt(fan_in) */
+            const float b = (float)(1.0 / sqrt((double)RESNET18_FEATURES));
+            for (size_t k = 0; k < t->numel; k++) v[k] = rng_uniform_range(&r, -b, b);
+        } else {
+            const float fill = (!strcmp(leaf, "weight") || !strcmp(leaf, "running_var")) ? 1.0f : 0.0f;
+            for (size_t k = 0; k < t->numel; k++) v[k] = fill;
+        }
+    }
+}
+
+void resnet18_init_pattern(resnet18 *m, uint64_t seed) {
+    mer_rng r = rng_seeded(seed);
+    for (int i = 0; i < m->tab.n; i++) {
+        const nn_tensor *t = &m->tab.t[i];
+        float *v = nn_table_data(&m->tab, i);
+        const char *leaf = strrchr(t->name, '.') + 1;
+        float lo, hi;
+        if (is_conv(t)) {
+            hi = (float)sqrt(6.0 / (double)(t->dims[1] * t->dims[2] * t->dims[3]));
+            lo = -hi;
+        } else if (!strncmp(t->name, "fc.", 3)) {
+            hi = (float)(1.0 / sqrt((double)RESNET18_FEATURES));
+            lo = -hi;
+        } else if (!strcmp(leaf, "weight") || !strcmp(leaf, "running_var")) {
+            lo = 0.5f, hi = 1.5f;
+        } else {
+            lo = -0.2f, hi = 0.2f;
+        }
+        for (size_t k = 0; k < t->numel; k++) v[k] = rng_uniform_range(&r, lo, hi);
+    }
+}
+
+/* ---- HDF5 ------------------------------------------------------------------------------------- */
+
+int resnet18_load_weights(resnet18 *m, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_open(path, 0, &f, err) < 0) return mer_err_prefix(err, "resnet18: loading weights");
+    int rc = nn_table_load(&m->tab, f, "", NULL, err);
+    h5_close(f, NULL);
+    return rc < 0 ? mer_err_prefix(err, "resnet18: loading weights") : 0;
+}
+
+int resnet18_load(resnet18 **out, const char *path, mer_err *err) {
+    hid_t f;
+    *out = NULL;
+    if (h5_open(path, 0, &f, err) < 0) return mer_err_prefix(err, "resnet18: loading weights");
+    int n_classes = 0, ndim;
+    size_t dims[H5_MAX_DIMS];
+    if (h5_exists(f, "fc.weight")) {
+        if (h5_shape(f, "fc.weight", &ndim, dims, err) < 0 || ndim != 2) {
+            h5_close(f, NULL);
+            return ndim != 2 ? mer_errf(err, "%s: fc.weight is not 2-D", path) : -1;
+        }
+        n_classes = (int)dims[0];
+    }
+    resnet18 *m;
+    if (resnet18_create(&m, n_classes, err) < 0) {
+        h5_close(f, NULL);
+        return -1;
+    }
+    if (nn_table_load(&m->tab, f, "", NULL, err) < 0) {
+        h5_close(f, NULL);
+        resnet18_free(m);
+        return mer_err_prefix(err, "resnet18: loading weights");
+    }
+    h5_close(f, NULL);
+    *out = m;
+    return 0;
+}
+
+int resnet18_save_to(const resnet18 *m, hid_t loc, mer_err *err) { return nn_table_save(&m->tab, loc, "", 0, err); }
+
+int resnet18_save(const resnet18 *m, const char *path, mer_err *err) {
+    hid_t f;
+    if (h5_create_tmp(path, &f, err) < 0) return -1;
+    if (resnet18_save_to(m, f, err) < 0) {
+        h5_abort(f, path);
+        return -1;
+    }
+    return h5_commit(f, path, err);
+}
+
+/* ---- geometry and memory ---------------------------------------------------------------------- */
+
+static conv2d_shape unit_shape(const convbn *u, int N, int H, int W) {
+    conv2d_shape s = {N, u->cin, H, W, u->cout, u->k, u->k, u->stride, u->pad, u->pad, u->pad, u->pad};
+    return s;
+}
+
+/* Walk the network for (N,H,W): spatial sizes, the largest activation and workspace, and (if base is
+ * not NULL) assign the training activation pointers. Returns the training activation floats. */
+static size_t plan(resnet18 *m, int N, int H, int W, float *base, size_t *max_act, size_t *max_ws) {
+    size_t used = 0, mx = 0, mw = 0;
+#define TAKE(ptr, n)                                  \
+    do {                                              \
+        size_t n_ = (n);                              \
+        if (base) ptr = base + used;                  \
+        used += n_;                                   \
+        if (n_ > mx) mx = n_;                         \
+    } while (0)
+#define STATS(u)                                                      \
+    do {                                                              \
+        if (base) (u)->save_mean = base + used;                       \
+        if (base) (u)->save_invstd = base + used + (u)->cout;         \
+        used += 2 * (size_t)(u)->cout;                                \
+    } while (0)
+    conv2d_shape s = unit_shape(&m->stem, N, H, W);
+    m->H1 = conv2d_out_h(&s), m->W1 = conv2d_out_w(&s);
+    mw = conv2d_workspace_floats(&s);
+    TAKE(m->stem_c, (size_t)N * 64 * m->H1 * m->W1);
+    TAKE(m->stem_r, (size_t)N * 64 * m->H1 * m->W1);
+    STATS(&m->stem);
+    maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
+    m->H2 = maxpool_out_h(&ps), m->W2 = maxpool_out_w(&ps);
+    TAKE(m->pool, (size_t)N * 64 * m->H2 * m->W2);
+    int h = m->H2, w = m->W2;
+    for (int i = 0; i < 8; i++) {
+        basic_block *b = &m->blocks[i];
+        b->H = h, b->W = w;
+        s = unit_shape(&b->c1, N, h, w);
+        b->OH = conv2d_out_h(&s), b->OW = conv2d_out_w(&s);
+        if (conv2d_workspace_floats(&s) > mw) mw = conv2d_workspace_floats(&s);
+        const size_t n_out = (size_t)N * b->c1.cout * b->OH * b->OW;
+        TAKE(b->c1o, n_out);
+        TAKE(b->a1, n_out);
+        TAKE(b->c2o, n_out);
+        TAKE(b->out, n_out);
+        STATS(&b->c1);
+        STATS(&b->c2);
+        s = unit_shape(&b->c2, N, b->OH, b->OW);
+        if (conv2d_workspace_floats(&s) > mw) mw = conv2d_workspace_floats(&s);
+        if (b->has_ds) {
+            TAKE(b->cdo, n_out);
+            STATS(&b->ds);
+            s = unit_shape(&b->ds, N, h, w);
+            if (conv2d_workspace_floats(&s) > mw) mw = conv2d_workspace_floats(&s);
+        }
+        h = b->OH, w = b->OW;
+    }
+    TAKE(m->feat, (size_t)N * RESNET18_FEATURES);
+#undef TAKE
+#undef STATS
+    if (max_act) *max_act = mx;
+    if (max_ws) *max_ws = mw;
+    return used;
+}
+
+static int ensure(float **buf, size_t *cap, size_t n, mer_err *err) {
+    if (n <= *cap) return 0;
+    free(*buf);
+    *cap = 0;
+    if (!(*buf = mer_malloc(n * sizeof(float), err))) return -1;
+    *cap = n;
+    return 0;
+}
+
+static int ensure_memory(resnet18 *m, int N, int H, int W, int train, mer_err *err) {
+    size_t max_act, max_ws;
+    const size_t need = plan(m, N, H, W, NULL, &max_act, &max_ws);
+    size_t pool_n = (size_t)N * 64 * m->H2 * m->W2;
+    if (ensure(&m->ws, &m->ws_cap, max_ws ? max_ws : 1, err) < 0) return -1;
+    if (pool_n > m->argmax_cap) {
+        free(m->argmax);
+        m->argmax_cap = 0;
+        if (!(m->argmax = mer_malloc(pool_n * sizeof(int32_t), err))) return -1;
+        m->argmax_cap = pool_n;
+    }
+    /* eval rotates 4 buffers (3 here + gfeat-sized none); train keeps all activations + 3 gradient buffers */
+    for (int i = 0; i < 3; i++) {
+        size_t cap = m->gbuf_cap;
+        if (ensure(&m->gbuf[i], &cap, max_act, err) < 0) return -1;
+        if (i == 2) m->gbuf_cap = cap;
+    }
+    if (ensure(&m->gfeat, &m->gfeat_cap, (size_t)N * RESNET18_FEATURES > max_act ? (size_t)N * RESNET18_FEATURES : max_act,
+               err) < 0)
+        return -1;
+    if (train && ensure(&m->acts, &m->acts_cap, need, err) < 0) return -1;
+    if (train) plan(m, N, H, W, m->acts, NULL, NULL);
+    return 0;
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+
+static const float *P(const resnet18 *m, int i) { return nn_table_data(&m->tab, i); }
+
+/* conv -> c_out, then BN (+ residual, ReLU as post says) -> bn_out (train: batch statistics saved into u;
+ * eval: running statistics). */
+static void convbn_forward(resnet18 *m, convbn *u, float *c_out, float *bn_out, const float *in, int N, int H, int W,
+                           int train, const float *residual, int relu) {
+    const conv2d_shape s = unit_shape(u, N, H, W);
+    conv2d_forward(c_out, in, P(m, u->w), NULL, &s, m->ws);
+    const batchnorm_shape bs = {N, u->cout, conv2d_out_h(&s) * conv2d_out_w(&s), BN_EPS, BN_MOMENTUM};
+    const bn_post post = {residual, relu};
+    if (train)
+        batchnorm_forward_train(bn_out, u->save_mean, u->save_invstd, c_out, P(m, u->g), P(m, u->b),
+                                nn_table_data(&m->tab, u->rm), nn_table_data(&m->tab, u->rv), &bs, &post);
+    else
+        batchnorm_forward_eval(bn_out, c_out, P(m, u->g), P(m, u->b), P(m, u->rm), P(m, u->rv), &bs, &post);
+}
+
+int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
+                     mer_err *err) {
+    if (N <= 0 || H <= 0 || W <= 0) return mer_errf(err, "resnet18_forward: bad input shape (%d,3,%d,%d)", N, H, W);
+    m->train_ready = 0;
+    if (ensure_memory(m, N, H, W, train, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
+    m->N = N, m->H = H, m->W = W, m->x = x;
+    const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
+    const float *cur;
+    float *feat;
+    /* BasicBlock: a1 = relu(bn1(conv1(in))); out = relu(bn2(conv2(a1)) + shortcut), shortcut = in or
+     * bn(downsample conv(in)); the residual add and the ReLUs are fused into the BatchNorm sweeps. */
+    if (train) {
+        convbn_forward(m, &m->stem, m->stem_c, m->stem_r, x, N, H, W, 1, NULL, 1);
+        maxpool_forward(m->pool, m->argmax, m->stem_r, &ps);
+        cur = m->pool;
+        for (int i = 0; i < 8; i++) {
+            basic_block *b = &m->blocks[i];
+            b->in = cur;
+            convbn_forward(m, &b->c1, b->c1o, b->a1, cur, N, b->H, b->W, 1, NULL, 1);
+            const float *shortcut = cur;
+            if (b->has_ds) {
+                convbn_forward(m, &b->ds, b->cdo, m->gbuf[0], cur, N, b->H, b->W, 1, NULL, 0);
+                shortcut = m->gbuf[0];
+            }
+            convbn_forward(m, &b->c2, b->c2o, b->out, b->a1, N, b->OH, b->OW, 1, shortcut, 1);
+            cur = b->out;
+        }
+        feat = m->feat;
+    } else {
+        /* four rotating buffers: gbuf[0..2] and gfeat (all sized to the largest activation) */
+        float *buf[4] = {m->gbuf[0], m->gbuf[1], m->gbuf[2], m->gfeat};
+        convbn_forward(m, &m->stem, buf[0], buf[0], x, N, H, W, 0, NULL, 1);
+        maxpool_forward(buf[1], m->argmax, buf[0], &ps);
+        int ci = 1;
+        for (int i = 0; i < 8; i++) {
+            basic_block *b = &m->blocks[i];
+            float *t1 = buf[(ci + 1) % 4], *t2 = buf[(ci + 2) % 4], *t3 = buf[(ci + 3) % 4];
+            convbn_forward(m, &b->c1, t1, t1, buf[ci], N, b->H, b->W, 0, NULL, 1);
+            const float *shortcut = buf[ci];
+            if (b->has_ds) {
+                convbn_forward(m, &b->ds, t3, t3, buf[ci], N, b->H, b->W, 0, NULL, 0);
+                shortcut = t3;
+            }
+            convbn_forward(m, &b->c2, t2, t2, t1, N, b->OH, b->OW, 0, shortcut, 1);
+            ci = (ci + 2) % 4;
+        }
+        cur = buf[ci];
+        feat = buf[(ci + 1) % 4];
+    }
+    const basic_block *last = &m->blocks[7];
+    avgpool_forward(feat, cur, N, RESNET18_FEATURES, last->OH * last->OW);
+    if (logits && m->n_classes > 0)
+        linear_forward(logits, feat, P(m, m->fc_w), P(m, m->fc_b), N, RESNET18_FEATURES, m->n_classes);
+    if (features) memcpy(features, feat, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+    m->train_ready = train;
+    return 0;
+}
+
+/* ---- backward --------------------------------------------------------------------------------- */
+
+/* d(conv+BN): dbn (grad at the output of the ReLU that followed the BN when relu_out is given, else at
+ * the BN output) -> BN backward written into the scratch dconv -> conv backward accumulating into dinput
+ * (may be NULL) and the weight gradient. */
+static void convbn_backward(resnet18 *m, const convbn *u, float *dinput, float *dconv, const float *dbn,
+                            const float *relu_out, const float *in, const float *c_out, int N, int H, int W) {
+    const conv2d_shape s = unit_shape(u, N, H, W);
+    const batchnorm_shape bs = {N, u->cout, conv2d_out_h(&s) * conv2d_out_w(&s), BN_EPS, BN_MOMENTUM};
+    batchnorm_backward(dconv, nn_table_grad(&m->tab, u->g), nn_table_grad(&m->tab, u->b), dbn, relu_out, c_out,
+                       u->save_mean, u->save_invstd, P(m, u->g), &bs, 1);
+    conv2d_backward(dinput, nn_table_grad(&m->tab, u->w), NULL, dconv, in, P(m, u->w), &s, m->ws);
+}
+
+int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const float *dlogits, mer_err *err) {
+    if (!m->train_ready) return mer_errf(err, "resnet18_backward: no training-mode forward pass to differentiate");
+    const int N = m->N;
+    float *gfeat = m->gfeat; /* (N,512) first; afterwards a free buffer of the largest activation size */
+    if (dfeatures)
+        memcpy(gfeat, dfeatures, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+    else
+        memset(gfeat, 0, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+    if (dlogits && m->n_classes > 0)
+        linear_backward(gfeat, nn_table_grad(&m->tab, m->fc_w), nn_table_grad(&m->tab, m->fc_b), dlogits, m->feat,
+                        P(m, m->fc_w), N, RESNET18_FEATURES, m->n_classes);
+    /* gy: gradient at the current block output; gs: BN->conv scratch; ga: gradient at a1; gx: at the input */
+    float *gy = m->gbuf[0], *gs = m->gbuf[1], *ga = m->gbuf[2], *gx = gfeat;
+    const basic_block *last = &m->blocks[7];
+    memset(gy, 0, sizeof(float) * (size_t)N * RESNET18_FEATURES * last->OH * last->OW);
+    avgpool_backward(gy, gfeat, N, RESNET18_FEATURES, last->OH * last->OW);
+    for (int i = 7; i >= 0; i--) {
+        const basic_block *b = &m->blocks[i];
+        const size_t n_out = (size_t)N * b->c1.cout * b->OH * b->OW, n_in = (size_t)N * b->c1.cin * b->H * b->W;
+        /* gy is the gradient at the block output; masked by out > 0 it is the one at the residual sum,
+         * which both branches receive (the masks are applied inside the BN backward sweeps) */
+        memset(ga, 0, sizeof(float) * n_out);
+        convbn_backward(m, &b->c2, ga, gs, gy, b->out, b->a1, b->c2o, N, b->OH, b->OW);
+        memset(gx, 0, sizeof(float) * n_in);
+        convbn_backward(m, &b->c1, gx, gs, ga, b->a1, b->in, b->c1o, N, b->H, b->W);
+        if (b->has_ds)
+            convbn_backward(m, &b->ds, gx, gs, gy, b->out, b->in, b->cdo, N, b->H, b->W);
+        else
+            relu_backward(gx, gy, b->out, n_in); /* gx += gy where out > 0 */
+        float *t = gy;
+        gy = gx, gx = t;
+    }
+    /* stem: gy is the gradient at the max-pool output */
+    const size_t n_stem = (size_t)N * 64 * m->H1 * m->W1;
+    const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
+    memset(gs, 0, sizeof(float) * n_stem);
+    maxpool_backward(gs, gy, m->argmax, &ps);
+    convbn_backward(m, &m->stem, dx, ga, gs, m->stem_r, m->x, m->stem_c, N, m->H, m->W);
+    return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+/* The unit geometry (channels, kernels, strides) of torchvision's ResNet-18; no tensors. */
+static void geometry(resnet18 *g) {
+    static const int widths[4] = {64, 128, 256, 512};
+    memset(g, 0, sizeof *g);
+    g->stem = (convbn){.cin = 3, .cout = 64, .k = 7, .stride = 2, .pad = 3};
+    int cin = 64;
+    for (int l = 0; l < 4; l++)
+        for (int b = 0; b < 2; b++) {
+            basic_block *blk = &g->blocks[l * 2 + b];
+            const int cout = widths[l], stride = (l > 0 && b == 0) ? 2 : 1;
+            blk->c1 = (convbn){.cin = cin, .cout = cout, .k = 3, .stride = stride, .pad = 1};
+            blk->c2 = (convbn){.cin = cout, .cout = cout, .k = 3, .stride = 1, .pad = 1};
+            blk->has_ds = stride != 1 || cin != cout;
+            blk->ds = (convbn){.cin = cin, .cout = cout, .k = 1, .stride = stride, .pad = 0};
+            cin = cout;
+        }
+}
+
+int resnet18_conv_shapes(conv2d_shape *out, int max, int N, int H, int W) {
+    resnet18 g;
+    geometry(&g);
+    plan(&g, N, H, W, NULL, NULL, NULL);
+    int n = 0;
+    if (n < max) out[n++] = unit_shape(&g.stem, N, H, W);
+    for (int i = 0; i < 8; i++) {
+        const basic_block *b = &g.blocks[i];
+        if (n < max) out[n++] = unit_shape(&b->c1, N, b->H, b->W);
+        if (n < max) out[n++] = unit_shape(&b->c2, N, b->OH, b->OW);
+        if (b->has_ds && n < max) out[n++] = unit_shape(&b->ds, N, b->H, b->W);
+    }
+    return n;
+}
+
+double resnet18_forward_macs(int H, int W, int n_classes) {
+    conv2d_shape s[32];
+    const int n = resnet18_conv_shapes(s, 32, 1, H, W);
+    double macs = (double)RESNET18_FEATURES * n_classes;
+    for (int i = 0; i < n; i++) macs += conv2d_macs(&s[i]);
+    return macs;
+}
+
+void imagenet_normalize(float *x, int N, int H, int W) {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const size_t HW = (size_t)H * W;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < 3; c++) {
+            float *p = x + ((size_t)n * 3 + c) * HW;
+            for (size_t i = 0; i < HW; i++) p[i] = (p[i] - mean[c]) / std[c];
+        }
+}

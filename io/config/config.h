@@ -1,0 +1,178 @@
+/* Experiment configuration: YAML (libyaml document API) checked against a table-driven schema.
+ *
+ * The schema (io/config/schema.c) has one row per key: dotted path, type, offset into mer_config,
+ * default, range or enum values, help text. Every error is reported with its location
+ * (`configs/x.yaml:12:5: unknown key 'n_round' (did you mean 'n_rounds'?)` + source line + caret),
+ * and all errors of a file are collected, not only the first.
+ *
+ * A config is a plain struct: strings are owned (free with config_free), lists are owned arrays.
+ * The resolved config of a sweep point is a full mer_config too (config_points()).
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io/base/err.h"
+
+#define CFG_NAME_MAX 64
+
+typedef struct {
+    double *v;
+    size_t n;
+} cfg_f64_list;
+
+typedef struct {
+    char **v;
+    size_t n;
+} cfg_str_list;
+
+typedef struct {
+    /* dataset: what to read */
+    char *dataset_format;           /* casme2 | samm | smic | megc2019 | manifest | synth */
+    char *dataset_root;             /* folder that holds sub01/... (CASME II), 006/... (SAMM), ... */
+    char *dataset_annotations;      /* CSV exported from the coding sheet (or the manifest CSV) */
+    cfg_str_list dataset_classes;   /* class names kept; empty = the format's usual set */
+    int dataset_min_class_samples;  /* drop classes with fewer samples (patent: 10) */
+    cfg_str_list dataset_include;   /* optional sample ids (subject/clip) to keep */
+    cfg_str_list dataset_exclude;   /* optional sample ids to drop */
+    /* dataset.synth: generated when format = synth and root is missing */
+    int synth_subjects, synth_per_class, synth_width, synth_height, synth_fps;
+    long synth_seed;
+
+    /* preprocess: face registration and crop */
+    int prep_size;                  /* output side in px (aligned square crop) */
+    double prep_eye_y;              /* eye line height as a fraction of the crop */
+    double prep_eye_dist;           /* inter-ocular distance as a fraction of the crop */
+    int prep_grey;                  /* bool */
+    char *prep_cascade;             /* OpenCV cascade XML */
+    char *prep_landmarks;           /* dlib shape_predictor_68_face_landmarks.dat */
+    double prep_scale_factor;       /* cascade pyramid step */
+    int prep_min_neighbors;
+    int prep_min_face;              /* px, smallest face searched */
+
+    /* magnify: onset->apex motion at a ramp of factors */
+    char *mag_method;               /* network | linear | none */
+    char *mag_weights;              /* MagNet HDF5 weights (mer convert-tf) */
+    double mag_start;               /* first factor */
+    double mag_step;                /* step between factors (used when end is not set; NAN when end is set) */
+    double mag_end;                 /* last factor (NAN = not set, use step) */
+    int mag_count;                  /* number of frames T (= mag_list.n when the list is given) */
+    cfg_f64_list mag_list;          /* explicit factors (overrides start/step/end/count) */
+    char *mag_factor;               /* alpha | one_plus_alpha: m_i = alpha_i or 1 + alpha_i */
+
+    /* model */
+    char *model_input;              /* frames | difference */
+    char *model_backbone;           /* frozen | finetune */
+    char *model_backbone_weights;   /* optional ResNet-18 HDF5 (pretrained) */
+    char *attn_type;                /* lsh | dense | none */
+    int attn_n_rounds;              /* LSH hyperplanes */
+    int attn_d;                     /* Q/K/V width */
+    char *attn_planes;              /* fixed | resample */
+    int head_hidden;                /* FC1 width */
+    double head_dropout;
+    char *head_pooling;             /* mean | flatten */
+
+    /* train */
+    int train_epochs;
+    int train_batch_size;
+    double train_lr;
+    char *train_optimizer;          /* sgd | adam | adamw */
+    double train_momentum;
+    double train_weight_decay;
+    char *train_lr_schedule;        /* none | step | cosine */
+    int train_warmup_epochs;
+    int train_step_epochs;
+    double train_gamma;
+    int train_class_weights;        /* bool */
+
+    /* eval */
+    char *eval_protocol;            /* loso | kfold | megc2019 */
+    int eval_folds;                 /* for kfold */
+    char *eval_selection;           /* fixed | inner_val */
+    double eval_inner_val_fraction;
+    int eval_oracle_epoch;          /* bool: leaky "best epoch on the test subject", labelled */
+
+    /* output */
+    char *output_dir;
+    int output_save_features;       /* bool */
+    int output_save_backbone;       /* bool */
+
+    /* runtime */
+    int rt_threads;                 /* 0 = SLURM_CPUS_PER_TASK or 1 */
+    int rt_retries;
+    int rt_fail_fast;               /* bool */
+    double rt_max_walltime;         /* seconds, 0 = none */
+    char *rt_log_level;             /* debug | info | warn | error */
+
+    /* base seed (sweep.seeds lists several; the runner seeds each task from its id and this) */
+    long seed;
+} mer_config;
+
+/* One sweep point: a full resolved config plus the swept assignments that made it. Seeds are not part
+ * of a point: every point runs once per seed in cfg_doc.seeds. */
+typedef struct {
+    mer_config cfg;
+    char *params;  /* "model.attention.n_rounds=3 magnify.schedule.step=0.375" ("" if no sweep) */
+    char *id;      /* stable id: 16 hex digits of FNV-1a 64 of config_to_string(cfg) over the sections seed,
+                    * dataset, preprocess, magnify, model, train, eval (not output.*, runtime.*) */
+} cfg_point;
+
+typedef struct {
+    mer_config base;     /* file + overrides, defaults filled */
+    char *source_path;
+    long *seeds;         /* sweep.seeds, or just {base.seed} */
+    size_t n_seeds;
+    void *sweep;         /* opaque: the sweep grammar, kept so points can be expanded */
+} cfg_doc;
+
+/* Load and validate a YAML file plus "key=value" overrides. On failure err holds every error, each
+ * located (FILE:LINE:COL: message, source line, caret; or override 'k=v': message), separated by
+ * newlines, cut at MER_ERR_MSG_MAX (config_load_diag gives the complete text). Use
+ * config_mag_alpha() for the magnification factors rather than start/step/end/list directly. */
+int config_load(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, mer_err *err);
+void config_doc_free(cfg_doc *doc);
+void config_free(mer_config *cfg);
+int config_copy(mer_config *dst, const mer_config *src, mer_err *err);
+void config_defaults(mer_config *cfg);
+
+/* Expand the sweep (cartesian product of the listed keys, first key varying slowest; `zip:` groups
+ * advance together as one factor) into points; each point is validated as a whole. */
+int config_points(cfg_point **points, size_t *n, const cfg_doc *doc, mer_err *err);
+void config_points_free(cfg_point *points, size_t n);
+
+/* Print the resolved config as YAML that config_load reads back identically. When `prefixes` is
+ * non-NULL only keys starting with one of them are printed (used to key cached stages by exactly the
+ * values they depend on). */
+int config_print(FILE *f, const mer_config *cfg, const char *const *prefixes, size_t n_prefixes);
+char *config_to_string(const mer_config *cfg, const char *const *prefixes, size_t n_prefixes); /* free() */
+
+/* Print the schema (key, type, default, range, help) — `mer config --keys`. */
+void config_print_schema(FILE *f);
+
+/* ---- additions by the config implementation (io/config/config.c) ------------------------------------- */
+
+/* config_load that also hands back the complete error text (*diag, malloc'ed, NULL when there is no
+ * error or diag is NULL): err->msg holds at most MER_ERR_MSG_MAX bytes, so a file with many errors is
+ * cut there ("... and N more errors"); the CLI prints *diag instead. */
+int config_load_diag(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, char **diag,
+                     mer_err *err);
+/* The same from YAML text in memory; `name` is used as the file name in messages. */
+int config_load_text(cfg_doc *doc, const char *name, const char *text, size_t len, char *const *overrides,
+                     size_t n_overrides, char **diag, mer_err *err);
+
+/* Print the whole document: the resolved base config plus the sweep (and seeds) that remain after the
+ * overrides, so that loading the output gives the same base config and the same points. */
+int config_doc_print(FILE *f, const cfg_doc *doc);
+char *config_doc_to_string(const cfg_doc *doc); /* free() */
+
+/* Number of points config_points() will produce (1 without a sweep). */
+size_t config_n_points(const cfg_doc *doc);
+/* 1 when every schema field is equal (NAN equals NAN, strings and lists by content). */
+int config_equal(const mer_config *a, const mer_config *b);
+/* Magnification factor alpha_i, 0 <= i < mag_count: mag_list[i] when the list is given, else evenly
+ * spaced from mag_start to mag_end when end is set (the last one is exactly end), else
+ * mag_start + i*mag_step. The network gets alpha_i or 1 + alpha_i depending on mag_factor. */
+double config_mag_alpha(const mer_config *cfg, int i);
+/* 64-bit FNV-1a of a string (point ids). */
+uint64_t config_fnv1a64(const char *s);

@@ -1,0 +1,161 @@
+/* The configuration schema table: every key mer reads from a config file, its type, default, range and
+ * help. Adding a key = adding a field to mer_config (io/config/config.h) and one row here, inside its section. */
+#include "io/config/schema.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "io/config/config.h"
+
+#define F(field) offsetof(mer_config, field)
+/* Ranges: min, max, flags. */
+#define ANY -INFINITY, INFINITY, 0
+#define IN(a, b) a, b, 0                                /* [a, b] */
+#define OPEN(a, b) a, b, CFG_MIN_OPEN | CFG_MAX_OPEN    /* (a, b) */
+#define LOPEN(a, b) a, b, CFG_MIN_OPEN                  /* (a, b] */
+#define ROPEN(a, b) a, b, CFG_MAX_OPEN                  /* [a, b) */
+#define GE(a) a, INFINITY, 0                            /* >= a */
+#define NULLABLE -INFINITY, INFINITY, CFG_NULLABLE
+
+const cfg_key CFG_KEYS[] = {
+    {"seed", CFG_LONG, F(seed), "0", ANY, NULL,
+     "base seed; each task derives its own seed from its id and this (see sweep.seeds)"},
+
+    /* dataset */
+    {"dataset.format", CFG_ENUM, F(dataset_format), "synth", ANY, "casme2|samm|smic|megc2019|manifest|synth",
+     "dataset layout to read; synth generates a small labelled demo set"},
+    {"dataset.root", CFG_STR, F(dataset_root), "demo-data", ANY, NULL,
+     "dataset folder; required (no default) for every format but synth"},
+    {"dataset.annotations", CFG_STR, F(dataset_annotations), "\"\"", ANY, NULL,
+     "annotation CSV (coding sheet export or manifest); required for manifest"},
+    {"dataset.classes", CFG_STR_LIST, F(dataset_classes), "[]", ANY, NULL,
+     "class names kept, in label order; [] = the format's usual set"},
+    {"dataset.min_class_samples", CFG_INT, F(dataset_min_class_samples), "10", IN(0, 100000), NULL,
+     "drop classes with fewer samples than this (patent: 10)"},
+    {"dataset.include", CFG_STR_LIST, F(dataset_include), "[]", ANY, NULL,
+     "sample ids (subject/clip) to keep; [] = all"},
+    {"dataset.exclude", CFG_STR_LIST, F(dataset_exclude), "[]", ANY, NULL, "sample ids (subject/clip) to drop"},
+    {"dataset.synth.subjects", CFG_INT, F(synth_subjects), "8", IN(1, 1000), NULL, "synthetic subjects"},
+    {"dataset.synth.per_class", CFG_INT, F(synth_per_class), "4", IN(1, 1000), NULL,
+     "synthetic clips per subject and class"},
+    {"dataset.synth.width", CFG_INT, F(synth_width), "320", IN(64, 4096), NULL, "synthetic frame width, px"},
+    {"dataset.synth.height", CFG_INT, F(synth_height), "240", IN(64, 4096), NULL, "synthetic frame height, px"},
+    {"dataset.synth.fps", CFG_INT, F(synth_fps), "100", IN(1, 1000), NULL, "synthetic frame rate"},
+    {"dataset.synth.seed", CFG_LONG, F(synth_seed), "1", ANY, NULL, "seed of the synthetic data generator"},
+
+    /* preprocess */
+    {"preprocess.size", CFG_INT, F(prep_size), "112", IN(16, 1024), NULL, "side of the aligned square face crop, px"},
+    {"preprocess.eye_y", CFG_FLOAT, F(prep_eye_y), "0.35", OPEN(0, 1), NULL,
+     "eye line height as a fraction of the crop"},
+    {"preprocess.eye_dist", CFG_FLOAT, F(prep_eye_dist), "0.40", OPEN(0, 1), NULL,
+     "inter-ocular distance as a fraction of the crop"},
+    {"preprocess.grey", CFG_BOOL, F(prep_grey), "false", ANY, NULL, "convert frames to grey before the network"},
+    {"preprocess.cascade", CFG_STR, F(prep_cascade),
+     "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", ANY, NULL,
+     "OpenCV Haar cascade XML for face detection"},
+    {"preprocess.landmarks", CFG_STR, F(prep_landmarks), "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
+     ANY, NULL, "dlib 68-point shape predictor"},
+    {"preprocess.scale_factor", CFG_FLOAT, F(prep_scale_factor), "1.1", LOPEN(1, 4), NULL,
+     "cascade pyramid scale step"},
+    {"preprocess.min_neighbors", CFG_INT, F(prep_min_neighbors), "3", IN(0, 100), NULL,
+     "cascade: neighbours a detection needs"},
+    {"preprocess.min_face", CFG_INT, F(prep_min_face), "40", IN(1, 10000), NULL, "smallest face searched, px"},
+
+    /* magnify */
+    {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, "network|linear|none",
+     "motion magnification: MagNet network, linear (Eulerian-style) or none"},
+    {"magnify.weights", CFG_STR, F(mag_weights), "\"\"", ANY, NULL, "MagNet HDF5 weights (from mer convert-tf)"},
+    {"magnify.schedule.start", CFG_FLOAT, F(mag_start), "1.0", ANY, NULL, "first amplification factor alpha_0"},
+    {"magnify.schedule.step", CFG_FLOAT, F(mag_step), "0.375", NULLABLE, NULL,
+     "alpha_i = start + i*step; give step or end, not both (~ = derived from end)"},
+    {"magnify.schedule.end", CFG_FLOAT, F(mag_end), "~", NULLABLE, NULL,
+     "last factor: alphas evenly spaced from start to end (~ = unset, use step)"},
+    {"magnify.schedule.count", CFG_INT, F(mag_count), "32", IN(1, 1024), NULL,
+     "number of magnified frames T (must equal the length of list when both are given)"},
+    {"magnify.schedule.list", CFG_FLOAT_LIST, F(mag_list), "[]", ANY, NULL,
+     "explicit factors; when non-empty they replace start/step/end and set count"},
+    {"magnify.schedule.factor", CFG_ENUM, F(mag_factor), "one_plus_alpha", ANY, "alpha|one_plus_alpha",
+     "magnification passed to the network: alpha_i or 1 + alpha_i"},
+
+    /* model */
+    {"model.input", CFG_ENUM, F(model_input), "frames", ANY, "frames|difference",
+     "network input: magnified frames or their difference to the onset"},
+    {"model.backbone.mode", CFG_ENUM, F(model_backbone), "frozen", ANY, "frozen|finetune",
+     "ResNet-18 backbone frozen (features cached) or fine-tuned"},
+    {"model.backbone.weights", CFG_STR, F(model_backbone_weights), "\"\"", ANY, NULL,
+     "pretrained ResNet-18 HDF5; \"\" = random init"},
+    {"model.attention.type", CFG_ENUM, F(attn_type), "lsh", ANY, "lsh|dense|none",
+     "self-attention over the T frames: LSH-sparsified, dense, or none"},
+    {"model.attention.n_rounds", CFG_INT, F(attn_n_rounds), "3", IN(1, 16), NULL, "LSH hyperplanes (hash bits)"},
+    {"model.attention.d", CFG_INT, F(attn_d), "1024", IN(1, 8192), NULL, "width of Q, K and V"},
+    {"model.attention.planes", CFG_ENUM, F(attn_planes), "fixed", ANY, "fixed|resample",
+     "LSH hyperplanes drawn once (fixed) or per forward pass (resample)"},
+    {"model.head.hidden", CFG_INT, F(head_hidden), "256", IN(1, 65536), NULL, "width of the first FC layer"},
+    {"model.head.dropout", CFG_FLOAT, F(head_dropout), "0.5", ROPEN(0, 1), NULL, "dropout before the classifier"},
+    {"model.head.pooling", CFG_ENUM, F(head_pooling), "mean", ANY, "mean|flatten",
+     "how the T attended frames become one vector"},
+
+    /* train */
+    {"train.epochs", CFG_INT, F(train_epochs), "30", IN(1, 100000), NULL, "training epochs per fold"},
+    {"train.batch_size", CFG_INT, F(train_batch_size), "16", IN(1, 65536), NULL, "minibatch size"},
+    {"train.lr", CFG_FLOAT, F(train_lr), "1e-3", LOPEN(0, 10), NULL, "learning rate"},
+    {"train.optimizer", CFG_ENUM, F(train_optimizer), "adam", ANY, "sgd|adam|adamw", "optimizer"},
+    {"train.momentum", CFG_FLOAT, F(train_momentum), "0.9", IN(0, 1), NULL, "SGD momentum (adam: beta1)"},
+    {"train.weight_decay", CFG_FLOAT, F(train_weight_decay), "1e-4", GE(0), NULL, "L2 / decoupled weight decay"},
+    {"train.lr_schedule", CFG_ENUM, F(train_lr_schedule), "cosine", ANY, "none|step|cosine",
+     "learning-rate schedule after warm-up"},
+    {"train.warmup_epochs", CFG_INT, F(train_warmup_epochs), "0", GE(0), NULL,
+     "linear warm-up epochs (must be < epochs)"},
+    {"train.step_epochs", CFG_INT, F(train_step_epochs), "10", GE(1), NULL, "step schedule: epochs between decays"},
+    {"train.gamma", CFG_FLOAT, F(train_gamma), "0.1", LOPEN(0, 1), NULL, "step schedule: decay factor"},
+    {"train.class_weights", CFG_BOOL, F(train_class_weights), "false", ANY, NULL,
+     "weight the loss by inverse class frequency"},
+
+    /* eval */
+    {"eval.protocol", CFG_ENUM, F(eval_protocol), "loso", ANY, "loso|kfold|megc2019",
+     "leave-one-subject-out, k-fold, or the MEGC 2019 composite protocol"},
+    {"eval.folds", CFG_INT, F(eval_folds), "5", IN(2, 1000), NULL, "folds for kfold"},
+    {"eval.selection", CFG_ENUM, F(eval_selection), "fixed", ANY, "fixed|inner_val",
+     "model selection: last epoch (fixed) or best epoch on an inner validation split"},
+    {"eval.inner_val_fraction", CFG_FLOAT, F(eval_inner_val_fraction), "0.2", OPEN(0, 1), NULL,
+     "share of training subjects held out for inner_val"},
+    {"eval.oracle_epoch", CFG_BOOL, F(eval_oracle_epoch), "false", ANY, NULL,
+     "also report the leaky best-epoch-on-test score, labelled as such"},
+
+    /* output */
+    {"output.dir", CFG_STR, F(output_dir), "out", ANY, NULL, "run folder (ledger, per-task results, report)"},
+    {"output.save_features", CFG_BOOL, F(output_save_features), "true", ANY, NULL, "keep cached backbone features"},
+    {"output.save_backbone", CFG_BOOL, F(output_save_backbone), "false", ANY, NULL,
+     "save fine-tuned backbone weights per task"},
+
+    /* runtime */
+    {"runtime.threads", CFG_INT, F(rt_threads), "0", IN(0, 1024), NULL,
+     "threads per rank; 0 = SLURM_CPUS_PER_TASK or 1"},
+    {"runtime.retries", CFG_INT, F(rt_retries), "2", IN(0, 100), NULL, "extra attempts of a failing task"},
+    {"runtime.fail_fast", CFG_BOOL, F(rt_fail_fast), "false", ANY, NULL, "stop the run at the first failed task"},
+    {"runtime.max_walltime", CFG_FLOAT, F(rt_max_walltime), "0", GE(0), NULL,
+     "seconds after which no new task starts and the run stops cleanly; 0 = no limit"},
+    {"runtime.log_level", CFG_ENUM, F(rt_log_level), "info", ANY, "debug|info|warn|error", "log verbosity"},
+};
+
+const size_t CFG_N_KEYS = sizeof CFG_KEYS / sizeof CFG_KEYS[0];
+
+int cfg_key_find(const char *key, size_t n) {
+    for (size_t i = 0; i < CFG_N_KEYS; i++)
+        if (strlen(CFG_KEYS[i].key) == n && !memcmp(CFG_KEYS[i].key, key, n)) return (int)i;
+    return -1;
+}
+
+const char *cfg_type_name(cfg_type t) {
+    switch (t) {
+    case CFG_INT:
+    case CFG_LONG: return "int";
+    case CFG_FLOAT: return "float";
+    case CFG_BOOL: return "bool";
+    case CFG_STR: return "str";
+    case CFG_ENUM: return "enum";
+    case CFG_STR_LIST: return "list of str";
+    case CFG_FLOAT_LIST: return "list of float";
+    }
+    return "?";
+}

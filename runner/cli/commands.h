@@ -1,0 +1,52 @@
+/* Every `mer` subcommand: int cmd_NAME(int argc, char **argv), argv[0] being the subcommand name.
+ * A command returns the process exit status: 0 success, 1 failure (message printed), 2 usage error.
+ * Commands are the CLI layer: they may print and choose exit codes; the library code they call may not.
+ * Register a command by adding it here and to the table in runner/cli/main.c. */
+#pragma once
+#include <stdio.h>
+
+#include "io/config/config.h"
+
+typedef int (*mer_cmd_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    mer_cmd_fn fn;
+    const char *summary; /* one line for `mer --help` */
+} mer_command;
+
+/* Check / print a config, list its sweep points, print the schema (runner/cli/config.c). */
+int cmd_config(int argc, char **argv);
+/* Load a config for a command: 0, or -1 after printing every located error to stderr when `report`
+ * (the full text, not the capped err.msg); doc is then not to be freed. */
+int cmd_load_config(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, int report);
+/* runner/cli/run.c: the experiment runner */
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+
+/* Print the versions of mer and of every linked library (mer --version). */
+void print_versions(void);
+/* The same report to any stream (stored in results.h5 /meta/libraries). */
+void fprint_versions(FILE *f);
+/* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* runner/cli/report.c */
+int cmd_report(int argc, char **argv);
+
+/* runner/cli/magnify.c */
+int cmd_convert_tf(int argc, char **argv);
+int cmd_magnify(int argc, char **argv);
+
+/* runner/cli/data.c */
+int cmd_synth(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+
+/* runner/cli/face.c: mer face detect | landmarks */
+int cmd_face(int argc, char **argv);
+/* runner/cli/prep.c: mer prep CONFIG (face registration of a dataset into the prep cache); mer face align */
+int cmd_prep(int argc, char **argv);
+int cmd_face_align(int argc, char **argv);
+/* Check, debug and benchmark the neural-network engine: forward, train-step, grad, bench, init (runner/cli/nn.c). */
+int cmd_nn(int argc, char **argv);

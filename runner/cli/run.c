@@ -1,0 +1,419 @@
+/* `mer run`, `mer status`, `mer collect`: the CLI of the experiment runner. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <mpi.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/nn/threads.h"
+#include "io/base/log.h"
+#include "runner/cli/commands.h"
+#include "runner/farm.h"
+#include "runner/ledger.h"
+#include "runner/results.h"
+#include "runner/signals.h"
+
+
+static void run_help(void) {
+    printf("usage: [mpirun -n N] mer run CONFIG [key=value ...] [options]\n\n"
+           "Run the experiment of CONFIG (sweep points x seeds x folds) as a task graph: preprocess ->\n"
+           "magnify + features -> train/evaluate. Under MPI rank 0 coordinates and the other ranks work;\n"
+           "with one process it does the work itself. Stage outputs are cached in output.dir/tasks/ by the\n"
+           "config values they depend on and reused by later runs. Re-running the same command resumes.\n\n"
+           "Options:\n"
+           "  --dry-run          print the task table (stage, id, depends on, estimated cost, cache hit); run nothing\n"
+           "  --fail-fast        stop handing out work after the first task that fails for good\n"
+           "  --retry-failed     give tasks that failed for good in an earlier run new attempts\n"
+           "  --max-walltime S   stop like on SIGTERM after S seconds (sites without `sbatch --signal`)\n"
+           "  --slice I/N        job arrays: run only slice I (0-based) of N: every N-th train task and the\n"
+           "                     tasks it needs, in one process, with its own ledger; shared tasks another\n"
+           "                     slice finished are reused; `mer collect DIR` assembles results.h5 at the end;\n"
+           "                     a slice does not initialise MPI (starts under any launcher)\n"
+           "  --stages NAME      stage implementation: pipeline (default) or test (deterministic pseudo-work\n"
+           "                     for testing the runner; knobs MER_TEST_TASK_MS, MER_TEST_CORRUPT, MER_TEST_FLAKY,\n"
+           "                     MER_TEST_IGNORE_STOP: see runner/stage_test.c)\n"
+           "  -h, --help         this help\n\n"
+           "Threads per rank: runtime.threads, else SLURM_CPUS_PER_TASK, else 1 (OpenBLAS and OpenMP are set to it).\n"
+           "Open MPI binds each rank to one core when there are <= 2 ranks: with threads > 1 use\n"
+           "`mpirun --bind-to none` or `--map-by slot:PE=T`. The affinity each rank got is logged; a rank\n"
+           "uses at most as many threads as CPUs in it (with a warning). model.backbone.mode=finetune trains\n"
+           "ResNet-18 in every train task: on CPU that is hours per fold at the patent's sizes.\n\n"
+           "Signals: SIGTERM/SIGUSR1 once: no new tasks, running tasks stop at their next safe point, the ledger\n"
+           "is flushed, results.h5 is written from what is done; twice: abort at once; three times: die.\n\n"
+           "Exit codes: 0 every task done; 1 error (config, dataset, I/O); 2 usage; 3 interrupted (signal or\n"
+           "--max-walltime): run the same command again to resume; 4 finished, but some tasks failed\n"
+           "(see `mer status DIR`).\n");
+}
+
+static int mkdir_p(const char *path, mer_err *err) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return mer_errf(err, "%s: cannot create: %s", buf, strerror(errno));
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}
+
+static int thread_budget(const mer_config *cfg) {
+    if (cfg->rt_threads > 0) return cfg->rt_threads;
+    const char *s = getenv("SLURM_CPUS_PER_TASK");
+    int n = s ? atoi(s) : 0;
+    return n > 0 ? n : 1;
+}
+
+/* More threads than CPUs in the affinity mask would spin-wait against each other on the same cores (the
+ * OpenMP pool waits actively): use as many threads as CPUs then, and say so. Results do not depend on
+ * the thread count. */
+static void setup_threads(int threads, int rank, const char *host) {
+    cpu_set_t set;
+    const int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
+    if (affinity > 0 && threads > affinity) {
+        log_warn("rank %d: %d threads asked for but only %d CPU(s) in this process's affinity: using %d "
+                 "(start Open MPI with --bind-to none or --map-by slot:PE=%d)",
+                 rank, threads, affinity, affinity, threads);
+        threads = affinity;
+    }
+    nn_set_threads(threads);
+    char desc[160];
+    nn_describe_threads(desc, sizeof desc, threads);
+    log_info("host %s rank %d: %d CPU(s) in affinity, %s", host, rank, affinity, desc);
+    if (rank <= 1 && nn_blas_advice()) log_warn("%s", nn_blas_advice());
+}
+
+static log_level parse_level(const char *s) {
+    if (!s) return LOG_INFO;
+    if (!strcmp(s, "debug")) return LOG_DEBUG;
+    if (!strcmp(s, "warn")) return LOG_WARN;
+    if (!strcmp(s, "error")) return LOG_ERROR;
+    return LOG_INFO;
+}
+
+/* Agree across ranks that setup worked; rank-local messages are printed by their rank. */
+static int all_ok(int ok, MPI_Comm comm) {
+    if (comm == MPI_COMM_NULL) return ok;
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    return all;
+}
+
+/* Tasks of job-array slice I of N: train tasks j (in plan order) with j % N == I, and everything they need. */
+static uint8_t *slice_scope(const mer_plan *p, int slice, int n_slices, mer_err *err) {
+    uint8_t *scope = mer_calloc(p->n_tasks, 1, err);
+    if (!scope) return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < p->n_tasks; i++)
+        if (p->tasks[i].kind == STAGE_TRAIN && (j++ % (size_t)n_slices) == (size_t)slice) scope[i] = 1;
+    for (size_t i = p->n_tasks; i-- > 0;) /* dependencies come earlier in plan order */
+        if (scope[i])
+            for (size_t k = 0; k < p->tasks[i].n_deps; k++) scope[p->tasks[i].deps[k]] = 1;
+    return scope;
+}
+
+int cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},       {"fail-fast", no_argument, 0, 'f'},
+                                         {"retry-failed", no_argument, 0, 'r'},  {"max-walltime", required_argument, 0, 'w'},
+                                         {"stages", required_argument, 0, 's'}, {"slice", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int dry = 0, fail_fast = 0, retry_failed = 0, c, slice = -1, n_slices = 0;
+    double max_wall = 0;
+    const char *stages = "pipeline";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': dry = 1; break;
+        case 'f': fail_fast = 1; break;
+        case 'r': retry_failed = 1; break;
+        case 'w': {
+            char *end;
+            errno = 0;
+            max_wall = strtod(optarg, &end);
+            if (errno || *end || !(max_wall > 0)) return usage_error("run", "--max-walltime wants seconds > 0, got '%s'", optarg);
+            break;
+        }
+        case 's': stages = optarg; break;
+        case 'S': {
+            char extra;
+            if (sscanf(optarg, "%d/%d%c", &slice, &n_slices, &extra) != 2 || n_slices < 1 || slice < 0 ||
+                slice >= n_slices)
+                return usage_error("run", "--slice wants I/N with 0 <= I < N, got '%s'", optarg);
+            break;
+        }
+        case 'h': run_help(); return 0;
+        default: return usage_error("run", "unknown option");
+        }
+    }
+    if (optind >= argc) return usage_error("run", "missing CONFIG");
+    const char *config_path = argv[optind];
+    char *const *overrides = argv + optind + 1;
+    size_t n_over = (size_t)(argc - optind - 1);
+    for (size_t i = 0; i < n_over; i++)
+        if (!strchr(overrides[i], '=')) return usage_error("run", "'%s' is not a key=value override", overrides[i]);
+    const stage_impl *impl = stage_impl_find(stages);
+    if (!impl) return usage_error("run", "unknown --stages '%s' (known: pipeline, test)", stages);
+
+    /* A job-array slice is one process by definition: it does not initialise MPI at all, so it starts
+     * under any launcher (srun without a PMI plugin, plain shell). */
+    int provided, rank = 0, size = 1;
+    MPI_Comm comm = MPI_COMM_NULL;
+    if (slice < 0) {
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        comm = MPI_COMM_WORLD;
+        MPI_Comm_rank(comm, &rank);
+        MPI_Comm_size(comm, &size);
+    }
+    char host[256] = "?";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+
+    mer_err err = {{0}};
+    cfg_doc doc;
+    memset(&doc, 0, sizeof doc);
+    mer_plan plan;
+    memset(&plan, 0, sizeof plan);
+    mer_samples samples;
+    memset(&samples, 0, sizeof samples);
+    void *data = NULL;
+    int loaded = 0, have_plan = 0, code = MER_EXIT_FAILURE;
+    mer_ledger ledger = {.fd = -1};
+    uint8_t *scope = NULL;
+
+    /* every config error, located (the same on every rank: rank 0 prints them) */
+    int cfg_ok = cmd_load_config(&doc, config_path, overrides, n_over, rank == 0) == 0;
+    int ok = cfg_ok;
+    if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
+    /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
+    if (ok && rank == 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
+    int ok0 = all_ok(ok, comm);
+    if (ok && ok0 && rank != 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
+    if (ok && ok0) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
+    if (!ok && cfg_ok) fprintf(stderr, "mer run: %s\n", err.msg);
+    if (!all_ok(ok && ok0, comm)) goto out;
+
+    uint64_t h = plan.hash;
+    if (comm != MPI_COMM_NULL) MPI_Bcast(&h, 1, MPI_UINT64_T, 0, comm);
+    ok = h == plan.hash;
+    if (!ok) fprintf(stderr, "mer run: rank %d built a different plan than rank 0 (different config or dataset?)\n", rank);
+    if (!all_ok(ok, comm)) goto out;
+
+    if (dry) {
+        if (rank == 0) plan_print(stdout, &plan);
+        code = MER_EXIT_OK;
+        goto out;
+    }
+    int threads = thread_budget(&doc.base);
+    setup_threads(threads, rank, host);
+    if (rank == 0) {
+        static const char *const sub[] = {"tasks/prep", "tasks/features", "tasks/train"};
+        for (int i = 0; ok && i < 3; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", plan.output_dir, sub[i]);
+            ok = mkdir_p(path, &err) == 0;
+        }
+        char ledger_name[64];
+        if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
+        ok = ok && ledger_open(&ledger, plan.output_dir, slice >= 0 ? ledger_name : NULL, &err) == 0 &&
+             results_write_plan(&plan, &err) == 0;
+        if (ok && slice >= 0 && !(scope = slice_scope(&plan, slice, n_slices, &err))) ok = 0;
+        if (!ok) fprintf(stderr, "mer run: %s\n", err.msg);
+        else
+            log_info("plan: %zu points x %zu seeds x %zu folds, %zu samples -> %zu tasks; output in %s", plan.n_points,
+                     doc.n_seeds, plan.n_folds, plan.samples.n, plan.n_tasks, plan.output_dir);
+    }
+    if (!all_ok(ok, comm)) goto out;
+    if (signals_install() < 0) log_warn("cannot install the SIGTERM/SIGUSR1 handlers: signals will kill the run");
+
+    run_ctx ctx = {.plan = &plan, .data = data, .rank = rank, .size = size, .threads = threads, .host = host};
+    farm_options fo = {.retries = doc.base.rt_retries, .fail_fast = fail_fast || doc.base.rt_fail_fast,
+                       .retry_failed = retry_failed, .max_walltime = max_wall > 0 ? max_wall : doc.base.rt_max_walltime,
+                       .scope = scope};
+    farm_summary sum;
+    if (farm_run(&sum, &plan, &ctx, rank == 0 ? &ledger : NULL, &fo, comm, &err) < 0) {
+        fprintf(stderr, "mer run: rank %d: %s\n", rank, err.msg);
+        if (comm == MPI_COMM_NULL) {
+            code = MER_EXIT_FAILURE;
+            goto out;
+        }
+        MPI_Abort(comm, MER_EXIT_FAILURE);
+    }
+    if (rank == 0) {
+        size_t rows = 0, trains = 0;
+        log_info("tasks: %zu done (%zu ran now: prep %zu, features %zu, train %zu; cache hits at start: prep %zu, "
+                 "features %zu, train %zu), %zu failed, %zu skipped, %zu not finished",
+                 sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
+                 sum.n_cached[0], sum.n_cached[1], sum.n_cached[2], sum.n_failed, sum.n_skipped, sum.n_pending);
+        if (slice >= 0) {
+            code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
+                   : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
+                                                                       : MER_EXIT_OK;
+            log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
+                     n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
+        } else if (results_collect(plan.output_dir, &rows, &trains, &err) < 0) {
+            fprintf(stderr, "mer run: %s\n", err.msg);
+            code = MER_EXIT_FAILURE;
+        } else {
+            log_info("%s/results.h5: %zu predictions from %zu train tasks", plan.output_dir, rows, trains);
+            code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
+                   : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
+                                                                       : MER_EXIT_OK;
+            if (code == MER_EXIT_INTERRUPTED)
+                log_warn("interrupted: %zu task(s) left; run the same command again to resume", sum.n_pending);
+            if (code == MER_EXIT_TASKS_FAILED) log_warn("some tasks failed: mer status %s", plan.output_dir);
+        }
+    } else {
+        code = MER_EXIT_OK;
+    }
+out:
+    free(scope);
+    ledger_close(&ledger);
+    if (have_plan) plan_free(&plan);
+    else mer_samples_free(&samples);
+    if (loaded && impl->unload) impl->unload(data);
+    config_doc_free(&doc);
+    if (comm != MPI_COMM_NULL) MPI_Finalize();
+    return code;
+}
+
+/* ---- mer status ------------------------------------------------------------------------------------- */
+
+static void status_help(void) {
+    printf("usage: mer status DIR\n\n"
+           "Show the state of the run in DIR (its output.dir): done / running / pending / failed / skipped tasks\n"
+           "per stage, the reasons of failures, and an ETA from the estimated costs calibrated by measured\n"
+           "wall times and the number of workers of the latest run. Reads DIR/plan.h5 and DIR/ledger.tsv only.\n\n"
+           "  -h, --help   this help\n");
+}
+
+int cmd_status(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            status_help();
+            return 0;
+        }
+        return usage_error("status", "unknown option");
+    }
+    if (optind + 1 != argc) return usage_error("status", "expected one DIR");
+    const char *dir = argv[optind];
+    mer_err err = {{0}};
+    stored_plan sp;
+    if (stored_plan_read(&sp, dir, &err) < 0) {
+        fprintf(stderr, "mer status: %s\n", err.msg);
+        return 1;
+    }
+    ledger_state led;
+    if (ledger_read(&led, dir, &err) < 0) {
+        fprintf(stderr, "mer status: %s\n", err.msg);
+        stored_plan_free(&sp);
+        return 1;
+    }
+    /* "running" in the ledger means running only while a run holds the ledger lock; otherwise the run
+     * died or was stopped, and those tasks run again on resume */
+    int active = ledger_in_use(dir);
+    enum { DONE, RUNNING, PENDING, FAILED, SKIPPED, NS };
+    static const char *const names[NS] = {"done", "running", "pending", "failed", "skipped"};
+    size_t count[3][NS] = {{0}};
+    double est_done = 0, wall_done = 0, est_left = 0;
+    for (size_t k = 0; k < sp.n_tasks; k++) {
+        int si = !strcmp(sp.task_stage[k], "prep") ? 0 : !strcmp(sp.task_stage[k], "features") ? 1 : 2;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/tasks/%s/%s.h5", dir, sp.task_stage[k], sp.task_id[k]);
+        const ledger_entry *e = ledger_find(&led, sp.task_id[k]);
+        int st = stat(path, &sb) == 0                   ? DONE
+                 : !e                                   ? PENDING
+                 : e->last == LEDGER_START              ? (active ? RUNNING : PENDING)
+                 : e->last == LEDGER_FAILED             ? FAILED
+                 : e->last == LEDGER_SKIPPED            ? SKIPPED
+                                                        : PENDING;
+        count[si][st]++;
+        if (st == DONE && e && e->last == LEDGER_DONE) {
+            est_done += sp.task_est[k];
+            wall_done += e->wall_s;
+        }
+        if (st == PENDING || st == RUNNING) est_left += sp.task_est[k];
+    }
+    printf("run %s (%s): %zu tasks; %zu points x %zu seeds, %zu folds, %zu samples\n", dir,
+           active ? "running now" : "not running", sp.n_tasks, sp.n_points,
+           sp.n_variants / (sp.n_points ? sp.n_points : 1), sp.n_folds, sp.n_samples);
+    printf("%-10s", "stage");
+    for (int s = 0; s < NS; s++) printf(" %8s", names[s]);
+    printf("\n");
+    static const char *const stages[3] = {"prep", "features", "train"};
+    for (int i = 0; i < 3; i++) {
+        printf("%-10s", stages[i]);
+        for (int s = 0; s < NS; s++) printf(" %8zu", count[i][s]);
+        printf("\n");
+    }
+    int shown = 0;
+    for (size_t i = 0; i < led.n; i++) {
+        const ledger_entry *e = &led.entries[i];
+        if (e->last != LEDGER_FAILED && e->last != LEDGER_RETRY && e->last != LEDGER_SKIPPED) continue;
+        if (!shown++) printf("\nfailures:\n");
+        printf("  %-8s %s  %s after %d attempt(s) on %s: %s\n", e->stage, e->id,
+               e->last == LEDGER_RETRY ? "failing (will retry)" : ledger_event_name(e->last), e->attempts, e->host,
+               e->error ? e->error : "");
+    }
+    size_t left = 0;
+    for (int i = 0; i < 3; i++) left += count[i][PENDING] + count[i][RUNNING];
+    if (left == 0) {
+        printf("\nnothing left to run%s\n", shown ? " (failed tasks: mer run ... --retry-failed)" : "");
+    } else {
+        int workers = led.last_workers > 0 ? led.last_workers : 1;
+        double scale = est_done > 0 ? wall_done / est_done : 1.0;
+        double eta = est_left * scale / workers;
+        printf("\n%zu task(s) left; ETA about %.0f s with %d worker(s)%s\n", left, eta, workers,
+               est_done > 0 ? " (estimates calibrated by measured wall times)" : " (uncalibrated estimates)");
+    }
+    if (led.n_bad_lines) printf("ledger: %zu incomplete line(s) ignored\n", led.n_bad_lines);
+    ledger_state_free(&led);
+    stored_plan_free(&sp);
+    return 0;
+}
+
+/* ---- mer collect ------------------------------------------------------------------------------------ */
+
+static void collect_help(void) {
+    printf("usage: mer collect DIR\n\n"
+           "Rebuild DIR/results.h5 from DIR/plan.h5, DIR/ledger.tsv and the finished task files in DIR/tasks/\n"
+           "(predictions, pooled metrics per point and seed, task table, features, weights). Safe to run while a\n"
+           "run is going on: results.h5 is replaced atomically.\n\n"
+           "  -h, --help   this help\n");
+}
+
+int cmd_collect(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            collect_help();
+            return 0;
+        }
+        return usage_error("collect", "unknown option");
+    }
+    if (optind + 1 != argc) return usage_error("collect", "expected one DIR");
+    mer_err err = {{0}};
+    size_t rows = 0, trains = 0;
+    if (results_collect(argv[optind], &rows, &trains, &err) < 0) {
+        fprintf(stderr, "mer collect: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s/results.h5: %zu predictions from %zu train tasks\n", argv[optind], rows, trains);
+    return 0;
+}
