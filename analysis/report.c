@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/base/strbuf.h"
 #include "io/h5.h"
 
 static char *dup_str(const char *s, mer_err *err) {
@@ -19,20 +20,14 @@ static char *dup_str(const char *s, mer_err *err) {
     return d;
 }
 
-static void free_strs(char **s, size_t n) {
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) free(s[i]);
-    free(s);
-}
-
 static void rows_free(report_rows *r) {
     free(r->point);
     free(r->seed);
     free(r->fold);
     free(r->truth);
     free(r->pred);
-    free_strs(r->subject, r->n);
-    free_strs(r->sample, r->n);
+    strs_free(r->subject, r->n);
+    strs_free(r->sample, r->n);
     memset(r, 0, sizeof *r);
 }
 
@@ -41,8 +36,8 @@ static void points_free(report_point *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(p[i].id);
         free(p[i].params);
-        free_strs(p[i].keys, p[i].n_kv);
-        free_strs(p[i].values, p[i].n_kv);
+        strs_free(p[i].keys, p[i].n_kv);
+        strs_free(p[i].values, p[i].n_kv);
         free(p[i].seeds);
         free(p[i].confusion);
         free(p[i].recall);
@@ -56,7 +51,7 @@ static void points_free(report_point *p, size_t n) {
 void report_free(mer_report *r) {
     free(r->path);
     free(r->dataset);
-    free_strs(r->classes, r->n_classes);
+    strs_free(r->classes, r->n_classes);
     free(r->version);
     free(r->created);
     points_free(r->points, r->n_points);
@@ -73,7 +68,7 @@ void report_free(mer_report *r) {
     free(r->failed);
     rows_free(&r->rows);
     rows_free(&r->oracle_rows);
-    free_strs(r->warnings, r->n_warnings);
+    strs_free(r->warnings, r->n_warnings);
     memset(r, 0, sizeof *r);
 }
 
@@ -123,7 +118,7 @@ static int read_rows(report_rows *rows, hid_t f, const char *group, size_t n_poi
     }
     rows->n = n;
     if (nsa != n) {
-        free_strs(rows->sample, nsa);
+        strs_free(rows->sample, nsa);
         rows->sample = NULL;
         return mer_errf(err, "/%s has %zu rows but /%s/point has %zu", path, nsa, group, n);
     }
@@ -371,11 +366,11 @@ static int read_tasks(mer_report *r, hid_t f, mer_err *err) {
     }
     rc = 0;
 done:
-    free_strs(id, n);
-    free_strs(stage, n2);
-    free_strs(state, n3);
-    free_strs(host, n4);
-    free_strs(error, n5);
+    strs_free(id, n);
+    strs_free(stage, n2);
+    strs_free(state, n3);
+    strs_free(host, n4);
+    strs_free(error, n5);
     free(attempts);
     free(point);
     free(wall);
@@ -537,8 +532,8 @@ int report_load(mer_report *r, const char *path, mer_err *err) {
             goto done;
     rc = 0;
 done:
-    free_strs(ids, n_ids);
-    free_strs(params, n_params);
+    strs_free(ids, n_ids);
+    strs_free(params, n_params);
     mer_err cerr;
     h5_close(f, &cerr);
     if (rc < 0) {

@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "analysis/plot.h"
 #include "analysis/report.h"
+#include "io/base/fs.h"
+#include "io/base/json.h"
+#include "io/data/csv.h"
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -401,19 +403,6 @@ static int write_md(FILE *f, const mer_report *r, const char *plot_dir, mer_err 
 
 /* ---- CSV ----------------------------------------------------------------------------------- */
 
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v) {
     fputc(',', f);
     if (!isnan(v)) fprintf(f, "%.12g", v);
@@ -422,11 +411,11 @@ static void csv_num(FILE *f, double v) {
 static void csv_rows(FILE *f, const mer_report *r, const report_point *pts, int leaky) {
     for (size_t p = 0; p < r->n_points; p++) {
         const report_point *pt = &pts[p];
-        csv_field(f, r->dataset);
+        csv_write_field(f, r->dataset, CSV_QUOTE_MINIMAL);
         fputc(',', f);
-        csv_field(f, pt->id);
+        csv_write_field(f, pt->id, CSV_QUOTE_MINIMAL);
         fputc(',', f);
-        csv_field(f, pt->params);
+        csv_write_field(f, pt->params, CSV_QUOTE_MINIMAL);
         fprintf(f, ",%d,%d,%" PRId64 ",%zu,%zu", !leaky && (long)p == r->best, leaky, pt->n, pt->n_folds, pt->n_seeds);
         csv_num(f, pt->accuracy);
         csv_num(f, pt->accuracy_std);
@@ -455,19 +444,6 @@ static void csv_rows(FILE *f, const mer_report *r, const report_point *pts, int 
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "%.12g", v);
     else fputs("null", f);
@@ -476,22 +452,22 @@ static void json_num(FILE *f, double v) {
 static void json_point(FILE *f, const mer_report *r, size_t source, const report_point *pt, int best, int leaky) {
     size_t C = r->n_classes;
     fputs("    {\"id\": ", f);
-    json_str(f, pt->id);
+    json_write_str(f, pt->id, JSON_ESC_SHORT);
     fputs(", \"params\": ", f);
-    json_str(f, pt->params);
+    json_write_str(f, pt->params, JSON_ESC_SHORT);
     fputs(", \"sweep\": {", f);
     for (size_t k = 0; k < pt->n_kv; k++) {
         fputs(k ? ", " : "", f);
-        json_str(f, pt->keys[k]);
+        json_write_str(f, pt->keys[k], JSON_ESC_SHORT);
         fputs(": ", f);
-        json_str(f, pt->values[k]);
+        json_write_str(f, pt->values[k], JSON_ESC_SHORT);
     }
     fputs("},\n     \"dataset\": ", f);
-    json_str(f, r->dataset);
+    json_write_str(f, r->dataset, JSON_ESC_SHORT);
     fprintf(f, ", \"source\": %zu, \"best\": %s, \"leaky\": %s", source, best ? "true" : "false", leaky ? "true" : "false");
     if (leaky) {
         fputs(", \"label\": ", f);
-        json_str(f, r->oracle_label);
+        json_write_str(f, r->oracle_label, JSON_ESC_SHORT);
     }
     fprintf(f, ",\n     \"n\": %" PRId64 ", \"n_folds\": %zu, \"n_seeds\": %zu, \"failed_tasks\": %zu,\n", pt->n,
             pt->n_folds, pt->n_seeds, pt->n_failed);
@@ -510,7 +486,7 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
     fputs(",\n     \"classes\": [", f);
     for (size_t k = 0; k < C; k++) {
         fputs(k ? ", " : "", f);
-        json_str(f, r->classes[k]);
+        json_write_str(f, r->classes[k], JSON_ESC_SHORT);
     }
     fputs("], \"recall\": [", f);
     for (size_t k = 0; k < C; k++) {
@@ -544,7 +520,7 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
     for (size_t s = 0; s < pt->n_subjects; s++) {
         const report_subject *su = &pt->subjects[s];
         fputs(s ? ", {\"subject\": " : "{\"subject\": ", f);
-        json_str(f, su->subject);
+        json_write_str(f, su->subject, JSON_ESC_SHORT);
         fprintf(f, ", \"n\": %" PRId64 ", \"correct\": %" PRId64 ", \"accuracy\": ", su->n, su->correct);
         json_num(f, su->n ? (double)su->correct / (double)su->n : NAN);
         fputs("}", f);
@@ -557,44 +533,44 @@ static void write_json(FILE *f, const mer_report *r, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const mer_report *ri = &r[i];
         fputs(i ? ",\n  {\"path\": " : "  {\"path\": ", f);
-        json_str(f, ri->path);
+        json_write_str(f, ri->path, JSON_ESC_SHORT);
         fputs(", \"dataset\": ", f);
-        json_str(f, ri->dataset);
+        json_write_str(f, ri->dataset, JSON_ESC_SHORT);
         fputs(", \"version\": ", f);
-        json_str(f, ri->version);
+        json_write_str(f, ri->version, JSON_ESC_SHORT);
         fputs(", \"created\": ", f);
-        json_str(f, ri->created);
+        json_write_str(f, ri->created, JSON_ESC_SHORT);
         fputs(", \"best\": ", f);
-        if (ri->best >= 0) json_str(f, ri->points[ri->best].id);
+        if (ri->best >= 0) json_write_str(f, ri->points[ri->best].id, JSON_ESC_SHORT);
         else fputs("null", f);
         fputs(", \"sweep_keys\": [", f);
         for (size_t k = 0; k < ri->n_sweep_keys; k++) {
             fputs(k ? ", " : "", f);
-            json_str(f, ri->sweep_keys[k]);
+            json_write_str(f, ri->sweep_keys[k], JSON_ESC_SHORT);
         }
         fprintf(f, "], \"n_points\": %zu, \"n_tasks\": %zu, \"failed_tasks\": [", ri->n_points, ri->n_tasks);
         for (size_t t = 0; t < ri->n_failed; t++) {
             const report_task *tk = &ri->failed[t];
             fputs(t ? ", {\"id\": " : "{\"id\": ", f);
-            json_str(f, tk->id);
+            json_write_str(f, tk->id, JSON_ESC_SHORT);
             fputs(", \"stage\": ", f);
-            json_str(f, tk->stage);
+            json_write_str(f, tk->stage, JSON_ESC_SHORT);
             fputs(", \"point\": ", f);
-            if (tk->point >= 0) json_str(f, ri->points[tk->point].id);
+            if (tk->point >= 0) json_write_str(f, ri->points[tk->point].id, JSON_ESC_SHORT);
             else fputs("null", f);
             fprintf(f, ", \"attempts\": %" PRId64 ", \"host\": ", tk->attempts);
-            json_str(f, tk->host);
+            json_write_str(f, tk->host, JSON_ESC_SHORT);
             fputs(", \"error\": ", f);
-            json_str(f, tk->error);
+            json_write_str(f, tk->error, JSON_ESC_SHORT);
             fputs("}", f);
         }
         fputs("], \"oracle_label\": ", f);
-        if (ri->oracle) json_str(f, ri->oracle_label);
+        if (ri->oracle) json_write_str(f, ri->oracle_label, JSON_ESC_SHORT);
         else fputs("null", f);
         fputs(", \"warnings\": [", f);
         for (size_t w = 0; w < ri->n_warnings; w++) {
             fputs(w ? ", " : "", f);
-            json_str(f, ri->warnings[w]);
+            json_write_str(f, ri->warnings[w], JSON_ESC_SHORT);
         }
         fputs("]}", f);
     }
@@ -638,21 +614,6 @@ int report_write(FILE *f, report_format fmt, const mer_report *r, size_t n, cons
 }
 
 /* ---- figures ------------------------------------------------------------------------------- */
-
-static int mkdir_p(const char *dir, mer_err *err) {
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n >= sizeof buf) return mer_errf(err, "%s: path too long", dir);
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != 0) continue;
-        char c = buf[i];
-        buf[i] = 0;
-        if (mkdir(buf, 0777) < 0 && errno != EEXIST) return mer_errf(err, "mkdir %s: %s", buf, strerror(errno));
-        buf[i] = c;
-    }
-    return 0;
-}
 
 typedef int (*svg_fn)(FILE *f, const void *ctx, mer_err *err);
 
@@ -785,7 +746,7 @@ done:
 }
 
 int report_write_plots(const mer_report *r, const char *dir, mer_err *err) {
-    if (mkdir_p(dir, err) < 0) return -1;
+    if (fs_mkdir_p(dir, err) < 0) return -1;
     char name[512];
     for (size_t p = 0; p < r->n_points && p < 64; p++) {
         if (!r->points[p].n_seeds) continue;

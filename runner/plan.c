@@ -8,27 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- a growing string buffer for key texts ------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-static int sb_add(strbuf *b, const char *s, mer_err *err) {
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) return mer_errf(err, "out of memory building a cache key");
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-    return 0;
-}
+#include "io/base/strbuf.h"
 
 /* ---- folds ------------------------------------------------------------------------------------ */
 
@@ -110,15 +90,17 @@ int plan_folds(mer_fold **out, size_t *n_out, const mer_samples *s, const char *
         free(placed);
     }
     for (size_t f = 0; f < n_folds; f++) {
-        strbuf name = {0};
+        strbuf name = STRBUF_INIT;
         for (size_t j = 0; j < n_subj; j++)
             if (fold_of_subj[j] == f) {
-                if ((name.len && sb_add(&name, "+", err) < 0) || sb_add(&name, subjects[j], err) < 0) {
-                    free(name.s);
-                    goto done;
-                }
+                if (name.len) strbuf_addc(&name, '+');
+                strbuf_adds(&name, subjects[j]);
             }
-        folds[f].name = name.s;
+        folds[f].name = strbuf_detach(&name);
+        if (!folds[f].name) {
+            mer_errf(err, "out of memory building a cache key");
+            goto done;
+        }
         size_t n = 0;
         for (size_t i = 0; i < s->n; i++) n += fold_of_subj[subj_of[i]] == f;
         folds[f].test = mer_calloc(n, sizeof *folds[f].test, err);
@@ -222,22 +204,18 @@ static int make_key(strbuf *key, const mer_plan *p, const mer_config *cfg, stage
     size_t np = p->impl->key_prefixes(prefixes, 32, cfg, kind);
     char *text = config_to_string(cfg, prefixes, np);
     if (!text) return mer_errf(err, "cannot print the config for a %s cache key", stage_name(kind));
-    key->len = 0;
-    int rc = 0;
-    rc |= sb_add(key, "stage: ", err) | sb_add(key, stage_name(kind), err) | sb_add(key, "\n", err);
-    rc |= sb_add(key, text, err) | sb_add(key, "\n", err) | sb_add(key, what, err);
-    for (size_t i = 0; !rc && i < n_deps; i++)
-        rc |= sb_add(key, "\ndep: ", err) | sb_add(key, p->tasks[deps[i]].id, err);
+    strbuf_reset(key);
+    strbuf_addf(key, "stage: %s\n%s\n%s", stage_name(kind), text, what);
+    for (size_t i = 0; i < n_deps; i++) strbuf_addf(key, "\ndep: %s", p->tasks[deps[i]].id);
     free(text);
-    return rc ? -1 : 0;
+    return key->failed ? mer_errf(err, "out of memory building a cache key") : 0;
 }
 
 static int samples_text(strbuf *b, const mer_samples *s, size_t begin, size_t end, mer_err *err) {
-    b->len = 0;
-    if (sb_add(b, "samples:", err) < 0) return -1;
-    for (size_t i = begin; i < end; i++)
-        if (sb_add(b, " ", err) < 0 || sb_add(b, s->id[i], err) < 0) return -1;
-    return 0;
+    strbuf_reset(b);
+    strbuf_adds(b, "samples:");
+    for (size_t i = begin; i < end; i++) strbuf_addf(b, " %s", s->id[i]);
+    return b->failed ? mer_errf(err, "out of memory building a cache key") : 0;
 }
 
 /* The plan refuses sweeps over what every variant must share: the dataset and the fold protocol. */
@@ -280,7 +258,7 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     p->samples = *samples;
     memset(samples, 0, sizeof *samples);
     builder b = {.plan = p};
-    strbuf key = {0}, what = {0};
+    strbuf key = STRBUF_INIT, what = STRBUF_INIT;
     size_t *deps = NULL, *prep_of = NULL;
     const mer_samples *s = &p->samples;
     if (s->n == 0) {
@@ -321,8 +299,8 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
         const mer_config *cfg = &p->variants[vi].cfg;
         for (size_t a = 0; a < s->n; a += c_prep) {
             size_t e = a + c_prep < s->n ? a + c_prep : s->n, idx;
-            if (samples_text(&what, s, a, e, err) < 0 || make_key(&key, p, cfg, STAGE_PREP, what.s, NULL, 0, err) < 0 ||
-                add_task(&idx, &b, key.s, STAGE_PREP, vi, -1, a, e, NULL, 0, err) < 0)
+            if (samples_text(&what, s, a, e, err) < 0 || make_key(&key, p, cfg, STAGE_PREP, what.buf, NULL, 0, err) < 0 ||
+                add_task(&idx, &b, key.buf, STAGE_PREP, vi, -1, a, e, NULL, 0, err) < 0)
                 goto fail;
             for (size_t i = a; i < e; i++) prep_of[i] = idx;
         }
@@ -334,8 +312,8 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
             for (size_t i = a; i < e; i++)
                 if (nd == 0 || deps[nd - 1] != prep_of[i]) deps[nd++] = prep_of[i];
             if (samples_text(&what, s, a, e, err) < 0 ||
-                make_key(&key, p, cfg, STAGE_FEATURES, what.s, deps, nd, err) < 0 ||
-                add_task(&idx, &b, key.s, STAGE_FEATURES, vi, -1, a, e, deps, nd, err) < 0) {
+                make_key(&key, p, cfg, STAGE_FEATURES, what.buf, deps, nd, err) < 0 ||
+                add_task(&idx, &b, key.buf, STAGE_FEATURES, vi, -1, a, e, deps, nd, err) < 0) {
                 free(feat);
                 goto fail;
             }
@@ -344,12 +322,16 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
         }
         for (size_t f = 0; f < p->n_folds; f++) {
             size_t idx;
-            what.len = 0;
-            int rc = sb_add(&what, "fold: ", err) | sb_add(&what, p->folds[f].name, err) | sb_add(&what, " test:", err);
-            for (size_t i = 0; !rc && i < p->folds[f].n_test; i++)
-                rc |= sb_add(&what, " ", err) | sb_add(&what, s->id[p->folds[f].test[i]], err);
-            if (rc || make_key(&key, p, cfg, STAGE_TRAIN, what.s, feat, n_feat, err) < 0 ||
-                add_task(&idx, &b, key.s, STAGE_TRAIN, vi, (int)f, 0, s->n, feat, n_feat, err) < 0) {
+            strbuf_reset(&what);
+            strbuf_addf(&what, "fold: %s test:", p->folds[f].name);
+            for (size_t i = 0; i < p->folds[f].n_test; i++) strbuf_addf(&what, " %s", s->id[p->folds[f].test[i]]);
+            if (what.failed) {
+                mer_errf(err, "out of memory building a cache key");
+                free(feat);
+                goto fail;
+            }
+            if (make_key(&key, p, cfg, STAGE_TRAIN, what.buf, feat, n_feat, err) < 0 ||
+                add_task(&idx, &b, key.buf, STAGE_TRAIN, vi, (int)f, 0, s->n, feat, n_feat, err) < 0) {
                 free(feat);
                 goto fail;
             }
@@ -368,16 +350,16 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     p->hash = h;
     free(b.hkeys);
     free(b.hvals);
-    free(key.s);
-    free(what.s);
+    strbuf_release(&key);
+    strbuf_release(&what);
     free(deps);
     free(prep_of);
     return 0;
 fail:
     free(b.hkeys);
     free(b.hvals);
-    free(key.s);
-    free(what.s);
+    strbuf_release(&key);
+    strbuf_release(&what);
     free(deps);
     free(prep_of);
     plan_free(p);

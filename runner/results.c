@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "core/metrics.h"
+#include "io/base/strbuf.h"
 #include "io/h5.h"
 #include "mer_version.h"
 #include "runner/cli/commands.h"
@@ -113,27 +114,21 @@ done:
     return rc;
 }
 
-static void free_strs(char **s, size_t n) {
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) free(s[i]);
-    free(s);
-}
-
 void stored_plan_free(stored_plan *sp) {
     free(sp->config);
     free(sp->dataset_name);
-    free_strs(sp->classes, sp->n_classes);
-    free_strs(sp->sample_id, sp->n_samples);
-    free_strs(sp->sample_subject, sp->n_samples);
+    strs_free(sp->classes, sp->n_classes);
+    strs_free(sp->sample_id, sp->n_samples);
+    strs_free(sp->sample_subject, sp->n_samples);
     free(sp->sample_label);
-    free_strs(sp->fold_name, sp->n_folds);
-    free_strs(sp->point_id, sp->n_points);
-    free_strs(sp->point_params, sp->n_points);
-    free_strs(sp->point_config, sp->n_points);
+    strs_free(sp->fold_name, sp->n_folds);
+    strs_free(sp->point_id, sp->n_points);
+    strs_free(sp->point_params, sp->n_points);
+    strs_free(sp->point_config, sp->n_points);
     free(sp->variant_point);
     free(sp->variant_seed);
-    free_strs(sp->task_id, sp->n_tasks);
-    free_strs(sp->task_stage, sp->n_tasks);
+    strs_free(sp->task_id, sp->n_tasks);
+    strs_free(sp->task_stage, sp->n_tasks);
     free(sp->task_variant);
     free(sp->task_fold);
     free(sp->task_est);
@@ -199,8 +194,8 @@ static void rows_free(rows *r) {
     free(r->truth);
     free(r->pred);
     free(r->variant);
-    free_strs(r->subject, r->n);
-    free_strs(r->sample, r->n);
+    strs_free(r->subject, r->n);
+    strs_free(r->sample, r->n);
     free(r->prob);
 }
 
@@ -281,7 +276,7 @@ static int read_rows(rows *r, hid_t f, const char *group, const stored_plan *sp,
     }
     rc = 0;
 done:
-    free_strs(sample, n);
+    strs_free(sample, n);
     free(truth);
     free(pred);
     free(prob);

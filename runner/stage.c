@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/base/strbuf.h"
+
 const char *stage_name(stage_kind k) {
     switch (k) {
     case STAGE_PREP: return "prep";
@@ -38,19 +40,13 @@ size_t stage_prefixes_put(const char **out, size_t max, const char *const *list,
     return k;
 }
 
-static void free_strs(char **s, size_t n) {
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) free(s[i]);
-    free(s);
-}
-
 void mer_samples_free(mer_samples *s) {
     if (!s) return;
     free(s->dataset_name);
-    free_strs(s->id, s->n);
-    free_strs(s->subject, s->n);
+    strs_free(s->id, s->n);
+    strs_free(s->subject, s->n);
     free(s->label);
-    free_strs(s->classes, s->n_classes);
+    strs_free(s->classes, s->n_classes);
     memset(s, 0, sizeof *s);
 }
 

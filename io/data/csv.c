@@ -2,26 +2,16 @@
 #include "io/data/csv.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} sbuf;
+#include "io/base/fs.h"
+#include "io/base/strbuf.h"
 
-static int sbuf_put(sbuf *b, char c, mer_err *err) {
-    if (b->len + 1 >= b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        char *p = realloc(b->buf, cap);
-        if (!p) return mer_errf(err, "out of memory");
-        b->buf = p;
-        b->cap = cap;
-    }
-    b->buf[b->len++] = c;
-    return 0;
+/* Add one byte to the field being read. */
+static int field_put(strbuf *b, char c, mer_err *err) {
+    return strbuf_addc(b, c) < 0 ? mer_errf(err, "out of memory") : 0;
 }
 
 static int row_push_field(csv_row *r, size_t *cap, const char *s, size_t n, int quoted, mer_err *err) {
@@ -94,7 +84,7 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
     t->sep = guess_sep(s, len);
     size_t rows_cap = 0, fcap = 0;
     csv_row cur = {0};
-    sbuf fb = {0};
+    strbuf fb = STRBUF_INIT;
     int line = 1, quoted = 0, in_quotes = 0, quote_line = 0, field_started = 0;
     cur.line = 1;
     size_t i = 0;
@@ -109,7 +99,7 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
             }
             if (c == '"') {
                 if (i + 1 < len && s[i + 1] == '"') {
-                    if (sbuf_put(&fb, '"', err)) { rc = -1; break; }
+                    if (field_put(&fb, '"', err)) { rc = -1; break; }
                     i += 2;
                     continue;
                 }
@@ -120,11 +110,11 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
             if (c == '\r' || c == '\n') {
                 if (c == '\r' && i + 1 < len && s[i + 1] == '\n') i++;
                 line++;
-                if (sbuf_put(&fb, '\n', err)) { rc = -1; break; }
+                if (field_put(&fb, '\n', err)) { rc = -1; break; }
                 i++;
                 continue;
             }
-            if (sbuf_put(&fb, c, err)) { rc = -1; break; }
+            if (field_put(&fb, c, err)) { rc = -1; break; }
             i++;
             continue;
         }
@@ -132,9 +122,9 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
             int end_rec = at_end || c != t->sep;
             /* an empty last line produces no record */
             if (!(at_end && cur.n == 0 && fb.len == 0 && !field_started)) {
-                if (row_push_field(&cur, &fcap, fb.buf ? fb.buf : "", fb.len, quoted, err)) { rc = -1; break; }
+                if (row_push_field(&cur, &fcap, strbuf_str(&fb), fb.len, quoted, err)) { rc = -1; break; }
             }
-            fb.len = 0;
+            strbuf_reset(&fb);
             quoted = 0;
             field_started = 0;
             if (end_rec) {
@@ -160,7 +150,7 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
         }
         if (c == '"' && !field_started) {
             /* opening quote (blanks before it are dropped) */
-            fb.len = 0;
+            strbuf_reset(&fb);
             in_quotes = 1;
             quoted = 1;
             quote_line = line;
@@ -173,10 +163,10 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
             continue;
         }
         if (c != ' ' && c != '\t') field_started = 1;
-        if (sbuf_put(&fb, c, err)) { rc = -1; break; }
+        if (field_put(&fb, c, err)) { rc = -1; break; }
         i++;
     }
-    free(fb.buf);
+    strbuf_release(&fb);
     row_free(&cur);
     if (rc) {
         mer_err_prefix(err, "csv");
@@ -188,35 +178,9 @@ int csv_parse(csv_table *t, const char *s, size_t len, const char *name, mer_err
 
 int csv_read(csv_table *t, const char *path, mer_err *err) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return mer_errf(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return mer_errf(err, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return mer_errf(err, "%s: out of memory", path);
-            }
-            buf = p;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return mer_errf(err, "%s: read error", path);
-    }
+    char *buf;
+    size_t len;
+    if (fs_read_file(&buf, &len, path, err) < 0) return -1;
     int rc = csv_parse(t, buf, len, path, err);
     free(buf);
     return rc;
@@ -248,8 +212,11 @@ int csv_find_col(const csv_row *header, const char *const *names, size_t n_names
     return -1;
 }
 
-void csv_write_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\r\n;") && s[0] != ' ' && (!*s || s[strlen(s) - 1] != ' ')) {
+void csv_write_field(FILE *f, const char *s, csv_quoting q) {
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (q == CSV_QUOTE_ROUNDTRIP && !quote)
+        quote = strchr(s, ';') || s[0] == ' ' || (*s && s[strlen(s) - 1] == ' ');
+    if (!quote) {
         fputs(s, f);
         return;
     }

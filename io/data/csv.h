@@ -11,6 +11,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdio.h>
 
 #include "io/base/err.h"
 
@@ -43,6 +44,12 @@ int csv_find_col(const csv_row *header, const char *const *names, size_t n_names
 /* Normalised compare used by csv_find_col. */
 int csv_name_eq(const char *a, const char *b);
 
-/* Write one field, quoting it when needed (for writers of CSV files). */
-#include <stdio.h>
-void csv_write_field(FILE *f, const char *s);
+/* Writing CSV: when a field is quoted ("..." with inner quotes doubled). */
+typedef enum {
+    CSV_QUOTE_MINIMAL,   /* only fields holding ',', '"' or a line break (RFC 4180; the report's CSV) */
+    CSV_QUOTE_ROUNDTRIP, /* also fields holding ';' or starting or ending with a blank, so csv_read, which
+                            may guess ';' as the separator and trims unquoted blanks, reads them back as written */
+} csv_quoting;
+
+/* Write one field (no separator), quoting it as q says. */
+void csv_write_field(FILE *f, const char *s, csv_quoting q);

@@ -1,4 +1,6 @@
 /* io/csv: quoting, separators, BOM, CRLF/CR, line numbers, header matching, errors. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/data/csv.h"
@@ -58,19 +60,47 @@ int main(void) {
     CHECK(csv_read(&t, "/nonexistent/x.csv", &e) == -1 && strstr(e.msg, "/nonexistent/x.csv"), "missing file: %s",
           e.msg);
 
-    /* writer round trip */
+    /* writer: the round-trip rule gives csv_read every field back as written */
     char path[] = "/tmp/mer_test_csv_XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
     FILE *f = fdopen(fd, "w");
-    csv_write_field(f, "plain");
+    csv_write_field(f, "plain", CSV_QUOTE_ROUNDTRIP);
     fputc(',', f);
-    csv_write_field(f, "a,\"b\"\nc");
+    csv_write_field(f, "a,\"b\"\nc", CSV_QUOTE_ROUNDTRIP);
+    fputc(',', f);
+    csv_write_field(f, " x;y ", CSV_QUOTE_ROUNDTRIP);
     fputc('\n', f);
     fclose(f);
-    CHECK(csv_read(&t, path, &e) == 0 && t.n == 1 && t.rows[0].n == 2 && !strcmp(t.rows[0].f[1], "a,\"b\"\nc"),
+    CHECK(csv_read(&t, path, &e) == 0 && t.n == 1 && t.rows[0].n == 3 && !strcmp(t.rows[0].f[1], "a,\"b\"\nc") &&
+              !strcmp(t.rows[0].f[2], " x;y "),
           "write/read round trip");
     csv_free(&t);
     remove(path);
+
+    /* the two quoting rules differ only on ';' and edge blanks; both quote separators, quotes, line breaks */
+    static const struct {
+        const char *in, *minimal, *roundtrip;
+    } q[] = {
+        {"plain", "plain", "plain"},
+        {"", "", ""},
+        {"a;b", "a;b", "\"a;b\""},
+        {" lead", " lead", "\" lead\""},
+        {"trail ", "trail ", "\"trail \""},
+        {"in side", "in side", "in side"},
+        {"a,b", "\"a,b\"", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\"", "\"say \"\"hi\"\"\""},
+        {"two\rlines\n", "\"two\rlines\n\"", "\"two\rlines\n\""},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+        for (int rule = 0; rule < 2; rule++) {
+            char *out = NULL;
+            size_t n = 0;
+            FILE *m = open_memstream(&out, &n);
+            csv_write_field(m, q[i].in, rule ? CSV_QUOTE_ROUNDTRIP : CSV_QUOTE_MINIMAL);
+            fclose(m);
+            CHECK_STR(out, rule ? q[i].roundtrip : q[i].minimal, "field %zu, %s rule", i, rule ? "round-trip" : "minimal");
+            free(out);
+        }
     return check_summary();
 }
