@@ -150,7 +150,7 @@ char *config_to_string(const mer_config *cfg, const char *const *prefixes, size_
 /* Print the schema (key, type, default, range, help) — `mer config --keys`. */
 void config_print_schema(FILE *f);
 
-/* ---- additions by the config implementation (io/config/config.c) ------------------------------------- */
+/* ---- additions by the config implementation (io/config/internal.h lists its files) ------------------------------------- */
 
 /* config_load that also hands back the complete error text (*diag, malloc'ed, NULL when there is no
  * error or diag is NULL): err->msg holds at most MER_ERR_MSG_MAX bytes, so a file with many errors is
