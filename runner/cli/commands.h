@@ -25,8 +25,12 @@ int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 
-/* Print the versions of mer and of every linked library (mer --version). */
-void print_versions(void);
+/* mer version [--share]: the versions of mer and of every linked library, and the share folder. */
+int cmd_version(int argc, char **argv);
+/* The folder holding configs/ and slurm/ (runner/cli/versions.c): $MER_SHARE, else PREFIX/share/mer
+ * next to the executable (PREFIX/bin/mer, an installed tree), else the source tree the binary was built
+ * from. Written into buf; -1 when none of them exists. */
+int mer_share_dir(char *buf, size_t size);
 /* The same report to any stream (stored in results.h5 /meta/libraries). */
 void fprint_versions(FILE *f);
 /* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */

@@ -10,7 +10,7 @@
 
 /* One row per subcommand; implementations live next to the code they drive. */
 static const mer_command COMMANDS[] = {
-    {"version", NULL, "print mer's version and the versions of the linked libraries"},
+    {"version", cmd_version, "print mer's version, the linked libraries' versions and the share folder"},
     {"config", cmd_config, "check a YAML config; print it resolved (--print), its sweep points, the schema"},
     {"report", cmd_report, "summarise results.h5: metrics, sweep tables, plots, MEGC2019 log"},
     {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
@@ -61,10 +61,7 @@ int main(int argc, char **argv) {
         print_help();
         return 0;
     }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
-        print_versions();
-        return 0;
-    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) return cmd_version(1, argv + 1);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (COMMANDS[i].fn && !strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "mer: unknown command '%s'\nTry 'mer --help'.\n", cmd);
