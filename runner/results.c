@@ -13,6 +13,9 @@
  *   /fold_metrics/{point,seed,fold} i64, /fold_metrics/{accuracy,uf1,uar} f64, /fold_metrics/n i64: one row
  *     per finished train task (per-fold scores, for inspection only: the pooled /metrics are the result)
  *   /tasks/{id,stage,state,host,error} strs (K), /tasks/attempts i64 (K), /tasks/wall_s f64 (K)
+ *   /meta/time/{stage} strs (S), /meta/time/{task_seconds} f64 (S), /meta/time/{tasks} i64 (S): wall seconds
+ *     summed over each stage's finished tasks (their last attempt, whichever run did it), S = STAGE_COUNT;
+ *     /meta/engine str: the NN engine, BLAS kernels and threads of the process that collected
  *   /features/<task id>/...  copies of the FEATURES task files (when output.save_features)
  *   /weights/<task id>/...   copies of each train task's /weights
  * Rows are in plan order (variant by variant, fold by fold), so the file does not depend on the number of
@@ -29,6 +32,7 @@
 #include <time.h>
 
 #include "core/metrics.h"
+#include "core/nn/threads.h"
 #include "io/base/strbuf.h"
 #include "io/h5.h"
 #include "mer_version.h"
@@ -418,7 +422,34 @@ static const char *task_state_name(const ledger_entry *e, int exists) {
     }
 }
 
+void results_stage_time(stage_time *t, const char *const *stage, const char *const *state, const double *wall_s,
+                        size_t K) {
+    memset(t, 0, sizeof *t);
+    for (size_t k = 0; k < K; k++)
+        for (int s = 0; s < STAGE_COUNT; s++)
+            if (!strcmp(stage[k], stage_name((stage_kind)s)) && !strcmp(state[k], "done")) {
+                t->seconds[s] += wall_s[k];
+                t->tasks[s]++;
+            }
+}
+
+void results_stage_time_format(const stage_time *t, char *buf, size_t size) {
+    double total = 0;
+    for (int s = 0; s < STAGE_COUNT; s++) total += t->seconds[s];
+    size_t len = 0;
+    buf[0] = 0;
+    for (int s = 0; s < STAGE_COUNT && len < size; s++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s %.1f s (%zu tasks, %.0f %%)", s ? ", " : "",
+                                stage_name((stage_kind)s), t->seconds[s], t->tasks[s],
+                                total > 0 ? 100.0 * t->seconds[s] / total : 0.0);
+}
+
 int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, mer_err *err) {
+    return results_collect_timed(dir, n_rows_out, n_train_done, NULL, err);
+}
+
+int results_collect_timed(const char *dir, size_t *n_rows_out, size_t *n_train_done, stage_time *time_out,
+                          mer_err *err) {
     stored_plan sp;
     if (stored_plan_read(&sp, dir, err) < 0) return -1;
     ledger_state led;
@@ -504,6 +535,19 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, m
         h5_write_strs(out, "tasks/error", error, K, err) || h5_write_i64(out, "tasks/attempts", att, 1, &K, err) ||
         h5_write_f64(out, "tasks/wall_s", wall, 1, &K, err))
         goto done;
+    stage_time tt;
+    results_stage_time(&tt, (const char *const *)sp.task_stage, st, wall, K);
+    const char *stage_names[STAGE_COUNT];
+    int64_t stage_tasks[STAGE_COUNT];
+    for (int s = 0; s < STAGE_COUNT; s++) stage_names[s] = stage_name((stage_kind)s), stage_tasks[s] = (int64_t)tt.tasks[s];
+    const size_t S = STAGE_COUNT;
+    char engine[256];
+    nn_describe_threads(engine, sizeof engine, nn_threads_in_use());
+    if (h5_write_strs(out, "meta/time/stage", stage_names, S, err) ||
+        h5_write_f64(out, "meta/time/task_seconds", tt.seconds, 1, &S, err) ||
+        h5_write_i64(out, "meta/time/tasks", stage_tasks, 1, &S, err) || h5_write_str(out, "meta/engine", engine, err))
+        goto done;
+    if (time_out) *time_out = tt;
     rc = h5_commit(out, out_path, err);
     out = -1;
     if (n_rows_out) *n_rows_out = pred.n;

@@ -90,6 +90,8 @@ int nn_threads_default(void) {
     return n > 0 ? (int)n : 1;
 }
 
+int nn_threads_in_use(void) { return openblas_get_num_threads(); }
+
 int nn_set_threads(int n) {
     if (n <= 0) n = nn_threads_default();
     openblas_set_num_threads(n);

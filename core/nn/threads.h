@@ -11,6 +11,8 @@
 
 /* n <= 0 picks nn_threads_default(). Returns the count set. */
 int nn_set_threads(int n);
+/* The thread count last set (the GEMMs'). */
+int nn_threads_in_use(void);
 /* OpenBLAS's kernel family (e.g. "Haswell", "SkylakeX"). OpenBLAS picks it when the library loads, from the
  * CPU or from OPENBLAS_CORETYPE. A DYNAMIC_ARCH build that does not know the CPU model falls back to a generic
  * family (0.3.21 on an AVX-512 Xeon of family 6 model 207: Prescott, SSE3, 3-4x slower GEMMs).

@@ -251,6 +251,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (rank == 0) {
         size_t rows = 0, trains = 0;
+        stage_time time;
         log_info("tasks: %zu done (%zu ran now: prep %zu, features %zu, train %zu; cache hits at start: prep %zu, "
                  "features %zu, train %zu), %zu failed, %zu skipped, %zu not finished",
                  sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
@@ -261,11 +262,15 @@ int cmd_run(int argc, char **argv) {
                                                                        : MER_EXIT_OK;
             log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
                      n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
-        } else if (results_collect(plan.output_dir, &rows, &trains, &err) < 0) {
+        } else if (results_collect_timed(plan.output_dir, &rows, &trains, &time, &err) < 0) {
             fprintf(stderr, "mer run: %s\n", err.msg);
             code = MER_EXIT_FAILURE;
         } else {
             log_info("%s/results.h5: %zu predictions from %zu train tasks", plan.output_dir, rows, trains);
+            char line[512], engine[256];
+            results_stage_time_format(&time, line, sizeof line);
+            nn_describe_threads(engine, sizeof engine, nn_threads_in_use());
+            log_info("task-seconds per stage: %s; engine: %s", line, engine);
             code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
                    : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
                                                                        : MER_EXIT_OK;
