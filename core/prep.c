@@ -64,9 +64,11 @@ int prep_image(prep_result *out, const mer_image *img, const prep_opts *o, const
     image_free(&grey);
     if (rc < 0) return -1;
     if (rc == 1)
-        return mer_errf(err, "no face found (%dx%d image, cascade scale %g, %d neighbours, faces >= %d px)", img->w,
-                        img->h, o->scale_factor, o->min_neighbors, o->min_face);
-    if (!fr.has_landmarks) return mer_errf(err, "the face models were loaded without the landmark predictor");
+        return mer_errk(err, MER_ERR_NOFACE,
+                        "no face found (%dx%d image, cascade scale %g, %d neighbours, faces >= %d px)", img->w, img->h,
+                        o->scale_factor, o->min_neighbors, o->min_face);
+    if (!fr.has_landmarks)
+        return mer_errk(err, MER_ERR_CONFIG, "the face models were loaded without the landmark predictor");
     int ret = align_onset(out, img, &fr.pts[0][0], fr.box, o, err);
     if (ret < 0) prep_result_free(out);
     return ret;
@@ -96,7 +98,7 @@ static int prep_clip(prep_result *out, const char *clip_path, int onset, int ape
 
 int prep_sample(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
                 const face_models *m, mer_err *err) {
-    if (!m) return mer_errf(err, "%s: no face models", clip_path);
+    if (!m) return mer_errk(err, MER_ERR_CONFIG, "%s: no face models", clip_path);
     return prep_clip(out, clip_path, onset, apex, o, m, NULL, NULL, err);
 }
 

@@ -16,15 +16,22 @@ const char *h5_filename(hid_t loc, char *buf, size_t n) {
     return buf;
 }
 
-static int fail(hid_t loc, const char *path, mer_err *err, const char *what) {
+static int fail_kind(hid_t loc, const char *path, mer_err *err, mer_err_kind kind, const char *what) {
     char f[1024];
-    return mer_errf(err, "%s: dataset '%s': %s", h5_filename(loc, f, sizeof f), path, what);
+    return mer_errk(err, kind, "%s: dataset '%s': %s", h5_filename(loc, f, sizeof f), path, what);
+}
+
+static int fail(hid_t loc, const char *path, mer_err *err, const char *what) {
+    return fail_kind(loc, path, err, MER_ERR_UNCLASSIFIED, what);
 }
 
 int h5_create(const char *path, hid_t *file, mer_err *err) {
     quiet();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return mer_errf(err, "%s: cannot create HDF5 file: %s", path, errno ? strerror(errno) : "HDF5 error");
+    if (f < 0) {
+        int e = errno;
+        return mer_err_errno(err, e, "%s: cannot create HDF5 file: %s", path, e ? strerror(e) : "HDF5 error");
+    }
     *file = f;
     return 0;
 }
@@ -56,7 +63,7 @@ int h5_commit(hid_t file, const char *path, mer_err *err) {
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
         unlink(tmp);
-        return mer_errf(err, "%s: cannot flush/close HDF5 file", tmp);
+        return mer_errk(err, MER_ERR_IO, "%s: cannot flush/close HDF5 file", tmp);
     }
     int fd = open(tmp, O_RDONLY);
     if (fd >= 0) {
@@ -66,7 +73,7 @@ int h5_commit(hid_t file, const char *path, mer_err *err) {
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return mer_errf(err, "%s: cannot rename from %s: %s", path, tmp, strerror(e));
+        return mer_err_errno(err, e, "%s: cannot rename from %s: %s", path, tmp, strerror(e));
     }
     return 0;
 }
@@ -93,7 +100,7 @@ int h5_commit_private(hid_t file, const char *path, mer_err *err) {
     if (rename(mine, path) != 0) {
         int e = errno;
         unlink(mine);
-        return mer_errf(err, "%s: cannot rename from %s: %s", path, mine, strerror(e));
+        return mer_err_errno(err, e, "%s: cannot rename from %s: %s", path, mine, strerror(e));
     }
     return 0;
 }
@@ -153,10 +160,10 @@ static int write_any(hid_t loc, const char *path, hid_t memtype, hid_t filetype,
     if (space < 0) return fail(loc, path, err, "cannot create dataspace");
     hid_t ds = H5Dcreate2(loc, path, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Sclose(space);
-    if (ds < 0) return fail(loc, path, err, "cannot create dataset");
+    if (ds < 0) return fail_kind(loc, path, err, MER_ERR_IO, "cannot create dataset");
     herr_t st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(ds);
-    if (st < 0) return fail(loc, path, err, "write failed");
+    if (st < 0) return fail_kind(loc, path, err, MER_ERR_IO, "write failed");
     return 0;
 }
 

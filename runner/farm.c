@@ -323,7 +323,10 @@ static int sched_start(sched *s, size_t ti, int rank, mer_err *err) {
     return log_event(s, ti, LEDGER_START, rank, 0, NULL, err);
 }
 
-static int sched_result(sched *s, size_t ti, int status, double wall, const char *msg, int rank, mer_err *err) {
+/* A task's outcome. A failure is retried while attempts remain and its kind is transient; a permanent
+ * failure (bad data, no face, bad config) fails for good at once: another attempt would fail the same way. */
+static int sched_result(sched *s, size_t ti, int status, double wall, const char *msg, mer_err_kind kind, int rank,
+                        mer_err *err) {
     const mer_task *t = &s->plan->tasks[ti];
     s->n_running--;
     if (status == 0) {
@@ -337,14 +340,19 @@ static int sched_result(sched *s, size_t ti, int status, double wall, const char
         s->stopping = 1;
         s->sum->interrupted = 1;
         if (log_event(s, ti, LEDGER_INTERRUPTED, rank, wall, NULL, err) < 0) return -1;
-    } else if (s->attempts[ti] <= s->opt->retries) {
+    } else if (s->attempts[ti] <= s->opt->retries && mer_err_transient(kind)) {
         s->state[ti] = T_PENDING;
         log_warn("%s task %s failed (attempt %d of %d), will retry: %s", stage_name(t->kind), t->id, s->attempts[ti],
                  s->opt->retries + 1, msg);
         if (log_event(s, ti, LEDGER_RETRY, rank, wall, msg, err) < 0) return -1;
     } else {
         s->state[ti] = T_FAILED;
-        log_warn("%s task %s failed for good after %d attempt(s): %s", stage_name(t->kind), t->id, s->attempts[ti], msg);
+        if (mer_err_transient(kind))
+            log_warn("%s task %s failed for good after %d attempt(s): %s", stage_name(t->kind), t->id, s->attempts[ti],
+                     msg);
+        else
+            log_warn("%s task %s failed for good after %d attempt(s) (%s: not retried): %s", stage_name(t->kind), t->id,
+                     s->attempts[ti], mer_err_kind_name(kind), msg);
         if (log_event(s, ti, LEDGER_FAILED, rank, wall, msg, err) < 0) return -1;
         release(s, ti);
         if (s->opt->fail_fast) {
@@ -402,10 +410,10 @@ static int farm_single(sched *s, run_ctx *ctx, double t0, mer_err *err) {
             continue;
         }
         if (sched_start(s, ti, 0, err) < 0) return -1;
-        mer_err terr = {{0}};
+        mer_err terr = {0};
         double wall;
         int status = run_task(&wall, p, ti, s->excl_list, n_excl, ctx, &terr);
-        if (sched_result(s, ti, status, wall, terr.msg, 0, err) < 0) return -1;
+        if (sched_result(s, ti, status, wall, terr.msg, terr.kind, 0, err) < 0) return -1;
     }
     return 0;
 }
@@ -417,9 +425,11 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* A worker's result message: this header, then the error message (NUL-terminated, empty unless failed). */
 typedef struct {
     int64_t task;
-    int32_t status, pad;
+    int32_t status;
+    int32_t kind; /* mer_err_kind of a failure: the coordinator retries transient ones only */
     double wall;
 } result_header;
 
@@ -503,7 +513,8 @@ static int farm_coordinator(sched *s, int size, MPI_Comm comm, double t0, mer_er
             running[src] = 0;
             told[src] = 0;
             idle[src] = 1;
-            if (sched_result(s, (size_t)h.task, h.status, h.wall, buf + sizeof h, src, err) < 0) goto done;
+            if (sched_result(s, (size_t)h.task, h.status, h.wall, buf + sizeof h, (mer_err_kind)h.kind, src, err) < 0)
+                goto done;
         } else {
             mer_errf(err, "unexpected message (tag %d, %d bytes) from rank %d", st.MPI_TAG, count, src);
             goto done;
@@ -562,10 +573,10 @@ static int farm_worker(const mer_plan *p, run_ctx *ctx, stop_state *ss, MPI_Comm
         }
         for (size_t i = 0; i < n_excl; i++) excl[i] = (size_t)msg[3 + i];
         ss->interrupted = 0;
-        mer_err terr = {{0}};
+        mer_err terr = {0};
         double wall;
         int status = run_task(&wall, p, ti, excl, n_excl, ctx, &terr);
-        result_header h = {(int64_t)ti, status, 0, wall};
+        result_header h = {(int64_t)ti, status, (int32_t)terr.kind, wall};
         size_t len = status < 0 ? strlen(terr.msg) : 0;
         memcpy(out, &h, sizeof h);
         memcpy(out + sizeof h, terr.msg, len);

@@ -4,7 +4,8 @@
  *   FARM_TAG_READY     worker -> 0   (empty) I am idle
  *   FARM_TAG_TASK      0 -> worker   int64[3 + n]: task index, attempt, n excluded samples, their indices
  *   FARM_TAG_RESULT    worker -> 0   bytes: int64 task, int32 status (0 done, -1 failed, 1 interrupted),
- *                                    int32 0, double wall seconds, then the error message (NUL-terminated);
+ *                                    int32 mer_err_kind of a failure, double wall seconds, then the error
+ *                                    message (NUL-terminated);
  *                                    a RESULT also means "ready for the next task"
  *   FARM_TAG_INTERRUPT 0 -> worker   stop the running task at its next safe point (stage_should_stop)
  *   FARM_TAG_STOP      0 -> worker   no more work: leave farm_run
@@ -14,7 +15,10 @@
  * Scheduling: a task is ready when every dependency is final (done, failed or skipped); among ready tasks
  * the longest estimated one goes first (ties: plan order). A failed PREP/FEATURES task excludes its samples
  * downstream (a corrupt sample does not stop the run); a task all of whose samples are excluded is skipped.
- * A failed attempt is retried up to `retries` times, then the task is marked failed with its reason.
+ * A failed attempt whose error is transient (mer_err_transient: I/O, out of space, interrupted, out of memory,
+ * unclassified) is retried up to `retries` times, then the task is marked failed with its reason; a permanent
+ * failure (bad data, no face, bad config) is marked failed on its first attempt. Results carry the error's
+ * kind from worker to coordinator.
  * With one rank, rank 0 runs the tasks itself in the same order.
  *
  * Rank 0 alone writes the ledger; every state change is appended (and fsync'ed) before it takes effect.
@@ -32,7 +36,7 @@
 #define FARM_TAG_STOP 15
 
 typedef struct {
-    int retries;         /* extra attempts after the first failure (runtime.retries) */
+    int retries;         /* extra attempts after a transient failure (runtime.retries) */
     int fail_fast;       /* stop handing out work after the first task that fails for good */
     int retry_failed;    /* give tasks that failed for good in an earlier run a new set of attempts */
     double max_walltime; /* seconds after farm start to behave as if signalled (0 = none) */

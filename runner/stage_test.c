@@ -11,9 +11,11 @@
  *
  * Knobs for the runner's tests (environment variables, read when a task runs):
  *   MER_TEST_TASK_MS   sleep this many milliseconds in every task (polling stage_should_stop every 10 ms)
- *   MER_TEST_CORRUPT   comma-separated sample ids whose PREP always fails ("corrupt video")
- *   MER_TEST_FLAKY     comma-separated sample ids whose PREP fails on the first attempt only (a marker file
- *                      output.dir/flaky-<id> remembers the failure)
+ *   MER_TEST_CORRUPT   comma-separated sample ids whose PREP always fails ("corrupt video": a permanent
+ *                      error, MER_ERR_DATA, so the task is not retried)
+ *   MER_TEST_FLAKY     comma-separated sample ids whose PREP fails with a transient error (MER_ERR_IO) on the
+ *                      first attempt only, or on the first N attempts when written ID:N (a marker file
+ *                      output.dir/flaky-<task id> counts the failures)
  *   MER_TEST_IGNORE_STOP  never stop at a safe point (a task that cannot be interrupted: tests the second
  *                      signal, which must not wait for it)
  */
@@ -100,17 +102,34 @@ static int task_ms(void) {
     return s ? atoi(s) : 0;
 }
 
+/* 0 when id is not in the comma-separated list; else N for an entry "id:N", 1 for "id". */
 static int in_list(const char *list, const char *id) {
     if (!list) return 0;
     size_t n = strlen(id);
     for (const char *p = list; *p;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, id, n)) return 1;
+        if (len >= n && !strncmp(p, id, n) && (len == n || p[n] == ':')) return len == n ? 1 : atoi(p + n + 1);
         if (!e) break;
         p = e + 1;
     }
     return 0;
+}
+
+/* The failures of a flaky task so far (its marker file's number, 0 without a file), counted up by one. */
+static int flaky_count_up(const char *marker) {
+    int n = 0;
+    FILE *f = fopen(marker, "r");
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1) n = 0;
+        fclose(f);
+    }
+    f = fopen(marker, "w");
+    if (f) {
+        fprintf(f, "%d\n", n + 1);
+        fclose(f);
+    }
+    return n;
 }
 
 static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
@@ -124,16 +143,17 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (stage_sample_excluded(i, ex, n_ex)) continue;
         if (in_list(getenv("MER_TEST_CORRUPT"), s->id[i])) {
-            mer_errf(err, "sample %s: cannot decode the video (corrupt, MER_TEST_CORRUPT)", s->id[i]);
+            mer_errk(err, MER_ERR_DATA, "sample %s: cannot decode the video (corrupt, MER_TEST_CORRUPT)", s->id[i]);
             goto done;
         }
-        if (in_list(getenv("MER_TEST_FLAKY"), s->id[i])) {
+        int flaky = in_list(getenv("MER_TEST_FLAKY"), s->id[i]);
+        if (flaky) {
             char marker[4096];
             snprintf(marker, sizeof marker, "%s/flaky-%.16s", ctx->plan->output_dir, t->id);
-            if (access(marker, F_OK) != 0) {
-                FILE *f = fopen(marker, "w");
-                if (f) fclose(f);
-                mer_errf(err, "sample %s: transient read error (MER_TEST_FLAKY, first attempt)", s->id[i]);
+            int failed = flaky_count_up(marker);
+            if (failed < flaky) {
+                mer_errk(err, MER_ERR_IO, "sample %s: transient read error (MER_TEST_FLAKY, attempt %d)", s->id[i],
+                         failed + 1);
                 goto done;
             }
         }

@@ -22,7 +22,7 @@ int align_similarity_2pt(double M[6], const double p0[2], const double p1[2], co
     double dx = p1[0] - p0[0], dy = p1[1] - p0[1], ex = q1[0] - q0[0], ey = q1[1] - q0[1];
     double n = dx * dx + dy * dy;
     if (!(n > 1e-12) || !isfinite(n) || !isfinite(ex) || !isfinite(ey))
-        return mer_errf(err, "cannot align: the two reference points coincide or are not finite");
+        return mer_errk(err, MER_ERR_DATA, "cannot align: the two reference points coincide or are not finite");
     double a = (ex * dx + ey * dy) / n, b = (ey * dx - ex * dy) / n;
     M[0] = a;
     M[1] = -b;
@@ -35,8 +35,9 @@ int align_similarity_2pt(double M[6], const double p0[2], const double p1[2], co
 
 int align_transform(double M[6], const float *landmarks68, const align_opts *o, mer_err *err) {
     if (o->size < 1 || !(o->eye_dist > 0 && o->eye_dist < 1) || !(o->eye_y > 0 && o->eye_y < 1))
-        return mer_errf(err, "bad alignment template: size %d, eye_dist %g, eye_y %g (fractions must be in (0,1))",
-                        o->size, o->eye_dist, o->eye_y);
+        return mer_errk(err, MER_ERR_CONFIG,
+                        "bad alignment template: size %d, eye_dist %g, eye_y %g (fractions must be in (0,1))", o->size,
+                        o->eye_dist, o->eye_y);
     double e[4];
     align_eye_centres(e, landmarks68);
     double S = o->size;
@@ -48,7 +49,7 @@ int align_transform(double M[6], const float *landmarks68, const align_opts *o, 
 
 int affine_invert(double inv[6], const double M[6], mer_err *err) {
     double det = M[0] * M[4] - M[1] * M[3];
-    if (!(fabs(det) > 1e-15) || !isfinite(det)) return mer_errf(err, "transform is not invertible (det %g)", det);
+    if (!(fabs(det) > 1e-15) || !isfinite(det)) return mer_errk(err, MER_ERR_DATA, "transform is not invertible (det %g)", det);
     double a = M[4] / det, b = -M[1] / det, c = -M[3] / det, d = M[0] / det;
     inv[0] = a;
     inv[1] = b;

@@ -74,7 +74,7 @@ typedef struct {
 static int bad(const ctx *x, const xml_node *n, const char *fmt, const char *what) {
     char buf[256];
     snprintf(buf, sizeof buf, fmt, what);
-    return mer_errf(x->err, "%s:%d: invalid cascade: %s", x->path, n ? n->line : 0, buf);
+    return mer_errk(x->err, MER_ERR_CONFIG, "%s:%d: invalid cascade: %s", x->path, n ? n->line : 0, buf);
 }
 
 /* Parse whitespace-separated numbers of n->text into out (up to cap); *count gets how many. */

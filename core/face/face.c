@@ -26,7 +26,8 @@ int face_models_load(face_models **out, const char *cascade_xml, const char *lan
         if (shape_model_parts(m->shape) != FACE_NPTS) {
             int np = shape_model_parts(m->shape);
             face_models_free(m);
-            return mer_errf(err, "%s: shape predictor has %d landmarks, expected %d", landmarks_dat, np, FACE_NPTS);
+            return mer_errk(err, MER_ERR_CONFIG, "%s: shape predictor has %d landmarks, expected %d", landmarks_dat, np,
+                            FACE_NPTS);
         }
     }
     *out = m;

@@ -75,8 +75,10 @@ static int rd_byte(reader *r) {
 
 static int rd_fail(reader *r, const char *what) {
     if (r->f && ferror(r->f))
-        return mer_errf(r->err, "%s: read error at byte %zu: %s", r->path, r->pos, strerror(errno));
-    return mer_errf(r->err, "%s: not a dlib shape_predictor file (byte %zu: %s)", r->path, r->pos, what);
+        mer_err_errno(r->err, errno, "%s: read error at byte %zu: %s", r->path, r->pos, strerror(errno));
+    else
+        mer_errk(r->err, MER_ERR_CONFIG, "%s: not a dlib shape_predictor file (byte %zu: %s)", r->path, r->pos, what);
+    return -1; /* spelled out: the compiler then sees that callers return before using their outputs */
 }
 
 /* dlib pack_int: control byte (bit 7 sign, low nibble byte count), then |value| little-endian. */
@@ -239,8 +241,9 @@ static int parse(shape_model *m, reader *r) {
             for (int s = 0; s < tr->nsplits; s++) {
                 const split_feature *sp = &m->splits[tr->split_ofs + s];
                 if (sp->idx1 >= (uint32_t)L->npix || sp->idx2 >= (uint32_t)L->npix)
-                    return mer_errf(r->err, "%s: invalid shape_predictor: split refers to feature pixel %u of %d",
-                                    r->path, sp->idx1 > sp->idx2 ? sp->idx1 : sp->idx2, L->npix);
+                    return mer_errk(r->err, MER_ERR_CONFIG,
+                                    "%s: invalid shape_predictor: split refers to feature pixel %u of %d", r->path,
+                                    sp->idx1 > sp->idx2 ? sp->idx1 : sp->idx2, L->npix);
             }
         }
     }
@@ -265,7 +268,7 @@ int shape_model_load_mem(shape_model **out, const uint8_t *data, size_t len, con
     if (rc == 0 && r.pos != len) {
         shape_model_free(*out);
         *out = NULL;
-        return mer_errf(err, "%s: %zu unexpected bytes after the shape_predictor", path, len - r.pos);
+        return mer_errk(err, MER_ERR_CONFIG, "%s: %zu unexpected bytes after the shape_predictor", path, len - r.pos);
     }
     return rc;
 }
@@ -273,14 +276,14 @@ int shape_model_load_mem(shape_model **out, const uint8_t *data, size_t len, con
 int shape_model_load(shape_model **out, const char *path, mer_err *err) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return mer_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return mer_err_errno(err, errno, "%s: cannot open: %s", path, strerror(errno));
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     reader r = {.f = f, .path = path, .err = err};
     int rc = load(out, &r);
     if (rc == 0 && getc(f) != EOF) {
         shape_model_free(*out);
         *out = NULL;
-        rc = mer_errf(err, "%s: unexpected bytes after the shape_predictor at byte %zu", path, r.pos);
+        rc = mer_errk(err, MER_ERR_CONFIG, "%s: unexpected bytes after the shape_predictor at byte %zu", path, r.pos);
     }
     fclose(f);
     return rc;

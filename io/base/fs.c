@@ -17,7 +17,7 @@ int fs_mkdir_p(const char *path, mer_err *err) {
             char c = buf[i];
             buf[i] = 0;
             if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                mer_errf(err, "%s: cannot create folder: %s", buf, strerror(errno));
+                mer_err_errno(err, errno, "%s: cannot create folder: %s", buf, strerror(errno));
                 free(buf);
                 return -1;
             }
@@ -47,13 +47,13 @@ int fs_read_file(char **out, size_t *out_len, const char *path, mer_err *err) {
     *out = NULL;
     *out_len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return mer_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return mer_err_errno(err, errno, "%s: cannot open: %s", path, strerror(errno));
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
-            return mer_errf(err, "%s: out of memory reading the file", path);
+            return mer_errk(err, MER_ERR_NOMEM, "%s: out of memory reading the file", path);
         }
         if (len + 1 >= cap) {
             char *nb = realloc(buf, cap * 2);
@@ -70,7 +70,7 @@ int fs_read_file(char **out, size_t *out_len, const char *path, mer_err *err) {
     fclose(f);
     if (bad) {
         free(buf);
-        return mer_errf(err, "%s: read error", path);
+        return mer_errk(err, MER_ERR_IO, "%s: read error", path);
     }
     buf[len] = 0;
     *out = buf;

@@ -577,7 +577,7 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
                 }
                 if (on < 0) { /* from the frames found */
                     clip *c = NULL;
-                    mer_err e2 = {{0}};
+                    mer_err e2 = {0};
                     if (!path || clip_open(&c, path, &e2)) {
                         problem(L, DS_ERROR, NULL, 0, "%s: %s", id, path ? e2.msg : "out of memory");
                         free(path);
@@ -1018,7 +1018,7 @@ int dataset_check(dataset *d, mer_err *err) {
     for (size_t i = 0; i < d->n; i++) {
         ds_sample *s = &d->s[i];
         clip *c = NULL;
-        mer_err e = {{0}};
+        mer_err e = {0};
         if (clip_open(&c, s->path, &e)) {
             problem(&L, DS_ERROR, s->file, s->line, "%s: %s", s->id, e.msg);
             continue;

@@ -798,12 +798,12 @@ int synth_generate(const char *out_dir, const char *annotations_path, const synt
     clip_row *rows = mer_calloc((size_t)o->subjects * per_subject, sizeof *rows, err);
     if (!rows) return -1;
     int failed = 0;
-    mer_err first = {{0}};
+    mer_err first = {0};
     progress pr;
     progress_start(&pr, "synth: subjects", (size_t)o->subjects);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads > 1 ? o->threads : 1) if (o->threads > 1)
     for (int si = 0; si < o->subjects; si++) {
-        mer_err e = {{0}};
+        mer_err e = {0};
         int bad;
 #pragma omp atomic read
         bad = failed;

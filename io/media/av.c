@@ -15,17 +15,26 @@ static pthread_once_t av_quiet_once = PTHREAD_ONCE_INIT;
 static void av_quiet_init(void) { av_log_set_level(AV_LOG_QUIET); }
 void av_quiet(void) { pthread_once(&av_quiet_once, av_quiet_init); }
 
+/* AVERROR(e) is -e for an errno e: an I/O error may pass on a retry, but decoders and demuxers also
+ * answer EINVAL/ERANGE/EDOM/ENOSYS to content they cannot use. FFmpeg's own codes (AVERROR_INVALIDDATA,
+ * ...) are four-letter tags far below -4096 and say the same: the file's content cannot be used. */
+static mer_err_kind av_err_kind(int averr) {
+    int e = -averr;
+    if (averr >= 0 || e >= 4096 || e == EINVAL || e == ERANGE || e == EDOM || e == ENOSYS) return MER_ERR_DATA;
+    return mer_err_kind_of_errno(e);
+}
+
 int av_errf(mer_err *err, const char *path, const char *what, int averr) {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
     av_strerror(averr, buf, sizeof buf);
-    return mer_errf(err, "%s: %s: %s", path, what, buf);
+    return mer_errk(err, av_err_kind(averr), "%s: %s: %s", path, what, buf);
 }
 
 static int reader_open_codec(av_reader *r, int threads, mer_err *err) {
     const AVCodec *codec = NULL;
     int ret = av_find_best_stream(r->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (ret == AVERROR_STREAM_NOT_FOUND) return mer_errf(err, "%s: no video stream or image in the file", r->path);
-    if (ret == AVERROR_DECODER_NOT_FOUND) return mer_errf(err, "%s: no decoder for the video codec", r->path);
+    if (ret == AVERROR_STREAM_NOT_FOUND) return mer_errk(err, MER_ERR_DATA, "%s: no video stream or image in the file", r->path);
+    if (ret == AVERROR_DECODER_NOT_FOUND) return mer_errk(err, MER_ERR_DATA, "%s: no decoder for the video codec", r->path);
     if (ret < 0) return av_errf(err, r->path, "cannot select a video stream", ret);
     r->stream = ret;
     r->dec = avcodec_alloc_context3(codec);
@@ -48,16 +57,18 @@ static int reader_open_codec(av_reader *r, int threads, mer_err *err) {
 
 /* The whole file as one packet (padded as FFmpeg requires). */
 static int read_whole_file(AVPacket *pkt, const char *path, off_t size, mer_err *err) {
-    if (size > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE) return mer_errf(err, "%s: image file too large", path);
+    if (size > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE) return mer_errk(err, MER_ERR_DATA, "%s: image file too large", path);
     uint8_t *buf = av_malloc((size_t)size + AV_INPUT_BUFFER_PADDING_SIZE);
     if (!buf) return mer_errf(err, "%s: out of memory reading the file", path);
     memset(buf + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
     FILE *f = fopen(path, "rb");
+    int e = errno;
     size_t got = f ? fread(buf, 1, (size_t)size, f) : 0;
     if (f) fclose(f);
     if (got != (size_t)size) {
         av_free(buf);
-        return mer_errf(err, "%s: cannot read the file: %s", path, f ? "short read" : strerror(errno));
+        if (!f) return mer_err_errno(err, e, "%s: cannot read the file: %s", path, strerror(e));
+        return mer_errk(err, MER_ERR_IO, "%s: cannot read the file: short read", path);
     }
     int ret = av_packet_from_data(pkt, buf, (int)size);
     if (ret < 0) {
@@ -74,9 +85,9 @@ int av_reader_open(av_reader *r, const char *path, int threads, mer_err *err) {
     r->stream = -1;
     r->threads = threads;
     struct stat st;
-    if (stat(path, &st) != 0) return mer_errf(err, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return mer_errf(err, "%s: is a directory, not an image or video file", path);
-    if (st.st_size == 0) return mer_errf(err, "%s: empty file", path);
+    if (stat(path, &st) != 0) return mer_err_errno(err, errno, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return mer_errk(err, MER_ERR_DATA, "%s: is a directory, not an image or video file", path);
+    if (st.st_size == 0) return mer_errk(err, MER_ERR_DATA, "%s: empty file", path);
     /* pattern_type=none: a '%' in a file name is a character, not an image-sequence pattern. */
     AVDictionary *opts = NULL;
     av_dict_set(&opts, "pattern_type", "none", 0);
@@ -110,7 +121,7 @@ int av_reader_next(av_reader *r, mer_err *err) {
         int ret = avcodec_receive_frame(r->dec, r->frame);
         if (ret == 0) {
             if (r->frame->decode_error_flags || (r->frame->flags & AV_FRAME_FLAG_CORRUPT))
-                return mer_errf(err, "%s: corrupt frame (decoder reported damaged data)", r->path);
+                return mer_errk(err, MER_ERR_DATA, "%s: corrupt frame (decoder reported damaged data)", r->path);
             return 1;
         }
         if (ret == AVERROR_EOF) {
@@ -177,7 +188,7 @@ static int scale_to_packed(uint8_t *dst, enum AVPixelFormat target, const uint8_
                                             SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_BITEXACT,
                                             NULL, NULL, NULL);
     if (!sws)
-        return mer_errf(err, "%s: cannot convert pixel format %s (%dx%d) to %s", path,
+        return mer_errk(err, MER_ERR_DATA, "%s: cannot convert pixel format %s (%dx%d) to %s", path,
                         av_get_pix_fmt_name(src_fmt) ? av_get_pix_fmt_name(src_fmt) : "?", w, h,
                         av_get_pix_fmt_name(target));
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(src_fmt);
@@ -209,10 +220,10 @@ int av_frame_to_image(mer_image *img, const AVFrame *f, int channels, const char
     memset(img, 0, sizeof *img);
     if (channels != 1 && channels != 3) return mer_errf(err, "%s: channels must be 1 or 3, got %d", path, channels);
     int w = f->width, h = f->height;
-    if (w <= 0 || h <= 0) return mer_errf(err, "%s: decoded frame has no pixels (%dx%d)", path, w, h);
+    if (w <= 0 || h <= 0) return mer_errk(err, MER_ERR_DATA, "%s: decoded frame has no pixels (%dx%d)", path, w, h);
     enum AVPixelFormat fmt = (enum AVPixelFormat)f->format;
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
-    if (!d) return mer_errf(err, "%s: decoded frame has an unknown pixel format", path);
+    if (!d) return mer_errk(err, MER_ERR_DATA, "%s: decoded frame has an unknown pixel format", path);
     /* "grey" = luma only (see io/media/image.h). Palettes may hold colours, so they count as colour. */
     int grey_src = !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) && d->nb_components <= 2;
     mer_image native;

@@ -51,7 +51,7 @@ int image_load(mer_image *img, const char *path, int channels, mer_err *err) {
     av_reader r;
     if (av_reader_open(&r, path, 1, err) < 0) return -1;
     int got = av_reader_next(&r, err);
-    if (got == 0) mer_errf(err, "%s: no picture could be decoded (truncated or corrupt?)", path);
+    if (got == 0) mer_errk(err, MER_ERR_DATA, "%s: no picture could be decoded (truncated or corrupt?)", path);
     int ret = got == 1 ? av_frame_to_image(img, r.frame, channels, path, err) : -1;
     av_reader_close(&r);
     return ret;
@@ -80,14 +80,14 @@ static int write_file_atomic(const char *path, const uint8_t *data, size_t n, me
     memcpy(tmp + len, ".tmp", 5);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        mer_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+        mer_err_errno(err, errno, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
         return -1;
     }
     int ok = fwrite(data, 1, n, f) == n;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
-        mer_errf(err, "%s: cannot write: %s", path, strerror(errno));
+        mer_err_errno(err, errno, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;

@@ -63,7 +63,7 @@ static int cmp_frame_file(const void *a, const void *b) {
 
 static int open_folder(clip *c, mer_err *err) {
     DIR *d = opendir(c->path);
-    if (!d) return mer_errf(err, "%s: cannot open folder: %s", c->path, strerror(errno));
+    if (!d) return mer_err_errno(err, errno, "%s: cannot open folder: %s", c->path, strerror(errno));
     size_t cap = 0;
     struct dirent *e;
     size_t plen = strlen(c->path);
@@ -94,11 +94,11 @@ static int open_folder(clip *c, mer_err *err) {
     }
     closedir(d);
     d = NULL;
-    if (c->n == 0) return mer_errf(err, "%s: no numbered frame images (e.g. img46.jpg, 006_05562.jpg) in the folder", c->path);
+    if (c->n == 0) return mer_errk(err, MER_ERR_DATA, "%s: no numbered frame images (e.g. img46.jpg, 006_05562.jpg) in the folder", c->path);
     qsort(c->files, c->n, sizeof *c->files, cmp_frame_file);
     for (size_t i = 1; i < c->n; i++)
         if (c->files[i].number == c->files[i - 1].number)
-            return mer_errf(err, "%s: frame number %d appears twice (%s and %s)", c->path, c->files[i].number,
+            return mer_errk(err, MER_ERR_DATA, "%s: frame number %d appears twice (%s and %s)", c->path, c->files[i].number,
                             strrchr(c->files[i - 1].path, '/') + 1, strrchr(c->files[i].path, '/') + 1);
     c->numbers = mer_malloc(c->n * sizeof *c->numbers, err);
     if (!c->numbers) return mer_err_prefix(err, "%s", c->path);
@@ -121,8 +121,8 @@ static int open_video(clip *c, mer_err *err) {
         if (c->r.pkt->stream_index == c->r.stream) count++;
         av_packet_unref(c->r.pkt);
     }
-    if (count == 0) return mer_errf(err, "%s: the video has no frames", c->path);
-    if (count > INT_MAX) return mer_errf(err, "%s: too many frames", c->path);
+    if (count == 0) return mer_errk(err, MER_ERR_DATA, "%s: the video has no frames", c->path);
+    if (count > INT_MAX) return mer_errk(err, MER_ERR_DATA, "%s: too many frames", c->path);
     c->numbers = mer_malloc(count * sizeof *c->numbers, err);
     if (!c->numbers) return mer_err_prefix(err, "%s", c->path);
     for (size_t i = 0; i < count; i++) c->numbers[i] = (int)i;
@@ -138,7 +138,7 @@ static int open_video(clip *c, mer_err *err) {
 int clip_open_threads(clip **out, const char *path, int threads, mer_err *err) {
     *out = NULL;
     struct stat st;
-    if (stat(path, &st) != 0) return mer_errf(err, "%s: %s", path, strerror(errno));
+    if (stat(path, &st) != 0) return mer_err_errno(err, errno, "%s: %s", path, strerror(errno));
     clip *c = mer_calloc(1, sizeof *c, err);
     if (!c) return -1;
     c->cur_index = -1;
@@ -199,7 +199,7 @@ int clip_read(mer_image *img, clip *c, int number, int channels, mer_err *err) {
     memset(img, 0, sizeof *img);
     long idx = find_index(c, number);
     if (idx < 0)
-        return mer_errf(err, "%s: no frame number %d (the clip has %zu frames, numbered %d..%d)", c->path, number, c->n,
+        return mer_errk(err, MER_ERR_DATA, "%s: no frame number %d (the clip has %zu frames, numbered %d..%d)", c->path, number, c->n,
                         c->numbers[0], c->numbers[c->n - 1]);
     if (!c->is_video) return image_load(img, c->files[idx].path, channels, err);
     if (!c->open || idx < c->cur_index) {
@@ -218,7 +218,7 @@ int clip_read(mer_image *img, clip *c, int number, int channels, mer_err *err) {
             return -1;
         }
         if (got == 0)
-            return mer_errf(err, "%s: frame %d could not be decoded: the video ended after %d decoded frames "
+            return mer_errk(err, MER_ERR_DATA, "%s: frame %d could not be decoded: the video ended after %d decoded frames "
                             "(truncated or corrupt?)", c->path, number, c->cur_index + 1);
         c->cur_index++;
     }
@@ -407,7 +407,7 @@ int clip_writer_close(clip_writer *w, mer_err *err) {
     ret = avio_closep(&w->fmt->pb);
     if (ret < 0 || rename(w->tmp, w->path) != 0) {
         if (ret < 0) av_errf(err, w->path, "cannot write", ret);
-        else mer_errf(err, "%s: cannot rename from %s: %s", w->path, w->tmp, strerror(errno));
+        else mer_err_errno(err, errno, "%s: cannot rename from %s: %s", w->path, w->tmp, strerror(errno));
         clip_writer_abort(w);
         return -1;
     }

@@ -138,7 +138,7 @@ int cmd_synth(int argc, char **argv) {
         o.classes = (const char *const *)names;
         o.n_classes = n;
     }
-    mer_err err = {{0}};
+    mer_err err = {0};
     int rc = synth_generate(out, NULL, &o, &err);
     free(dup);
     if (rc) {
@@ -186,7 +186,7 @@ int cmd_data(int argc, char **argv) {
         if (argv[i][0] == '-' || !strchr(argv[i], '='))
             return usage_error("data", "expected KEY=VALUE overrides after CONFIG, got '%s'", argv[i]);
     cfg_doc doc;
-    mer_err err = {{0}};
+    mer_err err = {0};
     if (cmd_load_config(&doc, path, argv + optind, (size_t)(argc - optind), 1) < 0) return 1;
     dataset d;
     if (dataset_load(&d, &doc.base, &err)) {

@@ -179,7 +179,7 @@ int cmd_run(int argc, char **argv) {
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
 
-    mer_err err = {{0}};
+    mer_err err = {0};
     cfg_doc doc;
     memset(&doc, 0, sizeof doc);
     mer_plan plan;
@@ -315,7 +315,7 @@ int cmd_status(int argc, char **argv) {
     }
     if (optind + 1 != argc) return usage_error("status", "expected one DIR");
     const char *dir = argv[optind];
-    mer_err err = {{0}};
+    mer_err err = {0};
     stored_plan sp;
     if (stored_plan_read(&sp, dir, &err) < 0) {
         fprintf(stderr, "mer status: %s\n", err.msg);
@@ -413,7 +413,7 @@ int cmd_collect(int argc, char **argv) {
         return usage_error("collect", "unknown option");
     }
     if (optind + 1 != argc) return usage_error("collect", "expected one DIR");
-    mer_err err = {{0}};
+    mer_err err = {0};
     size_t rows = 0, trains = 0;
     if (results_collect(argv[optind], &rows, &trains, &err) < 0) {
         fprintf(stderr, "mer collect: %s\n", err.msg);

@@ -3,8 +3,10 @@
 # face detection + landmarks + alignment -> linear magnification -> ResNet-18 features -> LSH head ->
 # LOSO -> results.h5 -> mer report. Checks: identical predictions and metrics with 1 and 3 ranks; a
 # sweep over n_rounds shares the prep and feature tasks (computed once); a later run of another n_rounds
-# value reuses them; a corrupt clip is reported and the run completes without it; the report reads it.
+# value reuses them; a corrupt clip and a clip without a face fail on their first attempt (permanent errors
+# are not retried), are reported, and the run completes without them; the report reads it.
 source "$MER_SRC/tests/integration/runner_common.sh"
+command -v ffmpeg >/dev/null || { echo "SKIP: ffmpeg not found (apt-get install ffmpeg)"; exit 77; }
 
 "$MER_BIN" synth "$T/data" --subjects 3 --per-class 1 --size 160x120 --seed 7 >"$T/synth.log" 2>&1 ||
     fail "mer synth: $(tail -3 "$T/synth.log")"
@@ -69,18 +71,31 @@ noracle=$(h5dump -H -d /oracle/pred "$T/sel/results.h5" | grep -o 'SIMPLE { ( [0
 "$MER_BIN" report "$T/sel" >"$T/sel.md" || fail "mer report (oracle) failed"
 grep -q LEAKY "$T/sel.md" || fail "the report does not label the oracle figures LEAKY"
 
-# a corrupt clip: its prep fails (after the retries), the run completes with the other 14 samples
+# a corrupt clip and a clip without a face: their prep fails on the first attempt (runtime.retries is 2,
+# but another attempt could only fail the same way); the run completes with the other 13 samples
 victim=$(ls -d "$T/data"/sub02/*/ | head -1)
 for f in "$victim"*.jpg; do echo "garbage" >"$f"; done
+faceless=$(ls -d "$T/data"/sub03/*/ | head -1)
+for f in "$faceless"*.jpg; do
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=gray:s=160x120 -frames:v 1 "$f" ||
+        fail "ffmpeg cannot write a blank frame"
+done
 rc=0
 run_real "$T/bad" 3 || rc=$?
 [ "$rc" = 4 ] || fail "a run with a corrupt clip must finish with exit 4 (tasks failed), got $rc: $(tail -5 "$T/log")"
-grep -q "failed" "$T/bad/ledger.tsv" || fail "the corrupt clip's failure is not in the ledger"
 "$MER_BIN" status "$T/bad" >"$T/status.txt" 2>&1 || true
-grep -q "$(basename "$victim")" "$T/status.txt" || { cat "$T/status.txt"; fail "mer status does not name the corrupt clip"; }
+for v in "$victim" "$faceless"; do
+    awk -F'\t' '$3=="prep" && $4=="failed" && $5==1' "$T/bad/ledger.tsv" | grep -q "$(basename "$v")" ||
+        fail "$(basename "$v"): not failed after its first attempt: $(grep "$(basename "$v")" "$T/bad/ledger.tsv")"
+    grep -q "$(basename "$v")" "$T/status.txt" || { cat "$T/status.txt"; fail "mer status does not name $v"; }
+done
+grep -q "no face found" "$T/bad/ledger.tsv" || fail "the faceless clip's reason is not 'no face found'"
+[ "$(count_events "$T/bad" prep retry)" = 0 ] || fail "a permanent prep failure was retried"
+[ "$(count_events "$T/bad" prep start)" = 15 ] || fail "want 15 prep starts (one per sample)"
 npred=$(h5dump -H -d /predictions/pred "$T/bad/results.h5" | grep -o 'SIMPLE { ( [0-9]* )' | grep -o '[0-9]*')
-[ "$npred" = 28 ] || fail "want 28 prediction rows (14 samples x 2 points), got $npred"
+[ "$npred" = 26 ] || fail "want 26 prediction rows (13 samples x 2 points), got $npred"
 
 "$MER_BIN" report "$T/ref" >"$T/report.md" || fail "mer report failed"
 grep -q "accuracy" "$T/report.md" || fail "report has no accuracy"
-echo "OK: real pipeline: identical for 1/3 ranks, features shared across n_rounds, corrupt clip isolated, report"
+echo "OK: real pipeline: identical for 1/3 ranks, features shared across n_rounds, corrupt and faceless clips" \
+    "failed at once and isolated, report"

@@ -9,7 +9,7 @@
 static int parse(csv_table *t, const char *s, mer_err *e) { return csv_parse(t, s, strlen(s), "x.csv", e); }
 
 int main(void) {
-    mer_err e = {{0}};
+    mer_err e = {0};
     csv_table t;
 
     /* BOM, CRLF, quoted separator, escaped quote, embedded newline (line numbers follow physical lines) */

@@ -138,7 +138,7 @@ static void test_casme2(void) {
     set_str(&cfg.dataset_annotations, P("casme/coding.csv"));
     cfg.dataset_min_class_samples = 0;
     dataset d;
-    mer_err e = {{0}};
+    mer_err e = {0};
     CHECK(dataset_load(&d, &cfg, &e) == 0, "casme2 load: %s", e.msg);
     CHECK(d.n_rows == 13, "13 data rows (%zu)", d.n_rows);
     const ds_sample *s = find(&d, "sub01/EP02_01f");
@@ -245,7 +245,7 @@ static void test_samm(void) {
     set_str(&cfg.dataset_annotations, P("samm/samm.csv"));
     cfg.dataset_min_class_samples = 0;
     dataset d;
-    mer_err e = {{0}};
+    mer_err e = {0};
     CHECK(dataset_load(&d, &cfg, &e) == 0, "samm load: %s", e.msg);
     CHECK(d.n == 3, "3 samples (%zu)", d.n);
     const ds_sample *s = find(&d, "006/006_1_3");
@@ -278,7 +278,7 @@ static void test_smic(void) {
     set_str(&cfg.dataset_annotations, "");
     cfg.dataset_min_class_samples = 0;
     dataset d;
-    mer_err e = {{0}};
+    mer_err e = {0};
     CHECK(dataset_load(&d, &cfg, &e) == 0, "smic load: %s", e.msg);
     CHECK(d.n == 4 && d.n_subjects == 2 && d.n_classes == 3, "4 clips, 2 subjects, 3 classes");
     const ds_sample *s = find(&d, "s1/s1_ne_01");
@@ -315,7 +315,7 @@ static void test_manifest_megc(void) {
     set_str(&cfg.dataset_annotations, P("other/manifest.csv"));
     cfg.dataset_min_class_samples = 0;
     dataset d;
-    mer_err e = {{0}};
+    mer_err e = {0};
     CHECK(dataset_load(&d, &cfg, &e) == 0, "manifest: %s", e.msg);
     CHECK(d.n == 2 && d.n_classes == 2 && !strcmp(d.classes[0], "calm") && !strcmp(d.classes[1], "tense"),
           "labels sorted");
@@ -366,7 +366,7 @@ static void test_synth_roundtrip(void) {
     cfg.dataset_min_class_samples = 0;
     set_list(&cfg.dataset_classes, 3, "surprise", "happiness", "repression");
     dataset d;
-    mer_err e = {{0}};
+    mer_err e = {0};
     CHECK(dataset_load(&d, &cfg, &e) == 0, "synth generate + load: %s", e.msg);
     CHECK(d.n == 6 && d.n_subjects == 2 && d.n_classes == 3 && !strcmp(d.classes[0], "surprise"), "2 x 3 clips");
     CHECK(dataset_check(&d, &e) == 0, "generated data checks: %s", e.msg);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/face/face.h"
+#include "core/prep.h"
 #include "io/base/fs.h"
 #include "io/media/image.h"
 #include "tests/check.h"
@@ -198,6 +199,12 @@ static void test_images(void) {
     mer_image im = {0};
     if (image_load(&im, p, 1, &err) == 0) {
         CHECK(face_find(&r, m, im.px, im.w, im.h, NULL, &err) == 1, "coffee (non-face) image: no face");
+        /* preprocessing it is a permanent failure: the farm does not retry it */
+        prep_opts o = {.align = {.size = 64, .eye_y = 0.4, .eye_dist = 0.3}, .scale_factor = 1.1, .min_neighbors = 3,
+                       .min_face = 30};
+        prep_result pr;
+        CHECK(prep_image(&pr, &im, &o, m, &err) < 0 && strstr(err.msg, "no face") && err.kind == MER_ERR_NOFACE,
+              "prep of a non-face image: %s (%s)", err.msg, mer_err_kind_name(err.kind));
         image_free(&im);
     } else {
         CHECK(0, "%s", err.msg);

@@ -140,18 +140,23 @@ int main(void) {
         CHECK(prep_sample_landmarks(&r, folder, 46, 47, &og, lm, NULL, &err) == 0 && r.onset.c == 1 && r.apex.c == 1, "grey: %s", err.msg);
         prep_result_free(&r);
     }
-    /* errors name the clip and the frame */
+    /* errors name the clip and the frame, and say whether a retry can help (a missing file may reappear on a
+     * network mount; a missing frame or degenerate landmarks never change) */
     {
         prep_result r;
         CHECK(prep_sample_landmarks(&r, folder, 46, 99, &o, lm, box, &err) < 0 && strstr(err.msg, "99") &&
               strstr(err.msg, folder) && strstr(err.msg, "apex") && r.onset.px == NULL, "missing apex: %s", err.msg);
+        CHECK(err.kind == MER_ERR_DATA, "missing apex: bad data, got %s", mer_err_kind_name(err.kind));
         CHECK(prep_sample_landmarks(&r, video, 12, 3, &o, lm, box, &err) < 0 && strstr(err.msg, "onset") &&
               strstr(err.msg, "12"), "missing onset: %s", err.msg);
+        CHECK(err.kind == MER_ERR_DATA, "missing onset: bad data, got %s", mer_err_kind_name(err.kind));
         float zero[136] = {0};
         CHECK(prep_sample_landmarks(&r, folder, 46, 47, &o, zero, box, &err) < 0 && strstr(err.msg, "coincide"), "degenerate: %s", err.msg);
+        CHECK(err.kind == MER_ERR_DATA, "degenerate: bad data, got %s", mer_err_kind_name(err.kind));
         char nope[700];
         snprintf(nope, sizeof nope, "%s/missing", dir);
         CHECK(prep_sample_landmarks(&r, nope, 46, 47, &o, lm, box, &err) < 0 && strstr(err.msg, nope), "missing clip: %s", err.msg);
+        CHECK(err.kind == MER_ERR_IO, "missing clip: io, got %s", mer_err_kind_name(err.kind));
     }
     /* prep_run: cache, failures recorded, re-run reuses */
     {

@@ -11,7 +11,7 @@
 int main(void) {
     char dir[] = "/tmp/mer-test-ledger-XXXXXX";
     if (!mkdtemp(dir)) SKIP_ALL("cannot create a temporary directory");
-    mer_err err = {{0}};
+    mer_err err = {0};
     ledger_state st;
     CHECK(ledger_read(&st, dir, &err) == 0 && st.n == 0, "a missing ledger is empty");
 

@@ -35,7 +35,7 @@ static void test_folds(void) {
     /* subjects in order of first appearance: B, A, C; sample counts B 3, A 2, C 1 */
     const char *subj[] = {"B", "A", "B", "C", "A", "B"};
     mer_samples s = make_samples(subj, 6, "synth");
-    mer_err err = {{0}};
+    mer_err err = {0};
     mer_fold *f = NULL;
     size_t nf = 0;
     CHECK(plan_folds(&f, &nf, &s, "loso", 0, &err) == 0, "loso: %s", err.msg);
@@ -77,7 +77,7 @@ static char dir[256];
 static int build(mer_plan *p, cfg_doc *doc, const char *const *over, size_t n_over) {
     char path[300];
     snprintf(path, sizeof path, "%s/run.yaml", dir);
-    mer_err err = {{0}};
+    mer_err err = {0};
     if (config_load(doc, path, (char *const *)over, n_over, &err) < 0) {
         fprintf(stderr, "config: %s\n", err.msg);
         return -1;

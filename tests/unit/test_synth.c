@@ -51,7 +51,7 @@ static void rm_rf(const char *path) {
 }
 
 int main(void) {
-    mer_err e = {{0}};
+    mer_err e = {0};
     const int w = 160, h = 120;
     synth_subject *s = NULL, *s2 = NULL;
     CHECK(synth_subject_new(&s, 42, 0, w, h, &e) == 0, "subject: %s", e.msg);

@@ -52,7 +52,7 @@ int main(void) {
     cfg.synth_seed = 2024;
     cfg.dataset_min_class_samples = 0;
 
-    mer_err e = {{0}};
+    mer_err e = {0};
     dataset d;
     face_models *m = NULL;
     CHECK(dataset_load(&d, &cfg, &e) == 0, "generate + load: %s", e.msg);

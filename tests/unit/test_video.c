@@ -110,6 +110,7 @@ static void check_truncated(const char *src) {
         mer_err err = {0};
         if (clip_open(&cl, paths[t], &err) < 0) {
             CHECK(strstr(err.msg, paths[t]) != NULL, "open error names the file: %s", err.msg);
+            CHECK(err.kind == MER_ERR_DATA, "damaged file: bad data (not retried), got %s", mer_err_kind_name(err.kind));
             continue;
         }
         size_t nf = 0;
@@ -120,6 +121,8 @@ static void check_truncated(const char *src) {
             if (clip_read(&img, cl, nums[i], 3, &err) < 0) {
                 failures++;
                 CHECK(strstr(err.msg, paths[t]) != NULL, "read error names the file: %s", err.msg);
+                CHECK(err.kind == MER_ERR_DATA, "damaged frame: bad data (not retried), got %s: %s",
+                      mer_err_kind_name(err.kind), err.msg);
             }
             image_free(&img);
         }
