@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "io/config/config.h"
+#include "runner/cli/options.h" /* usage_error, checked numbers, overrides */
 
 typedef int (*mer_cmd_fn)(int argc, char **argv);
 
@@ -33,8 +34,6 @@ int cmd_version(int argc, char **argv);
 int mer_share_dir(char *buf, size_t size);
 /* The same report to any stream (stored in results.h5 /meta/libraries). */
 void fprint_versions(FILE *f);
-/* Usage error helper for commands: prints "mer CMD: msg" + hint, returns 2. */
-int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* runner/cli/report.c */
 int cmd_report(int argc, char **argv);

@@ -48,12 +48,11 @@ int cmd_config(int argc, char **argv) {
         return usage_error("config", "missing the config file");
     }
     const char *path = argv[optind];
-    char *const *overrides = argv + optind + 1;
-    size_t n_overrides = (size_t)(argc - optind - 1);
-    for (size_t i = 0; i < n_overrides; i++)
-        if (!strchr(overrides[i], '='))
-            return usage_error("config", "'%s' is not a KEY=VALUE override (only one config file is read)",
-                               overrides[i]);
+    char *const *overrides;
+    size_t n_overrides;
+    if (cli_overrides(&overrides, &n_overrides, "config", argc, argv, optind + 1, "KEY=VALUE",
+                      " (only one config file is read)"))
+        return 2;
 
     cfg_doc doc;
     mer_err err = {0};

@@ -11,15 +11,6 @@
 #include "io/data/synth.h"
 #include "runner/cli/commands.h"
 
-static int parse_int(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 static void synth_usage(FILE *f) {
     const char *const *def;
     size_t nd = synth_default_classes(&def);
@@ -66,11 +57,11 @@ int cmd_synth(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (parse_int(optarg, 1, 999, &v)) return usage_error("synth", "--subjects must be 1..999, got '%s'", optarg);
+            if (cli_long(optarg, 1, 999, &v)) return usage_error("synth", "--subjects must be 1..999, got '%s'", optarg);
             o.subjects = (int)v;
             break;
         case 'k':
-            if (parse_int(optarg, 1, 500, &v)) return usage_error("synth", "--per-class must be 1..500, got '%s'", optarg);
+            if (cli_long(optarg, 1, 500, &v)) return usage_error("synth", "--per-class must be 1..500, got '%s'", optarg);
             o.per_class = (int)v;
             break;
         case 'c': classes_arg = optarg; break;
@@ -85,25 +76,19 @@ int cmd_synth(int argc, char **argv) {
             break;
         }
         case 'f':
-            if (parse_int(optarg, 1, 10000, &v)) return usage_error("synth", "--fps must be 1..10000, got '%s'", optarg);
+            if (cli_long(optarg, 1, 10000, &v)) return usage_error("synth", "--fps must be 1..10000, got '%s'", optarg);
             o.fps = (int)v;
             break;
-        case 'S': {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                return usage_error("synth", "--seed must be a non-negative integer, got '%s'", optarg);
-            o.seed = (uint64_t)s;
+        case 'S':
+            if (cli_u64(optarg, &o.seed)) return usage_error("synth", "--seed must be a non-negative integer, got '%s'", optarg);
             break;
-        }
         case 'F':
             if (!strcmp(optarg, "frames")) o.video = 0;
             else if (!strcmp(optarg, "video")) o.video = 1;
             else return usage_error("synth", "--format must be frames or video, got '%s'", optarg);
             break;
         case 't':
-            if (parse_int(optarg, 1, 256, &v)) return usage_error("synth", "--threads must be 1..256, got '%s'", optarg);
+            if (cli_long(optarg, 1, 256, &v)) return usage_error("synth", "--threads must be 1..256, got '%s'", optarg);
             o.threads = (int)v;
             break;
         case 'h': synth_usage(stdout); return 0;

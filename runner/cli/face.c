@@ -1,5 +1,6 @@
 /* mer face detect | landmarks: the face detector and landmark predictor from the command line (JSON out). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,8 @@ static void print_face(FILE *f, const face_result *r, int with_rect) {
 }
 
 static int parse_int(const char *cmd, const char *opt, const char *s, int lo, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == 0 || *end || v < lo || v > 1000000) return usage_error(cmd, "%s: expected an integer >= %d, got '%s'", opt, lo, s);
+    long v;
+    if (cli_long(s, lo, 1000000, &v)) return usage_error(cmd, "%s: expected an integer >= %d, got '%s'", opt, lo, s);
     *out = (int)v;
     return 0;
 }
@@ -73,13 +73,10 @@ static int face_detect_cmd(int argc, char **argv) {
         switch (c) {
         case 'c': cas = optarg; break;
         case 'l': shape = optarg; break;
-        case 's': {
-            char *end;
-            scale = strtod(optarg, &end);
-            if (*optarg == 0 || *end || !(scale > 1.0) || scale > 100)
+        case 's':
+            if (cli_double(optarg, nextafter(1.0, 2.0), 100, &scale))
                 return usage_error(cmd, "--scale: expected a number > 1, got '%s'", optarg);
             break;
-        }
         case 'n': if (parse_int(cmd, "--neighbors", optarg, 0, &neighbors)) return 2; break;
         case 'm': if (parse_int(cmd, "--min-size", optarg, 0, &min_size)) return 2; break;
         case 'M': if (parse_int(cmd, "--max-size", optarg, 0, &max_size)) return 2; break;

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +52,6 @@ typedef struct {
     int size, batch, threads, train, iters, classes, pattern, chunk;
     uint64_t seed;
 } nn_args;
-
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    const long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
 
 static int fail(const char *action, const mer_err *err) {
     fprintf(stderr, "mer nn %s: %s\n", action, err->msg);
@@ -361,7 +353,6 @@ int cmd_nn(int argc, char **argv) {
                  .classes = 1000, .chunk = 32, .seed = 1};
     int c;
     long v;
-    char *end;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -371,39 +362,36 @@ int cmd_nn(int argc, char **argv) {
         case 'i': a.input = optarg; break;
         case 'o': a.output = optarg; break;
         case 'l':
-            errno = 0;
-            a.lr = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(a.lr > 0)) return usage_error("nn", "--lr must be a positive number, got '%s'", optarg);
+            if (cli_double(optarg, nextafter(0.0, 1.0), INFINITY, &a.lr))
+                return usage_error("nn", "--lr must be a positive number, got '%s'", optarg);
             break;
         case 's':
-            if (parse_long(optarg, 16, 4096, &v)) return usage_error("nn", "--size must be 16..4096, got '%s'", optarg);
+            if (cli_long(optarg, 16, 4096, &v)) return usage_error("nn", "--size must be 16..4096, got '%s'", optarg);
             a.size = (int)v;
             break;
         case 'b':
-            if (parse_long(optarg, 1, 4096, &v)) return usage_error("nn", "--batch must be 1..4096, got '%s'", optarg);
+            if (cli_long(optarg, 1, 4096, &v)) return usage_error("nn", "--batch must be 1..4096, got '%s'", optarg);
             a.batch = (int)v;
             break;
         case 't':
-            if (parse_long(optarg, 1, 1024, &v)) return usage_error("nn", "--threads must be 1..1024, got '%s'", optarg);
+            if (cli_long(optarg, 1, 1024, &v)) return usage_error("nn", "--threads must be 1..1024, got '%s'", optarg);
             a.threads = (int)v;
             break;
         case 'T': a.train = 1; break;
         case 'n':
-            if (parse_long(optarg, 1, 10000, &v)) return usage_error("nn", "--iters must be 1..10000, got '%s'", optarg);
+            if (cli_long(optarg, 1, 10000, &v)) return usage_error("nn", "--iters must be 1..10000, got '%s'", optarg);
             a.iters = (int)v;
             break;
         case 'S':
-            errno = 0;
-            a.seed = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-') return usage_error("nn", "--seed must be a non-negative integer");
+            if (cli_u64(optarg, &a.seed)) return usage_error("nn", "--seed must be a non-negative integer");
             break;
         case 'c':
-            if (parse_long(optarg, 0, 1000000, &v)) return usage_error("nn", "--classes must be 0..1000000, got '%s'", optarg);
+            if (cli_long(optarg, 0, 1000000, &v)) return usage_error("nn", "--classes must be 0..1000000, got '%s'", optarg);
             a.classes = (int)v;
             break;
         case 'p': a.pattern = 1; break;
         case 'k':
-            if (parse_long(optarg, 1, 100000, &v)) return usage_error("nn", "--chunk must be 1..100000, got '%s'", optarg);
+            if (cli_long(optarg, 1, 100000, &v)) return usage_error("nn", "--chunk must be 1..100000, got '%s'", optarg);
             a.chunk = (int)v;
             break;
         case 'h': nn_usage(stdout); return 0;

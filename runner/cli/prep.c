@@ -1,6 +1,7 @@
 /* mer prep CONFIG [KEY=VALUE ...]: preprocess every sample of the configured dataset into the per-sample
  * HDF5 cache (core/prep.h), and mer face align IMAGE: the aligned crop of one photo. The CLI layer. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,22 +107,18 @@ int cmd_prep(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_OUT: out_dir = optarg; break;
-        case OPT_LIMIT: {
-            char *end;
-            limit = strtol(optarg, &end, 10);
-            if (!*optarg || *end || limit < 1) return usage_error("prep", "--limit needs a positive integer, got '%s'", optarg);
+        case OPT_LIMIT:
+            if (cli_long(optarg, 1, LONG_MAX, &limit)) return usage_error("prep", "--limit needs a positive integer, got '%s'", optarg);
             break;
-        }
         case 'h': prep_help(); return 0;
         default: return usage_error("prep", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc) return usage_error("prep", "missing the config file");
     const char *path = argv[optind];
-    char *const *overrides = argv + optind + 1;
-    size_t n_overrides = (size_t)(argc - optind - 1);
-    for (size_t i = 0; i < n_overrides; i++)
-        if (!strchr(overrides[i], '=')) return usage_error("prep", "'%s' is not a KEY=VALUE override", overrides[i]);
+    char *const *overrides;
+    size_t n_overrides;
+    if (cli_overrides(&overrides, &n_overrides, "prep", argc, argv, optind + 1, "KEY=VALUE", "")) return 2;
 
     cfg_doc doc;
     mer_err err = {0};
@@ -247,10 +244,7 @@ static void put_json_str(const char *s) {
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return usage_error("face align", "%s must be in [%g, %g], got '%s'", opt, lo, hi, s);
-    *out = v;
+    if (cli_double(s, lo, hi, out)) return usage_error("face align", "%s must be in [%g, %g], got '%s'", opt, lo, hi, s);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +79,8 @@ int cmd_report(int argc, char **argv) {
         case 'm': megc = optarg; break;
         case 'P': point_id = optarg; break;
         case 's': {
-            char *end;
-            errno = 0;
-            long long v = strtoll(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 0) return usage_error("report", "--seed wants a seed >= 0, got '%s'", optarg);
+            long v;
+            if (cli_long(optarg, 0, LONG_MAX, &v)) return usage_error("report", "--seed wants a seed >= 0, got '%s'", optarg);
             seed = v;
             break;
         }

@@ -109,6 +109,12 @@ static int all_ok(int ok, MPI_Comm comm) {
     return all;
 }
 
+/* The exit status of a finished farm (run_help's "Exit codes"). */
+static int run_exit_code(const farm_summary *s) {
+    if (s->interrupted && s->n_pending) return MER_EXIT_INTERRUPTED;
+    return s->n_failed || s->n_skipped || s->n_pending ? MER_EXIT_TASKS_FAILED : MER_EXIT_OK;
+}
+
 /* Tasks of job-array slice I of N: train tasks j (in plan order) with j % N == I, and everything they need. */
 static uint8_t *slice_scope(const mer_plan *p, int slice, int n_slices, mer_err *err) {
     uint8_t *scope = mer_calloc(p->n_tasks, 1, err);
@@ -137,13 +143,10 @@ int cmd_run(int argc, char **argv) {
         case 'n': dry = 1; break;
         case 'f': fail_fast = 1; break;
         case 'r': retry_failed = 1; break;
-        case 'w': {
-            char *end;
-            errno = 0;
-            max_wall = strtod(optarg, &end);
-            if (errno || *end || !(max_wall > 0)) return usage_error("run", "--max-walltime wants seconds > 0, got '%s'", optarg);
+        case 'w':
+            if (cli_double(optarg, nextafter(0.0, 1.0), INFINITY, &max_wall))
+                return usage_error("run", "--max-walltime wants seconds > 0, got '%s'", optarg);
             break;
-        }
         case 's': stages = optarg; break;
         case 'S': {
             char extra;
@@ -158,10 +161,9 @@ int cmd_run(int argc, char **argv) {
     }
     if (optind >= argc) return usage_error("run", "missing CONFIG");
     const char *config_path = argv[optind];
-    char *const *overrides = argv + optind + 1;
-    size_t n_over = (size_t)(argc - optind - 1);
-    for (size_t i = 0; i < n_over; i++)
-        if (!strchr(overrides[i], '=')) return usage_error("run", "'%s' is not a key=value override", overrides[i]);
+    char *const *overrides;
+    size_t n_over;
+    if (cli_overrides(&overrides, &n_over, "run", argc, argv, optind + 1, "key=value", "")) return 2;
     const stage_impl *impl = stage_impl_find(stages);
     if (!impl) return usage_error("run", "unknown --stages '%s' (known: pipeline, test)", stages);
 
@@ -217,10 +219,9 @@ int cmd_run(int argc, char **argv) {
     int threads = thread_budget(&doc.base);
     setup_threads(threads, rank, host);
     if (rank == 0) {
-        static const char *const sub[] = {"tasks/prep", "tasks/features", "tasks/train"};
-        for (int i = 0; ok && i < 3; i++) {
+        for (int k = 0; ok && k < STAGE_COUNT; k++) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s", plan.output_dir, sub[i]);
+            snprintf(path, sizeof path, "%s/tasks/%s", plan.output_dir, stage_name((stage_kind)k));
             ok = mkdir_p(path, &err) == 0;
         }
         char ledger_name[64];
@@ -257,9 +258,7 @@ int cmd_run(int argc, char **argv) {
                  sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
                  sum.n_cached[0], sum.n_cached[1], sum.n_cached[2], sum.n_failed, sum.n_skipped, sum.n_pending);
         if (slice >= 0) {
-            code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
-                   : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
-                                                                       : MER_EXIT_OK;
+            code = run_exit_code(&sum);
             log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
                      n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
         } else if (results_collect_timed(plan.output_dir, &rows, &trains, &time, &err) < 0) {
@@ -271,9 +270,7 @@ int cmd_run(int argc, char **argv) {
             results_stage_time_format(&time, line, sizeof line);
             nn_describe_threads(engine, sizeof engine, nn_threads_in_use());
             log_info("task-seconds per stage: %s; engine: %s", line, engine);
-            code = sum.interrupted && sum.n_pending ? MER_EXIT_INTERRUPTED
-                   : (sum.n_failed || sum.n_skipped || sum.n_pending) ? MER_EXIT_TASKS_FAILED
-                                                                       : MER_EXIT_OK;
+            code = run_exit_code(&sum);
             if (code == MER_EXIT_INTERRUPTED)
                 log_warn("interrupted: %zu task(s) left; run the same command again to resume", sum.n_pending);
             if (code == MER_EXIT_TASKS_FAILED) log_warn("some tasks failed: mer status %s", plan.output_dir);
@@ -332,10 +329,12 @@ int cmd_status(int argc, char **argv) {
     int active = ledger_in_use(dir);
     enum { DONE, RUNNING, PENDING, FAILED, SKIPPED, NS };
     static const char *const names[NS] = {"done", "running", "pending", "failed", "skipped"};
-    size_t count[3][NS] = {{0}};
+    size_t count[STAGE_COUNT][NS] = {{0}};
     double est_done = 0, wall_done = 0, est_left = 0;
     for (size_t k = 0; k < sp.n_tasks; k++) {
-        int si = !strcmp(sp.task_stage[k], "prep") ? 0 : !strcmp(sp.task_stage[k], "features") ? 1 : 2;
+        int si = STAGE_TRAIN; /* the stored stage name back to its kind (anything unknown counts as train) */
+        for (int s = 0; s < STAGE_COUNT; s++)
+            if (!strcmp(sp.task_stage[k], stage_name((stage_kind)s))) si = s;
         char path[4096];
         struct stat sb;
         snprintf(path, sizeof path, "%s/tasks/%s/%s.h5", dir, sp.task_stage[k], sp.task_id[k]);
@@ -359,9 +358,8 @@ int cmd_status(int argc, char **argv) {
     printf("%-10s", "stage");
     for (int s = 0; s < NS; s++) printf(" %8s", names[s]);
     printf("\n");
-    static const char *const stages[3] = {"prep", "features", "train"};
-    for (int i = 0; i < 3; i++) {
-        printf("%-10s", stages[i]);
+    for (int i = 0; i < STAGE_COUNT; i++) {
+        printf("%-10s", stage_name((stage_kind)i));
         for (int s = 0; s < NS; s++) printf(" %8zu", count[i][s]);
         printf("\n");
     }
@@ -375,7 +373,7 @@ int cmd_status(int argc, char **argv) {
                e->error ? e->error : "");
     }
     size_t left = 0;
-    for (int i = 0; i < 3; i++) left += count[i][PENDING] + count[i][RUNNING];
+    for (int i = 0; i < STAGE_COUNT; i++) left += count[i][PENDING] + count[i][RUNNING];
     if (left == 0) {
         printf("\nnothing left to run%s\n", shown ? " (failed tasks: mer run ... --retry-failed)" : "");
     } else {

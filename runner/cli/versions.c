@@ -6,7 +6,6 @@
 #include <libavutil/avutil.h>
 #include <libswscale/swscale.h>
 #include <mpi.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +97,4 @@ int cmd_version(int argc, char **argv) {
     fprint_versions(stdout);
     printf("  %-12s %s\n", "share", found ? share : "(none found; set MER_SHARE)");
     return 0;
-}
-
-int usage_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mer %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'mer %s --help'.\n", cmd);
-    va_end(ap);
-    return 2;
 }
