@@ -6,22 +6,12 @@
 #include <string.h>
 
 #include "core/face/face.h"
+#include "io/base/json.h"
 #include "io/media/image.h"
 #include "runner/cli/commands.h"
 
 #define DEFAULT_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define DEFAULT_SHAPE "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
-
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static void print_face(FILE *f, const face_result *r, int with_rect) {
     fprintf(f, "{\"box\": [%d, %d, %d, %d]", r->box[0], r->box[1], r->box[2], r->box[3]);
@@ -110,7 +100,7 @@ static int face_detect_cmd(int argc, char **argv) {
         return 1;
     }
     printf("{\"image\": ");
-    json_string(stdout, path);
+    json_write_str(stdout, path, JSON_ESC_UNICODE);
     printf(", \"width\": %d, \"height\": %d, \"faces\": [", im.w, im.h);
     for (int i = 0; i < n; i++) {
         printf(i ? ",\n  " : "\n  ");
@@ -182,7 +172,7 @@ static int face_landmarks_cmd(int argc, char **argv) {
     }
     shape_predict(pts, sm, im.px, im.w, im.h, rect);
     printf("{\"image\": ");
-    json_string(stdout, path);
+    json_write_str(stdout, path, JSON_ESC_UNICODE);
     printf(", \"rect\": [%ld, %ld, %ld, %ld], \"landmarks\": [", rect[0], rect[1], rect[2], rect[3]);
     for (int i = 0; i < np; i++) printf("%s[%.2f, %.2f]", i ? ", " : "", pts[i][0], pts[i][1]);
     printf("]}\n");

@@ -10,6 +10,7 @@
 #include "core/prep.h"
 #include "io/config/config.h"
 #include "io/data/dataset.h"
+#include "io/base/json.h"
 #include "io/media/image.h"
 #include "io/base/log.h"
 #include "runner/cli/commands.h"
@@ -234,15 +235,6 @@ static void face_align_help(const mer_config *def) {
            def->prep_scale_factor, def->prep_min_neighbors, def->prep_min_face);
 }
 
-/* A JSON string literal (paths may hold quotes or backslashes). */
-static void put_json_str(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p == '"' || *p == '\\' || *p < 0x20) printf(*p < 0x20 ? "\\u%04x" : "\\%c", *p);
-        else putchar(*p);
-    putchar('"');
-}
-
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out) {
     if (cli_double(s, lo, hi, out)) return usage_error("face align", "%s must be in [%g, %g], got '%s'", opt, lo, hi, s);
     return 0;
@@ -319,9 +311,9 @@ int cmd_face_align(int argc, char **argv) {
         fprintf(stderr, "mer face align: %s\n", err.msg);
     } else {
         printf("{\"image\": ");
-        put_json_str(image_path);
+        json_write_str(stdout, image_path, JSON_ESC_UNICODE);
         printf(", \"out\": ");
-        put_json_str(out);
+        json_write_str(stdout, out, JSON_ESC_UNICODE);
         printf(", \"box\": [%d, %d, %d, %d], \"transform\": [", r.box[0], r.box[1], r.box[2], r.box[3]);
         for (int i = 0; i < 6; i++) printf("%s%.9g", i ? ", " : "", r.transform[i]);
         printf("]}\n");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/nn/threads.h"
+#include "io/base/fs.h"
 #include "io/base/log.h"
 #include "runner/cli/commands.h"
 #include "runner/farm.h"
@@ -50,21 +51,6 @@ static void run_help(void) {
            "Exit codes: 0 every task done; 1 error (config, dataset, I/O); 2 usage; 3 interrupted (signal or\n"
            "--max-walltime): run the same command again to resume; 4 finished, but some tasks failed\n"
            "(see `mer status DIR`).\n");
-}
-
-static int mkdir_p(const char *path, mer_err *err) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return mer_errf(err, "%s: cannot create: %s", buf, strerror(errno));
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
 }
 
 static int thread_budget(const mer_config *cfg) {
@@ -222,7 +208,7 @@ int cmd_run(int argc, char **argv) {
         for (int k = 0; ok && k < STAGE_COUNT; k++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/tasks/%s", plan.output_dir, stage_name((stage_kind)k));
-            ok = mkdir_p(path, &err) == 0;
+            ok = fs_mkdir_p(path, &err) == 0;
         }
         char ledger_name[64];
         if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
