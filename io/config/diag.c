@@ -3,7 +3,7 @@
 #include "io/config/internal.h"
 
 /* Append the source line `line` (1-based) and a caret under column `col`. */
-static void sb_source_line(sbuf *b, const cfg_src *src, size_t line, size_t col) {
+static void put_source_line(strbuf *b, const cfg_src *src, size_t line, size_t col) {
     const char *p = src->text, *end = src->text + src->len;
     for (size_t l = 1; l < line && p < end; p++)
         if (*p == '\n') l++;
@@ -12,33 +12,33 @@ static void sb_source_line(sbuf *b, const cfg_src *src, size_t line, size_t col)
     while (e < end && *e != '\n') e++;
     size_t n = (size_t)(e - p);
     if (n && p[n - 1] == '\r') n--;
-    sb_printf(b, "\n%.*s\n", (int)n, p);
+    strbuf_addf(b, "\n%.*s\n", (int)n, p);
     /* columns count characters (libyaml marks), so skip UTF-8 continuation bytes; keep tabs */
     size_t c = 1;
     for (const char *q = p; q < p + n && c < col; q++) {
         if (((unsigned char)*q & 0xC0) == 0x80) continue;
-        sb_printf(b, "%c", *q == '\t' ? '\t' : ' ');
+        strbuf_addc(b, *q == '\t' ? '\t' : ' ');
         c++;
     }
-    for (; c < col; c++) sb_printf(b, " ");
-    sb_printf(b, "^");
+    for (; c < col; c++) strbuf_adds(b, " ");
+    strbuf_adds(b, "^");
 }
 
 __attribute__((format(printf, 3, 4))) void diag_add(diag *d, cfg_loc loc, const char *fmt, ...) {
-    sbuf b = {0};
+    strbuf b = STRBUF_INIT;
     if (loc.src && loc.src->override) {
-        sb_printf(&b, "override '%s': ", loc.src->override);
+        strbuf_addf(&b, "override '%s': ", loc.src->override);
     } else if (loc.src && loc.line) {
-        sb_printf(&b, "%s:%zu:%zu: ", loc.src->path, loc.line, loc.col);
+        strbuf_addf(&b, "%s:%zu:%zu: ", loc.src->path, loc.line, loc.col);
     } else if (loc.src) {
-        sb_printf(&b, "%s: ", loc.src->path);
+        strbuf_addf(&b, "%s: ", loc.src->path);
     }
     va_list ap;
     va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
+    strbuf_vaddf(&b, fmt, ap);
     va_end(ap);
-    if (loc.src && !loc.src->override && loc.line && loc.src->text) sb_source_line(&b, loc.src, loc.line, loc.col);
-    char *m = sb_take(&b);
+    if (loc.src && !loc.src->override && loc.line && loc.src->text) put_source_line(&b, loc.src, loc.line, loc.col);
+    char *m = strbuf_detach(&b);
     if (!m) {
         d->oom = 1;
         return;
@@ -93,9 +93,9 @@ int diag_report(diag *d, char **full, mer_err *err) {
         return -1;
     }
     if (d->n) qsort(d->msg, d->n, sizeof *d->msg, diag_cmp);
-    sbuf all = {0};
-    for (size_t i = 0; i < d->n; i++) sb_printf(&all, "%s%s", i ? "\n" : "", d->msg[i].text);
-    if (d->dropped) sb_printf(&all, "\n(%zu more errors not shown)", d->dropped);
+    strbuf all = STRBUF_INIT;
+    for (size_t i = 0; i < d->n; i++) strbuf_addf(&all, "%s%s", i ? "\n" : "", d->msg[i].text);
+    if (d->dropped) strbuf_addf(&all, "\n(%zu more errors not shown)", d->dropped);
     if (err) {
         size_t used = 0, shown = 0;
         err->msg[0] = 0;
@@ -114,7 +114,7 @@ int diag_report(diag *d, char **full, mer_err *err) {
             snprintf(err->msg + used, sizeof err->msg - used, "%s... and %zu more errors", used ? "\n" : "",
                      d->n + d->dropped - shown);
     }
-    char *s = sb_take(&all);
+    char *s = strbuf_detach(&all);
     if (full) *full = s;
     else free(s);
     return -1;

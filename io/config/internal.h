@@ -12,65 +12,18 @@
  *   load.c        the document walk, command-line overrides and config_load_text() that runs the steps
  */
 #pragma once
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "io/base/strbuf.h"
 #include "io/config/config.h"
 #include "io/config/schema.h"
 
 #define CFG_MAX_ERRORS 100
 #define CFG_MAX_POINTS 100000
-
-/* ---- growable string ------------------------------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static inline void sb_vprintf(sbuf *b, const char *fmt, va_list ap) {
-    if (b->oom) return;
-    va_list ap2;
-    va_copy(ap2, ap);
-    int need = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (need < 0) return;
-    if (b->n + (size_t)need + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + (size_t)need + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-    b->n += (size_t)need;
-}
-
-__attribute__((format(printf, 2, 3))) static inline void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(b, fmt, ap);
-    va_end(ap);
-}
-
-/* Take the string out of the buffer (NULL when out of memory). */
-static inline char *sb_take(sbuf *b) {
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    if (!b->s) return strdup("");
-    return b->s;
-}
 
 /* ---- locations and collected errors (diag.c) --------------------------------------------------- */
 
@@ -155,13 +108,13 @@ int cfg_parse_scalar(cfg_value *v, const cfg_key *k, cfg_type t, const char *nam
 int cfg_parse_node(cfg_value *v, const cfg_key *k, const char *name, yaml_document_t *doc, yaml_node_t *n,
                    const cfg_src *src, diag *d);
 /* "(0, 10]", ">= 0", ... */
-void cfg_put_range(sbuf *b, const cfg_key *k);
+void cfg_put_range(strbuf *b, const cfg_key *k);
 /* Shortest "%.Ng" that reads back to the same double; always looks like a float ("1.0", not "1"). */
-void cfg_put_double(sbuf *b, double v);
+void cfg_put_double(strbuf *b, double v);
 /* A string plain when YAML reads it back as the same string, otherwise double-quoted. */
-void cfg_put_str(sbuf *b, const char *s);
+void cfg_put_str(strbuf *b, const char *s);
 /* The value of field p (of row k) as YAML text; `compact` writes lists without spaces (sweep params). */
-void cfg_put_field(sbuf *b, const cfg_key *k, const void *p, int compact);
+void cfg_put_field(strbuf *b, const cfg_key *k, const void *p, int compact);
 
 /* ---- did-you-mean (suggest.c) ------------------------------------------------------------------ */
 

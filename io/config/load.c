@@ -97,11 +97,11 @@ static void walk_mapping(walk_ctx *w, yaml_node_t *map, const char *prefix) {
         if (s) {
             diag_add(w->d, kloc, "unknown %s '%s' (did you mean '%.*s'?)", what, name, (int)s->n, s->s);
         } else {
-            sbuf known = {0};
-            for (size_t i = 0; i < n; i++) sb_printf(&known, "%s%.*s", i ? ", " : "", (int)cand[i].n, cand[i].s);
-            if (*prefix) diag_add(w->d, kloc, "unknown key '%s' in '%s' (known: %s)", name, prefix, known.s);
-            else diag_add(w->d, kloc, "unknown section '%s' (known: %s)", name, known.s);
-            free(known.s);
+            strbuf known = STRBUF_INIT;
+            for (size_t i = 0; i < n; i++) strbuf_addf(&known, "%s%.*s", i ? ", " : "", (int)cand[i].n, cand[i].s);
+            if (*prefix) diag_add(w->d, kloc, "unknown key '%s' in '%s' (known: %s)", name, prefix, strbuf_str(&known));
+            else diag_add(w->d, kloc, "unknown section '%s' (known: %s)", name, strbuf_str(&known));
+            strbuf_release(&known);
         }
         free(cand);
     }
@@ -323,20 +323,20 @@ int config_load_diag(cfg_doc *doc, const char *path, char *const *overrides, siz
         if (diag_out) *diag_out = strdup(err ? err->msg : "cannot open config");
         return -1;
     }
-    sbuf b = {0};
+    strbuf b = STRBUF_INIT;
     char chunk[8192];
     size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sb_printf(&b, "%.*s", (int)got, chunk);
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) strbuf_addf(&b, "%.*s", (int)got, chunk);
     int rerr = ferror(f);
     fclose(f);
-    if (rerr || b.oom) {
-        free(b.s);
+    if (rerr || b.failed) {
+        strbuf_release(&b);
         mer_errf(err, "%s: cannot read config", path);
         if (diag_out) *diag_out = strdup(err ? err->msg : "cannot read config");
         return -1;
     }
-    int r = config_load_text(doc, path, b.s ? b.s : "", b.n, overrides, n_overrides, diag_out, err);
-    free(b.s);
+    int r = config_load_text(doc, path, strbuf_str(&b), b.len, overrides, n_overrides, diag_out, err);
+    strbuf_release(&b);
     return r;
 }
 

@@ -12,7 +12,7 @@ static int key_selected(const char *key, const char *const *prefixes, size_t n) 
 }
 
 /* Nested YAML from the dotted keys, in schema order (sections are contiguous in the table). */
-static void sb_config(sbuf *b, const mer_config *cfg, const char *const *prefixes, size_t n_prefixes) {
+static void put_config(strbuf *b, const mer_config *cfg, const char *const *prefixes, size_t n_prefixes) {
     const char *prev = "";
     for (size_t i = 0; i < CFG_N_KEYS; i++) {
         const cfg_key *k = &CFG_KEYS[i];
@@ -31,20 +31,20 @@ static void sb_config(sbuf *b, const mer_config *cfg, const char *const *prefixe
         const char *comp = k->key;
         for (size_t lvl = 0; lvl < depth; lvl++) {
             const char *dot = strchr(comp, '.');
-            if (lvl >= same) sb_printf(b, "%*s%.*s:\n", (int)(2 * lvl), "", (int)(dot - comp), comp);
+            if (lvl >= same) strbuf_addf(b, "%*s%.*s:\n", (int)(2 * lvl), "", (int)(dot - comp), comp);
             comp = dot + 1;
         }
-        sb_printf(b, "%*s%s: ", (int)(2 * depth), "", comp);
+        strbuf_addf(b, "%*s%s: ", (int)(2 * depth), "", comp);
         cfg_put_field(b, k, cfg_field_cptr(cfg, k), 0);
-        sb_printf(b, "\n");
+        strbuf_adds(b, "\n");
         prev = k->key;
     }
 }
 
 char *config_to_string(const mer_config *cfg, const char *const *prefixes, size_t n_prefixes) {
-    sbuf b = {0};
-    sb_config(&b, cfg, prefixes, n_prefixes);
-    return sb_take(&b);
+    strbuf b = STRBUF_INIT;
+    put_config(&b, cfg, prefixes, n_prefixes);
+    return strbuf_detach(&b);
 }
 
 static int write_all(FILE *f, char *s) {
@@ -59,31 +59,31 @@ int config_print(FILE *f, const mer_config *cfg, const char *const *prefixes, si
 }
 
 char *config_doc_to_string(const cfg_doc *doc) {
-    sbuf b = {0};
-    sb_config(&b, &doc->base, NULL, 0);
+    strbuf b = STRBUF_INIT;
+    put_config(&b, &doc->base, NULL, 0);
     const cfg_sweep *s = doc->sweep;
     if (s && (s->n || s->seeds_given)) {
-        sb_printf(&b, "sweep:\n");
+        strbuf_adds(&b, "sweep:\n");
         for (size_t i = 0; i < s->n; i++) {
             int zip = s->f[i].n_axes > 1;
-            if (zip) sb_printf(&b, "  zip:\n");
+            if (zip) strbuf_adds(&b, "  zip:\n");
             for (size_t j = 0; j < s->f[i].n_axes; j++) {
                 const sweep_axis *a = &s->f[i].axes[j];
-                sb_printf(&b, "%*s%s: [", zip ? 4 : 2, "", CFG_KEYS[a->key].key);
+                strbuf_addf(&b, "%*s%s: [", zip ? 4 : 2, "", CFG_KEYS[a->key].key);
                 for (size_t e = 0; e < a->n; e++) {
-                    if (e) sb_printf(&b, ", ");
+                    if (e) strbuf_adds(&b, ", ");
                     cfg_put_field(&b, &CFG_KEYS[a->key], &a->vals[e].u, 0);
                 }
-                sb_printf(&b, "]\n");
+                strbuf_adds(&b, "]\n");
             }
         }
         if (s->seeds_given) {
-            sb_printf(&b, "  seeds: [");
-            for (size_t i = 0; i < doc->n_seeds; i++) sb_printf(&b, "%s%ld", i ? ", " : "", doc->seeds[i]);
-            sb_printf(&b, "]\n");
+            strbuf_adds(&b, "  seeds: [");
+            for (size_t i = 0; i < doc->n_seeds; i++) strbuf_addf(&b, "%s%ld", i ? ", " : "", doc->seeds[i]);
+            strbuf_adds(&b, "]\n");
         }
     }
-    return sb_take(&b);
+    return strbuf_detach(&b);
 }
 
 int config_doc_print(FILE *f, const cfg_doc *doc) { return write_all(f, config_doc_to_string(doc)); }
@@ -94,19 +94,18 @@ void config_print_schema(FILE *f) {
     config_defaults(&def);
     for (size_t i = 0; i < CFG_N_KEYS; i++) {
         const cfg_key *k = &CFG_KEYS[i];
-        sbuf dv = {0}, r = {0};
+        strbuf dv = STRBUF_INIT, r = STRBUF_INIT;
         cfg_put_field(&dv, k, cfg_field_cptr(&def, k), 0);
         if (!strcmp(k->key, "magnify.schedule.step")) { /* cfg_finalize() resolved it; show the table's value */
-            free(dv.s);
-            dv = (sbuf){0};
-            sb_printf(&dv, "%s", k->def);
+            strbuf_release(&dv);
+            strbuf_adds(&dv, k->def);
         }
-        if (k->type == CFG_ENUM) sb_printf(&r, "%s", k->enums);
+        if (k->type == CFG_ENUM) strbuf_adds(&r, k->enums);
         else cfg_put_range(&r, k);
-        fprintf(f, "%-28s %-13s %-16s %-22s %s\n", k->key, cfg_type_name(k->type), dv.s ? dv.s : "",
-                r.s ? r.s : "", k->help);
-        free(dv.s);
-        free(r.s);
+        fprintf(f, "%-28s %-13s %-16s %-22s %s\n", k->key, cfg_type_name(k->type), strbuf_str(&dv),
+                strbuf_str(&r), k->help);
+        strbuf_release(&dv);
+        strbuf_release(&r);
     }
     config_free(&def);
     fprintf(f, "%-28s %-13s %-16s %-22s %s\n", "sweep.KEY", "list", "", "",

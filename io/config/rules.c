@@ -19,9 +19,9 @@ void cfg_finalize(mer_config *cfg, const cfg_set *set) {
     else if (isnan(cfg->mag_step)) cfg->mag_step = strtod(CFG_KEYS[cfg_key_index("magnify.schedule.step")].def, NULL);
 }
 
-static void sb_where(sbuf *b, cfg_loc l) {
-    if (l.src && l.src->override) sb_printf(b, "override '%s'", l.src->override);
-    else sb_printf(b, "line %zu", l.line);
+static void put_where(strbuf *b, cfg_loc l) {
+    if (l.src && l.src->override) strbuf_addf(b, "override '%s'", l.src->override);
+    else strbuf_addf(b, "line %zu", l.line);
 }
 
 /* The cross-key rules of the file header, on one resolved config. */
@@ -32,11 +32,11 @@ void cfg_check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
     int warm = cfg_key_index("train.warmup_epochs"), epochs = cfg_key_index("train.epochs");
     if (set[step].order && set[end].order) {
         int second = set[step].order > set[end].order ? step : end, first = second == step ? end : step;
-        sbuf w = {0};
-        sb_where(&w, set[first].loc);
+        strbuf w = STRBUF_INIT;
+        put_where(&w, set[first].loc);
         diag_add(d, set[second].loc, "'%s' and '%s' are both set (first at %s); give one of them",
-                 CFG_KEYS[first].key, CFG_KEYS[second].key, w.s ? w.s : "");
-        free(w.s);
+                 CFG_KEYS[first].key, CFG_KEYS[second].key, strbuf_str(&w));
+        strbuf_release(&w);
     }
     if (cfg->mag_list.n && set[count].order && set[list].order && (size_t)cfg->mag_count != cfg->mag_list.n) {
         int second = set[count].order > set[list].order ? count : list;

@@ -271,14 +271,14 @@ int config_points(cfg_point **points, size_t *n, const cfg_doc *doc, mer_err *er
         int order = 0;
         if (s && s->n && sweep_apply_point(&pt->cfg, set, s, p, &order) < 0) goto oom;
         cfg_finalize(&pt->cfg, NULL);
-        sbuf params = {0};
+        strbuf params = STRBUF_INIT;
         for (size_t i = 0; s && i < s->n; i++)
             for (size_t j = 0; j < s->f[i].n_axes; j++) {
                 const cfg_key *k = &CFG_KEYS[s->f[i].axes[j].key];
-                sb_printf(&params, "%s%s=", params.n ? " " : "", k->key);
+                strbuf_addf(&params, "%s%s=", params.len ? " " : "", k->key);
                 cfg_put_field(&params, k, cfg_field_cptr(&pt->cfg, k), 1);
             }
-        if (!(pt->params = sb_take(&params))) goto oom;
+        if (!(pt->params = strbuf_detach(&params))) goto oom;
         /* The id names the experiment, not where or how it runs: output.* and runtime.* are left out,
          * so the same point written to another folder or run with other threads keeps its id. */
         static const char *const ID_SECTIONS[] = {"seed", "dataset", "preprocess", "magnify", "model", "train", "eval"};

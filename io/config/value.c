@@ -24,13 +24,13 @@ const char *cfg_node_kind(const yaml_node_t *n) {
 }
 
 /* "(0, 10]", ">= 0", ... */
-void cfg_put_range(sbuf *b, const cfg_key *k) {
+void cfg_put_range(strbuf *b, const cfg_key *k) {
     int lo = isfinite(k->min), hi = isfinite(k->max);
     if (lo && hi)
-        sb_printf(b, "%c%g, %g%c", k->flags & CFG_MIN_OPEN ? '(' : '[', k->min, k->max,
+        strbuf_addf(b, "%c%g, %g%c", k->flags & CFG_MIN_OPEN ? '(' : '[', k->min, k->max,
                   k->flags & CFG_MAX_OPEN ? ')' : ']');
-    else if (lo) sb_printf(b, "%s %g", k->flags & CFG_MIN_OPEN ? ">" : ">=", k->min);
-    else if (hi) sb_printf(b, "%s %g", k->flags & CFG_MAX_OPEN ? "<" : "<=", k->max);
+    else if (lo) strbuf_addf(b, "%s %g", k->flags & CFG_MIN_OPEN ? ">" : ">=", k->min);
+    else if (hi) strbuf_addf(b, "%s %g", k->flags & CFG_MAX_OPEN ? "<" : "<=", k->max);
 }
 
 static int in_range(const cfg_key *k, double v) {
@@ -40,16 +40,18 @@ static int in_range(const cfg_key *k, double v) {
 }
 
 static void range_error(diag *d, cfg_loc loc, const cfg_key *k, const char *name, const char *text) {
-    sbuf r = {0};
+    strbuf r = STRBUF_INIT;
     cfg_put_range(&r, k);
     int lo = isfinite(k->min), hi = isfinite(k->max);
     diag_add(d, loc, "'%s' is out of range for '%s' (must be %s%s)", text, name, lo && hi ? "in " : "",
-             r.s ? r.s : "");
-    free(r.s);
+             strbuf_str(&r));
+    strbuf_release(&r);
 }
 
-static void sb_enum_list(sbuf *b, const char *enums) {
-    for (const char *p = enums; *p; p++) sb_printf(b, "%s", *p == '|' ? ", " : (char[]){*p, 0});
+static void put_enum_list(strbuf *b, const char *enums) {
+    for (const char *p = enums; *p; p++)
+        if (*p == '|') strbuf_adds(b, ", ");
+        else strbuf_addc(b, *p);
 }
 
 static int enum_has(const char *enums, const char *s) {
@@ -131,11 +133,11 @@ int cfg_parse_scalar(cfg_value *v, const cfg_key *k, cfg_type t, const char *nam
         return v->u.s ? 0 : -1;
     case CFG_ENUM: {
         if (null || !enum_has(k->enums, text)) {
-            sbuf b = {0};
-            sb_enum_list(&b, k->enums);
-            if (null) diag_add(d, loc, "no value for '%s' (allowed: %s)", name, b.s ? b.s : "");
-            else diag_add(d, loc, "'%s' is not a valid value for '%s' (allowed: %s)", text, name, b.s ? b.s : "");
-            free(b.s);
+            strbuf b = STRBUF_INIT;
+            put_enum_list(&b, k->enums);
+            if (null) diag_add(d, loc, "no value for '%s' (allowed: %s)", name, strbuf_str(&b));
+            else diag_add(d, loc, "'%s' is not a valid value for '%s' (allowed: %s)", text, name, strbuf_str(&b));
+            strbuf_release(&b);
             return -1;
         }
         if (!(v->u.s = strdup(text))) d->oom = 1;
@@ -212,9 +214,9 @@ int cfg_key_index(const char *key) { return cfg_key_find(key, strlen(key)); }
 /* ---- values as YAML text ---------------------------------------------------------------------- */
 
 /* Shortest "%.Ng" that reads back to the same double; always looks like a float ("1.0", not "1"). */
-void cfg_put_double(sbuf *b, double v) {
+void cfg_put_double(strbuf *b, double v) {
     if (isnan(v)) {
-        sb_printf(b, "~");
+        strbuf_adds(b, "~");
         return;
     }
     char t[64];
@@ -222,7 +224,7 @@ void cfg_put_double(sbuf *b, double v) {
         snprintf(t, sizeof t, "%.*g", prec, v);
         if (strtod(t, NULL) == v) break;
     }
-    sb_printf(b, "%s%s", t, strpbrk(t, ".eEn") ? "" : ".0");
+    strbuf_addf(b, "%s%s", t, strpbrk(t, ".eEn") ? "" : ".0");
 }
 
 /* A string is written plain when YAML reads it back as the same string; otherwise double-quoted. */
@@ -234,51 +236,51 @@ static int plain_safe(const char *s) {
     return 1;
 }
 
-void cfg_put_str(sbuf *b, const char *s) {
+void cfg_put_str(strbuf *b, const char *s) {
     if (plain_safe(s)) {
-        sb_printf(b, "%s", s);
+        strbuf_adds(b, s);
         return;
     }
-    sb_printf(b, "\"");
+    strbuf_adds(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
-        else if (*p == '\n') sb_printf(b, "\\n");
-        else if (*p == '\t') sb_printf(b, "\\t");
-        else if (*p == '\r') sb_printf(b, "\\r");
-        else if (*p < 0x20 || *p == 0x7f) sb_printf(b, "\\x%02x", *p);
-        else sb_printf(b, "%c", *p);
+        if (*p == '"' || *p == '\\') strbuf_addf(b, "\\%c", *p);
+        else if (*p == '\n') strbuf_adds(b, "\\n");
+        else if (*p == '\t') strbuf_adds(b, "\\t");
+        else if (*p == '\r') strbuf_adds(b, "\\r");
+        else if (*p < 0x20 || *p == 0x7f) strbuf_addf(b, "\\x%02x", *p);
+        else strbuf_addc(b, *p);
     }
-    sb_printf(b, "\"");
+    strbuf_adds(b, "\"");
 }
 
 /* The value of field p (of row k) as YAML text; `compact` writes lists without spaces (sweep params). */
-void cfg_put_field(sbuf *b, const cfg_key *k, const void *p, int compact) {
+void cfg_put_field(strbuf *b, const cfg_key *k, const void *p, int compact) {
     const char *sep = compact ? "," : ", ";
     switch (k->type) {
-    case CFG_INT: sb_printf(b, "%d", *(const int *)p); break;
-    case CFG_LONG: sb_printf(b, "%ld", *(const long *)p); break;
-    case CFG_BOOL: sb_printf(b, "%s", *(const int *)p ? "true" : "false"); break;
+    case CFG_INT: strbuf_addf(b, "%d", *(const int *)p); break;
+    case CFG_LONG: strbuf_addf(b, "%ld", *(const long *)p); break;
+    case CFG_BOOL: strbuf_adds(b, *(const int *)p ? "true" : "false"); break;
     case CFG_FLOAT: cfg_put_double(b, *(const double *)p); break;
     case CFG_STR:
     case CFG_ENUM: cfg_put_str(b, *(char *const *)p ? *(char *const *)p : ""); break;
     case CFG_STR_LIST: {
         const cfg_str_list *l = p;
-        sb_printf(b, "[");
+        strbuf_adds(b, "[");
         for (size_t i = 0; i < l->n; i++) {
-            if (i) sb_printf(b, "%s", sep);
+            if (i) strbuf_adds(b, sep);
             cfg_put_str(b, l->v[i]);
         }
-        sb_printf(b, "]");
+        strbuf_adds(b, "]");
         break;
     }
     case CFG_FLOAT_LIST: {
         const cfg_f64_list *l = p;
-        sb_printf(b, "[");
+        strbuf_adds(b, "[");
         for (size_t i = 0; i < l->n; i++) {
-            if (i) sb_printf(b, "%s", sep);
+            if (i) strbuf_adds(b, sep);
             cfg_put_double(b, l->v[i]);
         }
-        sb_printf(b, "]");
+        strbuf_adds(b, "]");
         break;
     }
     }
