@@ -9,18 +9,6 @@
 #include "io/h5.h"
 #include "io/media/video.h"
 
-void prep_opts_from_config(prep_opts *o, const mer_config *cfg) {
-    memset(o, 0, sizeof *o);
-    o->align.size = cfg->prep_size;
-    o->align.eye_y = cfg->prep_eye_y;
-    o->align.eye_dist = cfg->prep_eye_dist;
-    o->align.grey = cfg->prep_grey;
-    o->scale_factor = cfg->prep_scale_factor;
-    o->min_neighbors = cfg->prep_min_neighbors;
-    o->min_face = cfg->prep_min_face;
-    o->threads = 1;
-}
-
 void prep_result_free(prep_result *r) {
     if (!r) return;
     image_free(&r->onset);

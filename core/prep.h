@@ -18,7 +18,6 @@
 
 #include "core/face/align.h"
 #include "io/base/err.h"
-#include "io/config/config.h"
 #include "io/media/image.h"
 
 typedef struct {
@@ -37,8 +36,6 @@ typedef struct {
     int onset_frame, apex_frame;
 } prep_result;
 
-/* Options from the preprocess.* section (the only section a prep result depends on). */
-void prep_opts_from_config(prep_opts *o, const mer_config *cfg);
 void prep_result_free(prep_result *r);
 
 typedef struct face_models face_models; /* core/face/face.h: cascade + dlib shape predictor, loaded once */

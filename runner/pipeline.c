@@ -40,6 +40,7 @@
 #include "io/data/dataset.h"
 #include "io/h5.h"
 #include "io/base/log.h"
+#include "runner/options.h"
 #include "runner/plan.h"
 
 /* Per-process state: the dataset and the models loaded lazily by the first task that needs them. */
@@ -138,7 +139,7 @@ static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_con
     return stage_prefixes_put(prefixes, max, TRAIN_KEYS, 7);
 }
 
-static int is_finetune(const mer_config *cfg) { return !strcmp(cfg->model_backbone, "finetune"); }
+static int is_finetune(const mer_config *cfg) { return cfg->model_backbone == CFG_BACKBONE_FINETUNE; }
 
 static int n_factors(const mer_config *cfg) {
     return cfg->mag_list.n ? (int)cfg->mag_list.n : cfg->mag_count;
@@ -175,7 +176,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
     pipe_data *pd = ctx->data;
     if (ensure_faces(pd, t->cfg, err) < 0) return -1;
     prep_opts o;
-    prep_opts_from_config(&o, t->cfg);
+    o = options_prep(t->cfg);
     o.threads = 1;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
     int64_t *index = mer_calloc(cap, sizeof *index, err);
@@ -278,7 +279,6 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     const mer_plan *p = ctx->plan;
     double *factors = NULL;
     int T = 0, normalize = 0, rc = -1;
-    magnify_method method;
     magnet_model *mag = NULL;
     resnet18 *net = NULL;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
@@ -286,8 +286,8 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     int64_t *index = NULL;
     const char **ids = NULL;
     const int finetune = is_finetune(cfg);
-    if (schedule_resolve(&factors, &T, cfg, err) < 0 || magnify_method_parse(&method, cfg->mag_method, err) < 0 ||
-        magnify_load_model(&mag, cfg, err) < 0)
+    const magnify_options mo = options_magnify(cfg);
+    if (options_factors(&factors, &T, cfg, err) < 0 || magnify_load_model(&mag, &mo, err) < 0)
         goto done;
     if (finetune) /* the inputs only: the backbone is trained per fold in TRAIN */
         normalize = cfg->model_backbone_weights[0] != 0;
@@ -304,7 +304,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
     if (!frames || !x || !onset_f || !feat || !index || !ids) goto done;
-    const input_mode input = !strcmp(cfg->model_input, "difference") ? INPUT_DIFFERENCE : INPUT_FRAMES;
+    const input_mode input = options_input(cfg);
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (stage_should_stop(ctx)) {
             rc = STAGE_INTERRUPTED;
@@ -318,7 +318,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         uint8_t *onset = NULL, *apex = NULL;
         int ok = as_rgb(&onset, &r.onset, err) == 0 && as_rgb(&apex, &r.apex, err) == 0 && r.onset.w == S &&
                  r.onset.h == S;
-        if (ok && magnify_sequence(frames, onset, apex, S, S, factors, T, method, mag, err) < 0) ok = 0;
+        if (ok && magnify_sequence(frames, onset, apex, S, S, factors, T, mo.method, mag, err) < 0) ok = 0;
         if (ok) {
             /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference */
             for (int c = 0; c < 3; c++)
@@ -453,29 +453,21 @@ out:
 }
 
 static int head_options(lsh_head_options *o, const mer_config *cfg, mer_err *err) {
-    *o = lsh_head_defaults();
-    if (attn_kind_parse(cfg->attn_type, &o->attention) < 0 || pool_kind_parse(cfg->head_pooling, &o->pooling) < 0 ||
-        planes_kind_parse(cfg->attn_planes, &o->planes) < 0)
-        return mer_errf(err, "unknown model.attention.type/planes or model.head.pooling value");
-    o->n_rounds = cfg->attn_n_rounds;
-    o->d = cfg->attn_d;
-    o->hidden = cfg->head_hidden;
-    o->dropout = (float)cfg->head_dropout;
+    (void)err;
+    *o = options_head(cfg);
     return 0;
 }
 
 static int train_options(head_train_options *o, const mer_config *cfg, uint64_t seed, mer_err *err) {
     *o = head_train_defaults();
-    optim_kind kind;
-    if (optim_kind_parse(cfg->train_optimizer, &kind) < 0) return mer_errf(err, "unknown train.optimizer '%s'", cfg->train_optimizer);
-    o->optim = optim_defaults(kind);
+    (void)err;
+    o->optim = optim_defaults(options_optimizer(cfg));
     o->optim.momentum = (float)cfg->train_momentum;
     o->optim.weight_decay = (float)cfg->train_weight_decay;
     o->epochs = cfg->train_epochs;
     o->batch_size = cfg->train_batch_size;
     o->lr = (float)cfg->train_lr;
-    const char *sched = !strcmp(cfg->train_lr_schedule, "none") ? "constant" : cfg->train_lr_schedule;
-    if (lr_schedule_parse(sched, &o->schedule.kind) < 0) return mer_errf(err, "unknown train.lr_schedule '%s'", sched);
+    o->schedule.kind = options_lr_schedule(cfg);
     o->schedule.warmup_epochs = cfg->train_warmup_epochs;
     o->schedule.step_epochs = cfg->train_step_epochs;
     o->schedule.gamma = (float)cfg->train_gamma;
@@ -742,7 +734,7 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         goto done;
     for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
-    int use_val = !strcmp(cfg->eval_selection, "inner_val");
+    int use_val = cfg->eval_selection == CFG_SELECTION_INNER_VAL;
     if (use_val) {
         if (inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed, err) < 0) goto done;
     } else

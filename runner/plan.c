@@ -37,12 +37,12 @@ static int list_subjects(char ***subjects, size_t *n_subjects, size_t *subj_of, 
     return 0;
 }
 
-int plan_folds(mer_fold **out, size_t *n_out, const mer_samples *s, const char *protocol, int k, mer_err *err) {
+int plan_folds(mer_fold **out, size_t *n_out, const mer_samples *s, cfg_protocol protocol, int k, mer_err *err) {
     if (s->n == 0) return mer_errf(err, "the dataset has no samples");
-    int loso = !strcmp(protocol, "loso") || !strcmp(protocol, "megc2019");
-    if (!loso && strcmp(protocol, "kfold"))
-        return mer_errf(err, "eval.protocol '%s' is unknown (expected loso, kfold or megc2019)", protocol);
-    if (!strcmp(protocol, "megc2019") && (!s->dataset_name || strcmp(s->dataset_name, "megc2019")))
+    if (protocol != CFG_PROTOCOL_LOSO && protocol != CFG_PROTOCOL_KFOLD && protocol != CFG_PROTOCOL_MEGC2019)
+        return mer_errf(err, "eval.protocol %d is unknown (expected loso, kfold or megc2019)", (int)protocol);
+    int loso = protocol != CFG_PROTOCOL_KFOLD;
+    if (protocol == CFG_PROTOCOL_MEGC2019 && (!s->dataset_name || strcmp(s->dataset_name, "megc2019")))
         return mer_errf(err, "eval.protocol megc2019 needs dataset.format megc2019 (the composite 3-class set), "
                              "got '%s'", s->dataset_name ? s->dataset_name : "?");
     size_t *subj_of = mer_calloc(s->n, sizeof *subj_of, err);

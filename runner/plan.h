@@ -40,7 +40,7 @@ void task_output_path(char *buf, size_t n, const mer_plan *plan, const mer_task 
 int task_output_exists(const mer_plan *plan, const mer_task *t);
 
 /* Build the folds of the protocol (exposed for tests). */
-int plan_folds(mer_fold **folds, size_t *n_folds, const mer_samples *s, const char *protocol, int k, mer_err *err);
+int plan_folds(mer_fold **folds, size_t *n_folds, const mer_samples *s, cfg_protocol protocol, int k, mer_err *err);
 void plan_folds_free(mer_fold *folds, size_t n);
 
 /* The --dry-run table: stage, id, variant/fold or samples, depends on, estimated cost, cache hit. */

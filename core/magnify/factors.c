@@ -106,23 +106,3 @@ int schedule_parse_factor_kind(int *one_plus_alpha, const char *text, mer_err *e
     else return mer_errf(err, "magnify.factor '%s': expected alpha or one_plus_alpha", text ? text : "(unset)");
     return 0;
 }
-
-int schedule_resolve(double **factors, int *T, const mer_config *cfg, mer_err *err) {
-    schedule_spec s = {0};
-    if (schedule_parse_factor_kind(&s.one_plus_alpha, cfg->mag_factor, err) < 0) return -1;
-    if (cfg->mag_list.n > 0) {
-        if (cfg->mag_list.n > SCHEDULE_MAX_COUNT)
-            return mer_errf(err, "magnify.schedule.list: %zu factors (at most %d)", cfg->mag_list.n, SCHEDULE_MAX_COUNT);
-        s.form = SCHEDULE_LIST;
-        s.list = cfg->mag_list.v;
-        s.n_list = (int)cfg->mag_list.n;
-    } else {
-        s.form = isnan(cfg->mag_end) ? SCHEDULE_STEP : SCHEDULE_END;
-        s.start = cfg->mag_start;
-        s.step = cfg->mag_step;
-        s.end = cfg->mag_end;
-        s.count = cfg->mag_count;
-    }
-    if (schedule_factors(factors, T, &s, err) < 0) return mer_err_prefix(err, "config magnify");
-    return 0;
-}

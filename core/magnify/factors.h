@@ -12,7 +12,6 @@
 #include <stddef.h>
 
 #include "io/base/err.h"
-#include "io/config/config.h"
 
 typedef enum { SCHEDULE_STEP, SCHEDULE_END, SCHEDULE_LIST } schedule_form;
 
@@ -38,6 +37,3 @@ void schedule_spec_free(schedule_spec *s);
 /* "alpha" -> 0, "one_plus_alpha" -> 1 (the config's magnify.factor values). */
 int schedule_parse_factor_kind(int *one_plus_alpha, const char *text, mer_err *err);
 
-/* The schedule of a config's magnify.* keys: mag_list (non-empty) wins, else mag_end (not NAN) gives the
- * end form, else the step form; mag_factor selects alpha or 1 + alpha. */
-int schedule_resolve(double **factors, int *T, const mer_config *cfg, mer_err *err);

@@ -66,19 +66,17 @@ int magnify_sequence(float *out, const uint8_t *onset, const uint8_t *apex, int 
     return 0;
 }
 
-int magnify_load_model(magnet_model **net, const mer_config *cfg, mer_err *err) {
+int magnify_load_model(magnet_model **net, const magnify_options *o, mer_err *err) {
     *net = NULL;
-    magnify_method m;
-    if (magnify_method_parse(&m, cfg->mag_method, err) < 0) return -1;
-    if (m != MAGNIFY_NETWORK) return 0;
-    if (!cfg->mag_weights || !*cfg->mag_weights)
+    if (o->method != MAGNIFY_NETWORK) return 0;
+    if (!o->weights || !*o->weights)
         return mer_errf(err, "magnify.method network needs magnify.weights: %s", MAGNIFY_WEIGHTS_HINT);
-    if (access(cfg->mag_weights, R_OK) != 0)
-        return mer_errf(err, "magnify.weights '%s' does not exist or is unreadable: %s", cfg->mag_weights,
+    if (access(o->weights, R_OK) != 0)
+        return mer_errf(err, "magnify.weights '%s' does not exist or is unreadable: %s", o->weights,
                         MAGNIFY_WEIGHTS_HINT);
     magnet_model *mm = mer_malloc(sizeof *mm, err);
     if (!mm) return -1;
-    if (magnet_load(mm, cfg->mag_weights, err) < 0) {
+    if (magnet_load(mm, o->weights, err) < 0) {
         free(mm);
         return -1;
     }

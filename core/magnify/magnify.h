@@ -13,7 +13,6 @@
 
 #include "io/base/err.h"
 #include "core/magnify/magnet.h"
-#include "io/config/config.h"
 
 typedef enum { MAGNIFY_NETWORK, MAGNIFY_LINEAR, MAGNIFY_NONE } magnify_method;
 
@@ -25,10 +24,15 @@ const char *magnify_method_name(magnify_method m);
 int magnify_sequence(float *out, const uint8_t *onset, const uint8_t *apex, int H, int W, const double *factors,
                      int T, magnify_method method, const magnet_model *net, mer_err *err);
 
-/* Load the MagNet weights a config asks for (magnify.method = network, magnify.weights). Fails with a
- * message saying where to get the official checkpoint and how to convert it when the path is unset or
- * missing. For other methods sets *net = NULL and succeeds. Free with magnify_model_free. */
-int magnify_load_model(magnet_model **net, const mer_config *cfg, mer_err *err);
+typedef struct {
+    magnify_method method;
+    const char *weights; /* MagNet HDF5 weights (mer convert-tf); needed by MAGNIFY_NETWORK */
+} magnify_options;
+
+/* Load the MagNet weights the options ask for (method network). Fails with a message saying where to get
+ * the official checkpoint and how to convert it when the path is unset or missing. For other methods sets
+ * *net = NULL and succeeds. Free with magnify_model_free. */
+int magnify_load_model(magnet_model **net, const magnify_options *o, mer_err *err);
 void magnify_model_free(magnet_model *net);
 
 /* The hint appended to "no weights" errors. */

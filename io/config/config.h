@@ -5,7 +5,8 @@
  * (`configs/x.yaml:12:5: unknown key 'n_round' (did you mean 'n_rounds'?)` + source line + caret),
  * and all errors of a file are collected, not only the first.
  *
- * A config is a plain struct: strings are owned (free with config_free), lists are owned arrays.
+ * A config is a plain struct: strings are owned (free with config_free), lists are owned arrays, enum
+ * settings are C enums.
  * The resolved config of a sweep point is a full mer_config too (config_points()).
  */
 #pragma once
@@ -27,9 +28,49 @@ typedef struct {
     size_t n;
 } cfg_str_list;
 
+/* Enum settings: each is a C enum, parsed once at load; code switches on it and never compares strings.
+ * The spelling users write is the enumerator's name in the vocabulary (cfg_vocab, io/config/schema.c),
+ * the one place a setting's values are listed; *_COUNT sizes the name table (checked by static_assert). */
+typedef enum {
+    CFG_DATASET_CASME2, CFG_DATASET_SAMM, CFG_DATASET_SMIC, CFG_DATASET_MEGC2019, CFG_DATASET_MANIFEST,
+    CFG_DATASET_SYNTH, CFG_DATASET_FORMAT_COUNT
+} cfg_dataset_format;
+typedef enum { CFG_MAG_NETWORK, CFG_MAG_LINEAR, CFG_MAG_NONE, CFG_MAG_METHOD_COUNT } cfg_mag_method;
+typedef enum { CFG_MAG_FACTOR_ALPHA, CFG_MAG_FACTOR_ONE_PLUS_ALPHA, CFG_MAG_FACTOR_COUNT } cfg_mag_factor;
+typedef enum { CFG_MODEL_INPUT_FRAMES, CFG_MODEL_INPUT_DIFFERENCE, CFG_MODEL_INPUT_COUNT } cfg_model_input;
+typedef enum { CFG_BACKBONE_FROZEN, CFG_BACKBONE_FINETUNE, CFG_BACKBONE_MODE_COUNT } cfg_backbone_mode;
+typedef enum {
+    CFG_ATTENTION_LSH, CFG_ATTENTION_DENSE, CFG_ATTENTION_NONE, CFG_ATTENTION_TYPE_COUNT
+} cfg_attention_type;
+typedef enum { CFG_PLANES_FIXED, CFG_PLANES_RESAMPLE, CFG_PLANES_COUNT } cfg_planes;
+typedef enum { CFG_POOLING_MEAN, CFG_POOLING_FLATTEN, CFG_POOLING_COUNT } cfg_pooling;
+typedef enum { CFG_OPTIMIZER_SGD, CFG_OPTIMIZER_ADAM, CFG_OPTIMIZER_ADAMW, CFG_OPTIMIZER_COUNT } cfg_optimizer;
+typedef enum {
+    CFG_LR_SCHEDULE_NONE, CFG_LR_SCHEDULE_STEP, CFG_LR_SCHEDULE_COSINE, CFG_LR_SCHEDULE_COUNT
+} cfg_lr_schedule;
+typedef enum { CFG_PROTOCOL_LOSO, CFG_PROTOCOL_KFOLD, CFG_PROTOCOL_MEGC2019, CFG_PROTOCOL_COUNT } cfg_protocol;
+typedef enum { CFG_SELECTION_FIXED, CFG_SELECTION_INNER_VAL, CFG_SELECTION_COUNT } cfg_selection;
+typedef enum {
+    CFG_LOG_LEVEL_DEBUG, CFG_LOG_LEVEL_INFO, CFG_LOG_LEVEL_WARN, CFG_LOG_LEVEL_ERROR, CFG_LOG_LEVEL_COUNT
+} cfg_log_level;
+
+/* The names of one enum setting's values, index = enumerator. */
+typedef struct {
+    const char *const *names;
+    int n;
+} cfg_vocab;
+
+extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_BACKBONE_MODES,
+    CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
+    CFG_LOG_LEVELS;
+
+/* The name of value k ("?" when out of range), and the value named s (-1 when s is not in the vocabulary). */
+const char *cfg_enum_name(const cfg_vocab *v, int k);
+int cfg_enum_parse(const cfg_vocab *v, const char *s);
+
 typedef struct {
     /* dataset: what to read */
-    char *dataset_format;           /* casme2 | samm | smic | megc2019 | manifest | synth */
+    cfg_dataset_format dataset_format;
     char *dataset_root;             /* folder that holds sub01/... (CASME II), 006/... (SAMM), ... */
     char *dataset_annotations;      /* CSV exported from the coding sheet (or the manifest CSV) */
     cfg_str_list dataset_classes;   /* class names kept; empty = the format's usual set */
@@ -52,44 +93,44 @@ typedef struct {
     int prep_min_face;              /* px, smallest face searched */
 
     /* magnify: onset->apex motion at a ramp of factors */
-    char *mag_method;               /* network | linear | none */
+    cfg_mag_method mag_method;
     char *mag_weights;              /* MagNet HDF5 weights (mer convert-tf) */
     double mag_start;               /* first factor */
     double mag_step;                /* step between factors (used when end is not set; NAN when end is set) */
     double mag_end;                 /* last factor (NAN = not set, use step) */
     int mag_count;                  /* number of frames T (= mag_list.n when the list is given) */
     cfg_f64_list mag_list;          /* explicit factors (overrides start/step/end/count) */
-    char *mag_factor;               /* alpha | one_plus_alpha: m_i = alpha_i or 1 + alpha_i */
+    cfg_mag_factor mag_factor;         /* m_i = alpha_i or 1 + alpha_i */
 
     /* model */
-    char *model_input;              /* frames | difference */
-    char *model_backbone;           /* frozen | finetune */
+    cfg_model_input model_input;
+    cfg_backbone_mode model_backbone;
     char *model_backbone_weights;   /* optional ResNet-18 HDF5 (pretrained) */
-    char *attn_type;                /* lsh | dense | none */
+    cfg_attention_type attn_type;
     int attn_n_rounds;              /* LSH hyperplanes */
     int attn_d;                     /* Q/K/V width */
-    char *attn_planes;              /* fixed | resample */
+    cfg_planes attn_planes;
     int head_hidden;                /* FC1 width */
     double head_dropout;
-    char *head_pooling;             /* mean | flatten */
+    cfg_pooling head_pooling;
 
     /* train */
     int train_epochs;
     int train_batch_size;
     double train_lr;
-    char *train_optimizer;          /* sgd | adam | adamw */
+    cfg_optimizer train_optimizer;
     double train_momentum;
     double train_weight_decay;
-    char *train_lr_schedule;        /* none | step | cosine */
+    cfg_lr_schedule train_lr_schedule;
     int train_warmup_epochs;
     int train_step_epochs;
     double train_gamma;
     int train_class_weights;        /* bool */
 
     /* eval */
-    char *eval_protocol;            /* loso | kfold | megc2019 */
+    cfg_protocol eval_protocol;
     int eval_folds;                 /* for kfold */
-    char *eval_selection;           /* fixed | inner_val */
+    cfg_selection eval_selection;
     double eval_inner_val_fraction;
     int eval_oracle_epoch;          /* bool: leaky "best epoch on the test subject", labelled */
 
@@ -103,7 +144,7 @@ typedef struct {
     int rt_retries;
     int rt_fail_fast;               /* bool */
     double rt_max_walltime;         /* seconds, 0 = none */
-    char *rt_log_level;             /* debug | info | warn | error */
+    cfg_log_level rt_log_level;
 
     /* base seed (sweep.seeds lists several; the runner seeds each task from its id and this) */
     long seed;

@@ -18,7 +18,6 @@ static void str_list_free(cfg_str_list *l) {
 void cfg_field_free(const cfg_key *k, void *p) {
     switch (k->type) {
     case CFG_STR:
-    case CFG_ENUM:
         free(*(char **)p);
         *(char **)p = NULL;
         break;
@@ -35,11 +34,11 @@ void cfg_field_free(const cfg_key *k, void *p) {
 size_t cfg_field_size(const cfg_key *k) {
     switch (k->type) {
     case CFG_INT:
-    case CFG_BOOL: return sizeof(int);
+    case CFG_BOOL:
+    case CFG_ENUM: return sizeof(int);
     case CFG_LONG: return sizeof(long);
     case CFG_FLOAT: return sizeof(double);
-    case CFG_STR:
-    case CFG_ENUM: return sizeof(char *);
+    case CFG_STR: return sizeof(char *);
     case CFG_STR_LIST: return sizeof(cfg_str_list);
     case CFG_FLOAT_LIST: return sizeof(cfg_f64_list);
     }
@@ -50,8 +49,7 @@ size_t cfg_field_size(const cfg_key *k) {
 int cfg_field_copy(const cfg_key *k, void *dst, const void *src) {
     memcpy(dst, src, cfg_field_size(k));
     switch (k->type) {
-    case CFG_STR:
-    case CFG_ENUM: {
+    case CFG_STR: {
         const char *s = *(char *const *)src;
         *(char **)dst = s ? strdup(s) : NULL;
         return s && !*(char **)dst ? -1 : 0;
@@ -87,11 +85,11 @@ static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a 
 int cfg_field_equal(const cfg_key *k, const void *a, const void *b) {
     switch (k->type) {
     case CFG_INT:
-    case CFG_BOOL: return *(const int *)a == *(const int *)b;
+    case CFG_BOOL:
+    case CFG_ENUM: return *(const int *)a == *(const int *)b;
     case CFG_LONG: return *(const long *)a == *(const long *)b;
     case CFG_FLOAT: return same_double(*(const double *)a, *(const double *)b);
-    case CFG_STR:
-    case CFG_ENUM: {
+    case CFG_STR: {
         const char *x = *(char *const *)a, *y = *(char *const *)b;
         return x && y ? !strcmp(x, y) : x == y;
     }

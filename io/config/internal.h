@@ -107,6 +107,8 @@ int cfg_parse_scalar(cfg_value *v, const cfg_key *k, cfg_type t, const char *nam
 /* Parse YAML node `n` of document `doc` as a value of row k. Returns 0, or -1 after reporting. */
 int cfg_parse_node(cfg_value *v, const cfg_key *k, const char *name, yaml_document_t *doc, yaml_node_t *n,
                    const cfg_src *src, diag *d);
+/* The names of an enum setting's values separated by sep. */
+void cfg_put_vocab(strbuf *b, const cfg_vocab *v, const char *sep);
 /* "(0, 10]", ">= 0", ... */
 void cfg_put_range(strbuf *b, const cfg_key *k);
 /* Shortest "%.Ng" that reads back to the same double; always looks like a float ("1.0", not "1"). */

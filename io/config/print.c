@@ -100,7 +100,7 @@ void config_print_schema(FILE *f) {
             strbuf_release(&dv);
             strbuf_adds(&dv, k->def);
         }
-        if (k->type == CFG_ENUM) strbuf_adds(&r, k->enums);
+        if (k->type == CFG_ENUM) cfg_put_vocab(&r, k->enums, "|");
         else cfg_put_range(&r, k);
         fprintf(f, "%-28s %-13s %-16s %-22s %s\n", k->key, cfg_type_name(k->type), strbuf_str(&dv),
                 strbuf_str(&r), k->help);

@@ -43,15 +43,16 @@ void cfg_check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
         diag_add(d, set[second].loc, "'magnify.schedule.count' is %d but 'magnify.schedule.list' has %zu factors",
                  cfg->mag_count, cfg->mag_list.n);
     }
-    if (strcmp(cfg->dataset_format, "synth") && !set[root].order) {
+    const char *format = cfg_enum_name(&CFG_DATASET_FORMATS, cfg->dataset_format);
+    if (cfg->dataset_format != CFG_DATASET_SYNTH && !set[root].order) {
         cfg_loc l = set[fmt].loc; /* format is not synth, so it was set explicitly */
         diag_add(d, l, "missing required key 'dataset.root' (dataset.format '%s' has no default folder)",
-                 cfg->dataset_format);
-    } else if (strcmp(cfg->dataset_format, "synth") && !cfg->dataset_root[0]) {
+                 format);
+    } else if (cfg->dataset_format != CFG_DATASET_SYNTH && !cfg->dataset_root[0]) {
         diag_add(d, set[root].loc, "'dataset.root' is empty (dataset.format '%s' needs the dataset's folder)",
-                 cfg->dataset_format);
+                 format);
     }
-    if (!strcmp(cfg->dataset_format, "manifest") && !cfg->dataset_annotations[0])
+    if (cfg->dataset_format == CFG_DATASET_MANIFEST && !cfg->dataset_annotations[0])
         diag_add(d, set[fmt].loc, "missing required key 'dataset.annotations' (dataset.format 'manifest' reads "
                                   "its samples from that CSV)");
     if (cfg->train_warmup_epochs >= cfg->train_epochs) {

@@ -2,10 +2,56 @@
  * help. Adding a key = adding a field to mer_config (io/config/config.h) and one row here, inside its section. */
 #include "io/config/schema.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "io/config/config.h"
+
+/* The vocabulary of every enum setting: one name per enumerator of its C enum (io/config/config.h), in
+ * enumerator order; the compiler checks the count. */
+#define VOCAB(var, count, ...)                                                                                 \
+    static const char *const var##_NAMES[] = {__VA_ARGS__};                                                   \
+    static_assert(sizeof var##_NAMES / sizeof var##_NAMES[0] == count, #var ": one name per enumerator");    \
+    const cfg_vocab var = {var##_NAMES, count}
+
+VOCAB(CFG_DATASET_FORMATS, CFG_DATASET_FORMAT_COUNT, "casme2", "samm", "smic", "megc2019", "manifest", "synth");
+VOCAB(CFG_MAG_METHODS, CFG_MAG_METHOD_COUNT, "network", "linear", "none");
+VOCAB(CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, "alpha", "one_plus_alpha");
+VOCAB(CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, "frames", "difference");
+VOCAB(CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, "frozen", "finetune");
+VOCAB(CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, "lsh", "dense", "none");
+VOCAB(CFG_PLANES, CFG_PLANES_COUNT, "fixed", "resample");
+VOCAB(CFG_POOLINGS, CFG_POOLING_COUNT, "mean", "flatten");
+VOCAB(CFG_OPTIMIZERS, CFG_OPTIMIZER_COUNT, "sgd", "adam", "adamw");
+VOCAB(CFG_LR_SCHEDULES, CFG_LR_SCHEDULE_COUNT, "none", "step", "cosine");
+VOCAB(CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, "loso", "kfold", "megc2019");
+VOCAB(CFG_SELECTIONS, CFG_SELECTION_COUNT, "fixed", "inner_val");
+VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
+
+/* The loader stores and reads an enum field as an int. */
+#define INT_SIZED(t) static_assert(sizeof(t) == sizeof(int), #t " is stored as an int")
+INT_SIZED(cfg_dataset_format);
+INT_SIZED(cfg_mag_method);
+INT_SIZED(cfg_mag_factor);
+INT_SIZED(cfg_model_input);
+INT_SIZED(cfg_backbone_mode);
+INT_SIZED(cfg_attention_type);
+INT_SIZED(cfg_planes);
+INT_SIZED(cfg_pooling);
+INT_SIZED(cfg_optimizer);
+INT_SIZED(cfg_lr_schedule);
+INT_SIZED(cfg_protocol);
+INT_SIZED(cfg_selection);
+INT_SIZED(cfg_log_level);
+
+const char *cfg_enum_name(const cfg_vocab *v, int k) { return k >= 0 && k < v->n ? v->names[k] : "?"; }
+
+int cfg_enum_parse(const cfg_vocab *v, const char *s) {
+    for (int k = 0; k < v->n; k++)
+        if (!strcmp(v->names[k], s)) return k;
+    return -1;
+}
 
 #define F(field) offsetof(mer_config, field)
 /* Ranges: min, max, flags. */
@@ -22,7 +68,7 @@ const cfg_key CFG_KEYS[] = {
      "base seed; each task derives its own seed from its id and this (see sweep.seeds)"},
 
     /* dataset */
-    {"dataset.format", CFG_ENUM, F(dataset_format), "synth", ANY, "casme2|samm|smic|megc2019|manifest|synth",
+    {"dataset.format", CFG_ENUM, F(dataset_format), "synth", ANY, &CFG_DATASET_FORMATS,
      "dataset layout to read; synth generates a small labelled demo set"},
     {"dataset.root", CFG_STR, F(dataset_root), "demo-data", ANY, NULL,
      "dataset folder; required (no default) for every format but synth"},
@@ -62,7 +108,7 @@ const cfg_key CFG_KEYS[] = {
     {"preprocess.min_face", CFG_INT, F(prep_min_face), "40", IN(1, 10000), NULL, "smallest face searched, px"},
 
     /* magnify */
-    {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, "network|linear|none",
+    {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, &CFG_MAG_METHODS,
      "motion magnification: MagNet network, linear (Eulerian-style) or none"},
     {"magnify.weights", CFG_STR, F(mag_weights), "\"\"", ANY, NULL, "MagNet HDF5 weights (from mer convert-tf)"},
     {"magnify.schedule.start", CFG_FLOAT, F(mag_start), "1.0", ANY, NULL, "first amplification factor alpha_0"},
@@ -74,35 +120,35 @@ const cfg_key CFG_KEYS[] = {
      "number of magnified frames T (must equal the length of list when both are given)"},
     {"magnify.schedule.list", CFG_FLOAT_LIST, F(mag_list), "[]", ANY, NULL,
      "explicit factors; when non-empty they replace start/step/end and set count"},
-    {"magnify.schedule.factor", CFG_ENUM, F(mag_factor), "one_plus_alpha", ANY, "alpha|one_plus_alpha",
+    {"magnify.schedule.factor", CFG_ENUM, F(mag_factor), "one_plus_alpha", ANY, &CFG_MAG_FACTORS,
      "magnification passed to the network: alpha_i or 1 + alpha_i"},
 
     /* model */
-    {"model.input", CFG_ENUM, F(model_input), "frames", ANY, "frames|difference",
+    {"model.input", CFG_ENUM, F(model_input), "frames", ANY, &CFG_MODEL_INPUTS,
      "network input: magnified frames or their difference to the onset"},
-    {"model.backbone.mode", CFG_ENUM, F(model_backbone), "frozen", ANY, "frozen|finetune",
+    {"model.backbone.mode", CFG_ENUM, F(model_backbone), "frozen", ANY, &CFG_BACKBONE_MODES,
      "ResNet-18 backbone frozen (features cached) or fine-tuned"},
     {"model.backbone.weights", CFG_STR, F(model_backbone_weights), "\"\"", ANY, NULL,
      "pretrained ResNet-18 HDF5; \"\" = random init"},
-    {"model.attention.type", CFG_ENUM, F(attn_type), "lsh", ANY, "lsh|dense|none",
+    {"model.attention.type", CFG_ENUM, F(attn_type), "lsh", ANY, &CFG_ATTENTION_TYPES,
      "self-attention over the T frames: LSH-sparsified, dense, or none"},
     {"model.attention.n_rounds", CFG_INT, F(attn_n_rounds), "3", IN(1, 16), NULL, "LSH hyperplanes (hash bits)"},
     {"model.attention.d", CFG_INT, F(attn_d), "1024", IN(1, 8192), NULL, "width of Q, K and V"},
-    {"model.attention.planes", CFG_ENUM, F(attn_planes), "fixed", ANY, "fixed|resample",
+    {"model.attention.planes", CFG_ENUM, F(attn_planes), "fixed", ANY, &CFG_PLANES,
      "LSH hyperplanes drawn once (fixed) or per forward pass (resample)"},
     {"model.head.hidden", CFG_INT, F(head_hidden), "256", IN(1, 65536), NULL, "width of the first FC layer"},
     {"model.head.dropout", CFG_FLOAT, F(head_dropout), "0.5", ROPEN(0, 1), NULL, "dropout before the classifier"},
-    {"model.head.pooling", CFG_ENUM, F(head_pooling), "mean", ANY, "mean|flatten",
+    {"model.head.pooling", CFG_ENUM, F(head_pooling), "mean", ANY, &CFG_POOLINGS,
      "how the T attended frames become one vector"},
 
     /* train */
     {"train.epochs", CFG_INT, F(train_epochs), "30", IN(1, 100000), NULL, "training epochs per fold"},
     {"train.batch_size", CFG_INT, F(train_batch_size), "16", IN(1, 65536), NULL, "minibatch size"},
     {"train.lr", CFG_FLOAT, F(train_lr), "1e-3", LOPEN(0, 10), NULL, "learning rate"},
-    {"train.optimizer", CFG_ENUM, F(train_optimizer), "adam", ANY, "sgd|adam|adamw", "optimizer"},
+    {"train.optimizer", CFG_ENUM, F(train_optimizer), "adam", ANY, &CFG_OPTIMIZERS, "optimizer"},
     {"train.momentum", CFG_FLOAT, F(train_momentum), "0.9", IN(0, 1), NULL, "SGD momentum (adam: beta1)"},
     {"train.weight_decay", CFG_FLOAT, F(train_weight_decay), "1e-4", GE(0), NULL, "L2 / decoupled weight decay"},
-    {"train.lr_schedule", CFG_ENUM, F(train_lr_schedule), "cosine", ANY, "none|step|cosine",
+    {"train.lr_schedule", CFG_ENUM, F(train_lr_schedule), "cosine", ANY, &CFG_LR_SCHEDULES,
      "learning-rate schedule after warm-up"},
     {"train.warmup_epochs", CFG_INT, F(train_warmup_epochs), "0", GE(0), NULL,
      "linear warm-up epochs (must be < epochs)"},
@@ -112,10 +158,10 @@ const cfg_key CFG_KEYS[] = {
      "weight the loss by inverse class frequency"},
 
     /* eval */
-    {"eval.protocol", CFG_ENUM, F(eval_protocol), "loso", ANY, "loso|kfold|megc2019",
+    {"eval.protocol", CFG_ENUM, F(eval_protocol), "loso", ANY, &CFG_PROTOCOLS,
      "leave-one-subject-out, k-fold, or the MEGC 2019 composite protocol"},
     {"eval.folds", CFG_INT, F(eval_folds), "5", IN(2, 1000), NULL, "folds for kfold"},
-    {"eval.selection", CFG_ENUM, F(eval_selection), "fixed", ANY, "fixed|inner_val",
+    {"eval.selection", CFG_ENUM, F(eval_selection), "fixed", ANY, &CFG_SELECTIONS,
      "model selection: last epoch (fixed) or best epoch on an inner validation split"},
     {"eval.inner_val_fraction", CFG_FLOAT, F(eval_inner_val_fraction), "0.2", OPEN(0, 1), NULL,
      "share of training subjects held out for inner_val"},
@@ -135,7 +181,7 @@ const cfg_key CFG_KEYS[] = {
     {"runtime.fail_fast", CFG_BOOL, F(rt_fail_fast), "false", ANY, NULL, "stop the run at the first failed task"},
     {"runtime.max_walltime", CFG_FLOAT, F(rt_max_walltime), "0", GE(0), NULL,
      "seconds after which no new task starts and the run stops cleanly; 0 = no limit"},
-    {"runtime.log_level", CFG_ENUM, F(rt_log_level), "info", ANY, "debug|info|warn|error", "log verbosity"},
+    {"runtime.log_level", CFG_ENUM, F(rt_log_level), "info", ANY, &CFG_LOG_LEVELS, "log verbosity"},
 };
 
 const size_t CFG_N_KEYS = sizeof CFG_KEYS / sizeof CFG_KEYS[0];

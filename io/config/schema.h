@@ -9,13 +9,15 @@
 #pragma once
 #include <stddef.h>
 
+#include "io/config/config.h"
+
 typedef enum {
     CFG_INT,        /* int */
     CFG_LONG,       /* long (seeds) */
     CFG_FLOAT,      /* double */
     CFG_BOOL,       /* int 0/1, written true/false */
     CFG_STR,        /* char *, owned */
-    CFG_ENUM,       /* char *, owned, one of `enums` */
+    CFG_ENUM,       /* a C enum (int-sized), the index of its name in `enums` */
     CFG_STR_LIST,   /* cfg_str_list */
     CFG_FLOAT_LIST, /* cfg_f64_list */
 } cfg_type;
@@ -33,7 +35,7 @@ typedef struct {
     const char *def;    /* default as YAML text ("~" = unset for CFG_NULLABLE, "[]" = empty list) */
     double min, max;    /* numeric range (-INFINITY / INFINITY = unbounded) */
     unsigned flags;     /* CFG_MIN_OPEN | CFG_MAX_OPEN | CFG_NULLABLE */
-    const char *enums;  /* CFG_ENUM: allowed values separated by '|' */
+    const cfg_vocab *enums; /* CFG_ENUM: the names of the values */
     const char *help;
 } cfg_key;
 

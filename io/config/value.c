@@ -48,21 +48,8 @@ static void range_error(diag *d, cfg_loc loc, const cfg_key *k, const char *name
     strbuf_release(&r);
 }
 
-static void put_enum_list(strbuf *b, const char *enums) {
-    for (const char *p = enums; *p; p++)
-        if (*p == '|') strbuf_adds(b, ", ");
-        else strbuf_addc(b, *p);
-}
-
-static int enum_has(const char *enums, const char *s) {
-    size_t n = strlen(s);
-    for (const char *p = enums; p;) {
-        const char *bar = strchr(p, '|');
-        size_t m = bar ? (size_t)(bar - p) : strlen(p);
-        if (m == n && !memcmp(p, s, n)) return 1;
-        p = bar ? bar + 1 : NULL;
-    }
-    return 0;
+void cfg_put_vocab(strbuf *b, const cfg_vocab *v, const char *sep) {
+    for (int i = 0; i < v->n; i++) strbuf_addf(b, "%s%s", i ? sep : "", v->names[i]);
 }
 
 /* Parse scalar text as a value of row k (element type for lists). `name` is the key as the user wrote
@@ -132,16 +119,17 @@ int cfg_parse_scalar(cfg_value *v, const cfg_key *k, cfg_type t, const char *nam
         if (!(v->u.s = strdup(null ? "" : text))) d->oom = 1;
         return v->u.s ? 0 : -1;
     case CFG_ENUM: {
-        if (null || !enum_has(k->enums, text)) {
+        int e = null ? -1 : cfg_enum_parse(k->enums, text);
+        if (e < 0) {
             strbuf b = STRBUF_INIT;
-            put_enum_list(&b, k->enums);
+            cfg_put_vocab(&b, k->enums, ", ");
             if (null) diag_add(d, loc, "no value for '%s' (allowed: %s)", name, strbuf_str(&b));
             else diag_add(d, loc, "'%s' is not a valid value for '%s' (allowed: %s)", text, name, strbuf_str(&b));
             strbuf_release(&b);
             return -1;
         }
-        if (!(v->u.s = strdup(text))) d->oom = 1;
-        return v->u.s ? 0 : -1;
+        v->u.i = e;
+        return 0;
     }
     default: return -1;
     }
@@ -261,8 +249,8 @@ void cfg_put_field(strbuf *b, const cfg_key *k, const void *p, int compact) {
     case CFG_LONG: strbuf_addf(b, "%ld", *(const long *)p); break;
     case CFG_BOOL: strbuf_adds(b, *(const int *)p ? "true" : "false"); break;
     case CFG_FLOAT: cfg_put_double(b, *(const double *)p); break;
-    case CFG_STR:
-    case CFG_ENUM: cfg_put_str(b, *(char *const *)p ? *(char *const *)p : ""); break;
+    case CFG_STR: cfg_put_str(b, *(char *const *)p ? *(char *const *)p : ""); break;
+    case CFG_ENUM: cfg_put_str(b, cfg_enum_name(k->enums, *(const int *)p)); break;
     case CFG_STR_LIST: {
         const cfg_str_list *l = p;
         strbuf_adds(b, "[");

@@ -938,7 +938,8 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
 int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     memset(d, 0, sizeof *d);
     loader L = {d, cfg, 0, 0, 0, err};
-    const char *fmt = cfg->dataset_format ? cfg->dataset_format : "";
+    const cfg_dataset_format format = cfg->dataset_format;
+    const char *fmt = cfg_enum_name(&CFG_DATASET_FORMATS, format);
     const char *root = cfg->dataset_root ? cfg->dataset_root : "";
     const char *ann = cfg->dataset_annotations ? cfg->dataset_annotations : "";
     int rc = -1;
@@ -953,11 +954,11 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     const char *synth_defaults[32] = {0};
     d->name = xstrdup(fmt);
     if (!d->name) return mer_errf(err, "out of memory");
-    if (!strcmp(fmt, "casme2") || !strcmp(fmt, "samm") || !strcmp(fmt, "synth")) {
-        int samm = !strcmp(fmt, "samm");
+    if (format == CFG_DATASET_CASME2 || format == CFG_DATASET_SAMM || format == CFG_DATASET_SYNTH) {
+        int samm = format == CFG_DATASET_SAMM;
         if (!*root) return mer_errf(err, "dataset.root is not set"), dataset_free(d), -1;
-        char *csv = *ann ? xstrdup(ann) : !strcmp(fmt, "synth") ? xprintf("%s/coding.csv", root) : NULL;
-        if (!strcmp(fmt, "synth")) {
+        char *csv = *ann ? xstrdup(ann) : format == CFG_DATASET_SYNTH ? xprintf("%s/coding.csv", root) : NULL;
+        if (format == CFG_DATASET_SYNTH) {
             if (!csv || synth_prepare(cfg, root, csv, err)) {
                 if (!csv) mer_errf(err, "out of memory");
                 free(csv);
@@ -982,19 +983,18 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
         if (!is_dir(root)) {
             mer_errf(err, "%s: dataset root folder not found", root);
         } else {
-            rc = read_sheet(&L, samm ? SHEET_SAMM : SHEET_CASME2, samm ? "samm" : strcmp(fmt, "synth") ? "casme2" : "synth",
-                            root, csv, NULL, vocab);
+            rc = read_sheet(&L, samm ? SHEET_SAMM : SHEET_CASME2, fmt, root, csv, NULL, vocab);
         }
         free(csv);
-    } else if (!strcmp(fmt, "smic")) {
+    } else if (format == CFG_DATASET_SMIC) {
         if (!*root) return mer_errf(err, "dataset.root is not set"), dataset_free(d), -1;
         vocab = SMIC_VOCAB;
         defaults = SMIC_VOCAB;
         rc = read_smic(&L, root, ann, NULL);
-    } else if (!strcmp(fmt, "manifest")) {
+    } else if (format == CFG_DATASET_MANIFEST) {
         if (!*ann) return mer_errf(err, "dataset.annotations is not set (the manifest CSV)"), dataset_free(d), -1;
         rc = read_manifest(&L, root, ann);
-    } else if (!strcmp(fmt, "megc2019")) {
+    } else if (format == CFG_DATASET_MEGC2019) {
         if (!*ann)
             return mer_errf(err, "dataset.annotations is not set (the index CSV: dataset,root,annotations)"),
                    dataset_free(d), -1;

@@ -14,6 +14,7 @@
 #include "io/media/image.h"
 #include "io/base/log.h"
 #include "runner/cli/commands.h"
+#include "runner/options.h"
 
 static const char *const PREP_PREFIXES[] = {"preprocess."};
 
@@ -77,8 +78,7 @@ static int prep_variant(prep_summary *s, const mer_config *cfg, const char *out_
         fprintf(stderr, "mer prep: %s\n", err.msg);
         goto done;
     }
-    prep_opts o;
-    prep_opts_from_config(&o, cfg);
+    prep_opts o = options_prep(cfg);
     prep_user u = {m, &o};
     log_info("prep: %zu samples -> %s", n, dir);
     if (prep_run(s, dir, text, items, n, prep_one, &u, &err) < 0) {
@@ -251,8 +251,7 @@ int cmd_face_align(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     mer_config def;
     config_defaults(&def);
-    prep_opts o;
-    prep_opts_from_config(&o, &def);
+    prep_opts o = options_prep(&def);
     const char *out = NULL, *cascade_xml = def.prep_cascade, *shape_dat = def.prep_landmarks;
     int c, status = 2;
     double v = 0;

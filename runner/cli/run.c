@@ -79,11 +79,14 @@ static void setup_threads(int threads, int rank, const char *host) {
     if (rank <= 1 && nn_blas_advice()) log_warn("%s", nn_blas_advice());
 }
 
-static log_level parse_level(const char *s) {
-    if (!s) return LOG_INFO;
-    if (!strcmp(s, "debug")) return LOG_DEBUG;
-    if (!strcmp(s, "warn")) return LOG_WARN;
-    if (!strcmp(s, "error")) return LOG_ERROR;
+static log_level level_of(cfg_log_level l) {
+    switch (l) {
+    case CFG_LOG_LEVEL_DEBUG: return LOG_DEBUG;
+    case CFG_LOG_LEVEL_INFO: return LOG_INFO;
+    case CFG_LOG_LEVEL_WARN: return LOG_WARN;
+    case CFG_LOG_LEVEL_ERROR: return LOG_ERROR;
+    case CFG_LOG_LEVEL_COUNT: break;
+    }
     return LOG_INFO;
 }
 
@@ -182,7 +185,7 @@ int cmd_run(int argc, char **argv) {
     /* every config error, located (the same on every rank: rank 0 prints them) */
     int cfg_ok = cmd_load_config(&doc, config_path, overrides, n_over, rank == 0) == 0;
     int ok = cfg_ok;
-    if (ok) log_setup(parse_level(doc.base.rt_log_level), size > 1 ? rank : -1);
+    if (ok) log_setup(level_of(doc.base.rt_log_level), size > 1 ? rank : -1);
     /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
     if (ok && rank == 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
     int ok0 = all_ok(ok, comm);

@@ -2,6 +2,7 @@
  * expansion, printing round trip. Every YAML snippet is written to a file in a temporary folder and
  * loaded by name, so messages read `c.yaml:LINE:COL: ...`. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,7 @@ static void test_values_and_defaults(void) {
     mer_config def;
     config_defaults(&def);
     CHECK(config_equal(&doc.base, &def), "empty file = defaults");
-    CHECK_STR(def.dataset_format, "synth", "default format");
+    CHECK_STR(cfg_enum_name(&CFG_DATASET_FORMATS, def.dataset_format), "synth", "default format");
     CHECK_STR(def.dataset_root, "demo-data", "default root");
     CHECK_STR(def.dataset_annotations, "", "default annotations");
     CHECK(def.dataset_classes.n == 0 && def.dataset_min_class_samples == 10, "default classes");
@@ -285,29 +286,29 @@ static void test_values_and_defaults(void) {
           "default preprocess");
     CHECK_STR(def.prep_cascade, "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", "cascade");
     CHECK(def.prep_scale_factor == 1.1 && def.prep_min_neighbors == 3 && def.prep_min_face == 40, "default cascade");
-    CHECK_STR(def.mag_method, "network", "default magnify method");
+    CHECK_STR(cfg_enum_name(&CFG_MAG_METHODS, def.mag_method), "network", "default magnify method");
     CHECK(def.mag_start == 1.0 && def.mag_step == 0.375 && isnan(def.mag_end) && def.mag_count == 32 &&
               def.mag_list.n == 0,
           "default schedule");
-    CHECK_STR(def.mag_factor, "one_plus_alpha", "default factor");
-    CHECK_STR(def.model_input, "frames", "default input");
-    CHECK_STR(def.model_backbone, "frozen", "default backbone");
-    CHECK_STR(def.attn_type, "lsh", "default attention");
+    CHECK_STR(cfg_enum_name(&CFG_MAG_FACTORS, def.mag_factor), "one_plus_alpha", "default factor");
+    CHECK_STR(cfg_enum_name(&CFG_MODEL_INPUTS, def.model_input), "frames", "default input");
+    CHECK_STR(cfg_enum_name(&CFG_BACKBONE_MODES, def.model_backbone), "frozen", "default backbone");
+    CHECK_STR(cfg_enum_name(&CFG_ATTENTION_TYPES, def.attn_type), "lsh", "default attention");
     CHECK(def.attn_n_rounds == 3 && def.attn_d == 1024 && def.head_hidden == 256 && def.head_dropout == 0.5,
           "default model sizes");
     CHECK(def.train_epochs == 30 && def.train_batch_size == 16 && def.train_lr == 1e-3 && def.train_momentum == 0.9 &&
               def.train_weight_decay == 1e-4 && def.train_warmup_epochs == 0 && def.train_step_epochs == 10 &&
               def.train_gamma == 0.1 && !def.train_class_weights,
           "default train");
-    CHECK_STR(def.train_optimizer, "adam", "default optimizer");
-    CHECK_STR(def.train_lr_schedule, "cosine", "default schedule");
-    CHECK_STR(def.eval_protocol, "loso", "default protocol");
+    CHECK_STR(cfg_enum_name(&CFG_OPTIMIZERS, def.train_optimizer), "adam", "default optimizer");
+    CHECK_STR(cfg_enum_name(&CFG_LR_SCHEDULES, def.train_lr_schedule), "cosine", "default schedule");
+    CHECK_STR(cfg_enum_name(&CFG_PROTOCOLS, def.eval_protocol), "loso", "default protocol");
     CHECK(def.eval_folds == 5 && def.eval_inner_val_fraction == 0.2 && !def.eval_oracle_epoch, "default eval");
     CHECK_STR(def.output_dir, "out", "default output");
     CHECK(def.output_save_features == 1 && def.output_save_backbone == 0, "default output bools");
     CHECK(def.rt_threads == 0 && def.rt_retries == 2 && !def.rt_fail_fast && def.rt_max_walltime == 0,
           "default runtime");
-    CHECK_STR(def.rt_log_level, "info", "default log level");
+    CHECK_STR(cfg_enum_name(&CFG_LOG_LEVELS, def.rt_log_level), "info", "default log level");
     CHECK(def.seed == 0 && doc.n_seeds == 1 && doc.seeds[0] == 0, "default seed");
     config_free(&def);
     config_doc_free(&doc);
@@ -580,6 +581,70 @@ static void test_mutations(void) {
     CHECK(accepted > 0 && rejected > 0, "mutations both accepted and rejected");
 }
 
+/* Every enum setting: its schema row uses the vocabulary of its C enum (one name per enumerator, counted by
+ * *_COUNT), every name parses back to its enumerator, and loading `key=name` stores that enumerator and prints
+ * the name again (the text that point ids and cache keys hash). */
+static void test_enum_vocabularies(void) {
+    static const struct {
+        const char *key;
+        const cfg_vocab *vocab;
+        int count;
+        size_t offset;
+    } ENUMS[] = {
+        {"dataset.format", &CFG_DATASET_FORMATS, CFG_DATASET_FORMAT_COUNT, offsetof(mer_config, dataset_format)},
+        {"magnify.method", &CFG_MAG_METHODS, CFG_MAG_METHOD_COUNT, offsetof(mer_config, mag_method)},
+        {"magnify.schedule.factor", &CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, offsetof(mer_config, mag_factor)},
+        {"model.input", &CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, offsetof(mer_config, model_input)},
+        {"model.backbone.mode", &CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, offsetof(mer_config, model_backbone)},
+        {"model.attention.type", &CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, offsetof(mer_config, attn_type)},
+        {"model.attention.planes", &CFG_PLANES, CFG_PLANES_COUNT, offsetof(mer_config, attn_planes)},
+        {"model.head.pooling", &CFG_POOLINGS, CFG_POOLING_COUNT, offsetof(mer_config, head_pooling)},
+        {"train.optimizer", &CFG_OPTIMIZERS, CFG_OPTIMIZER_COUNT, offsetof(mer_config, train_optimizer)},
+        {"train.lr_schedule", &CFG_LR_SCHEDULES, CFG_LR_SCHEDULE_COUNT, offsetof(mer_config, train_lr_schedule)},
+        {"eval.protocol", &CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, offsetof(mer_config, eval_protocol)},
+        {"eval.selection", &CFG_SELECTIONS, CFG_SELECTION_COUNT, offsetof(mer_config, eval_selection)},
+        {"runtime.log_level", &CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, offsetof(mer_config, rt_log_level)},
+    };
+    const size_t n_enums = sizeof ENUMS / sizeof ENUMS[0];
+    size_t enum_rows = 0;
+    for (size_t i = 0; i < CFG_N_KEYS; i++) enum_rows += CFG_KEYS[i].type == CFG_ENUM;
+    CHECK(enum_rows == n_enums, "%zu enum rows in the schema, %zu listed here", enum_rows, n_enums);
+    for (size_t e = 0; e < n_enums; e++) {
+        int row = cfg_key_find(ENUMS[e].key, strlen(ENUMS[e].key));
+        CHECK(row >= 0 && CFG_KEYS[row].type == CFG_ENUM, "%s is an enum row", ENUMS[e].key);
+        if (row < 0) continue;
+        CHECK(CFG_KEYS[row].enums == ENUMS[e].vocab && CFG_KEYS[row].offset == ENUMS[e].offset,
+              "%s: the schema row uses its field's vocabulary", ENUMS[e].key);
+        CHECK(ENUMS[e].vocab->n == ENUMS[e].count, "%s: %d names for %d enumerators", ENUMS[e].key,
+              ENUMS[e].vocab->n, ENUMS[e].count);
+        CHECK(cfg_enum_parse(ENUMS[e].vocab, "no-such-value") < 0, "%s: unknown name rejected", ENUMS[e].key);
+        for (int k = 0; k < ENUMS[e].count; k++) {
+            const char *name = cfg_enum_name(ENUMS[e].vocab, k);
+            CHECK(cfg_enum_parse(ENUMS[e].vocab, name) == k, "%s: parse(name(%d)) == %d", ENUMS[e].key, k, k);
+            for (int j = 0; j < k; j++)
+                CHECK(strcmp(name, cfg_enum_name(ENUMS[e].vocab, j)), "%s: '%s' twice", ENUMS[e].key, name);
+            char ov[128], line[128];
+            snprintf(ov, sizeof ov, "%s=%s", ENUMS[e].key, name);
+            const char *leaf = strrchr(ENUMS[e].key, '.');
+            snprintf(line, sizeof line, " %s: %s\n", leaf ? leaf + 1 : ENUMS[e].key, name);
+            /* manifest needs annotations, and any format but synth a root */
+            char *ovs[] = {ov, "dataset.root=r", "dataset.annotations=a.csv"};
+            cfg_doc doc;
+            char *diag = NULL;
+            int r = load(&doc, "", ovs, 3, &diag);
+            CHECK(r == 0, "load %s: %s", ov, diag ? diag : "");
+            if (r == 0) {
+                CHECK(*(const int *)((const char *)&doc.base + ENUMS[e].offset) == k, "%s stores enumerator %d", ov, k);
+                char *text = config_to_string(&doc.base, NULL, 0);
+                CHECK(text && strstr(text, line), "%s prints as '%s'", ov, line);
+                free(text);
+                config_doc_free(&doc);
+            }
+            free(diag);
+        }
+    }
+}
+
 static void test_schema_table(void) {
     /* sections are contiguous (the printer relies on it) and every key is unique */
     for (size_t i = 0; i < CFG_N_KEYS; i++) {
@@ -610,6 +675,7 @@ int main(void) {
     test_round_trip();
     test_sweep();
     test_schema_table();
+    test_enum_vocabularies();
     test_mutations();
     unlink("c.yaml");
     if (chdir("/") == 0) rmdir(dir);

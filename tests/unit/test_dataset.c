@@ -133,7 +133,7 @@ static void test_casme2(void) {
                "\r\n");
     mer_config cfg;
     config_defaults(&cfg);
-    set_str(&cfg.dataset_format, "casme2");
+    cfg.dataset_format = CFG_DATASET_CASME2;
     set_str(&cfg.dataset_root, P("casme"));
     set_str(&cfg.dataset_annotations, P("casme/coding.csv"));
     cfg.dataset_min_class_samples = 0;
@@ -240,7 +240,7 @@ static void test_samm(void) {
                "007,007_3_9,3,1,2,3,3,Micro,4,Joy\n");                     /* 8 unknown emotion */
     mer_config cfg;
     config_defaults(&cfg);
-    set_str(&cfg.dataset_format, "samm");
+    cfg.dataset_format = CFG_DATASET_SAMM;
     set_str(&cfg.dataset_root, P("samm"));
     set_str(&cfg.dataset_annotations, P("samm/samm.csv"));
     cfg.dataset_min_class_samples = 0;
@@ -273,7 +273,7 @@ static void test_smic(void) {
     mkdirs(P("smic/HS/s2/non_micro")); /* ignored */
     mer_config cfg;
     config_defaults(&cfg);
-    set_str(&cfg.dataset_format, "smic");
+    cfg.dataset_format = CFG_DATASET_SMIC;
     set_str(&cfg.dataset_root, P("smic/HS"));
     set_str(&cfg.dataset_annotations, "");
     cfg.dataset_min_class_samples = 0;
@@ -310,7 +310,7 @@ static void test_manifest_megc(void) {
                "B,b/clip3,1,2,x,calm\n");
     mer_config cfg;
     config_defaults(&cfg);
-    set_str(&cfg.dataset_format, "manifest");
+    cfg.dataset_format = CFG_DATASET_MANIFEST;
     set_str(&cfg.dataset_root, "");
     set_str(&cfg.dataset_annotations, P("other/manifest.csv"));
     cfg.dataset_min_class_samples = 0;
@@ -330,7 +330,7 @@ static void test_manifest_megc(void) {
                               "casme2,casme,casme/coding.csv\n"
                               "samm,samm,samm/samm.csv\n"
                               "smic,smic/HS,\n");
-    set_str(&cfg.dataset_format, "megc2019");
+    cfg.dataset_format = CFG_DATASET_MEGC2019;
     set_str(&cfg.dataset_annotations, P("megc.csv"));
     CHECK(dataset_load(&d, &cfg, &e) == 0, "megc: %s", e.msg);
     CHECK(d.n_classes == 3 && !strcmp(d.classes[0], "negative") && !strcmp(d.classes[1], "positive") &&
@@ -355,7 +355,7 @@ static void test_manifest_megc(void) {
 static void test_synth_roundtrip(void) {
     mer_config cfg;
     config_defaults(&cfg);
-    set_str(&cfg.dataset_format, "synth");
+    cfg.dataset_format = CFG_DATASET_SYNTH;
     set_str(&cfg.dataset_root, P("synth"));
     set_str(&cfg.dataset_annotations, "");
     cfg.synth_subjects = 2;

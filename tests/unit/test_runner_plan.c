@@ -38,7 +38,7 @@ static void test_folds(void) {
     mer_err err = {0};
     mer_fold *f = NULL;
     size_t nf = 0;
-    CHECK(plan_folds(&f, &nf, &s, "loso", 0, &err) == 0, "loso: %s", err.msg);
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_LOSO, 0, &err) == 0, "loso: %s", err.msg);
     CHECK(nf == 3, "loso: 3 folds, got %zu", nf);
     if (nf == 3) {
         CHECK_STR(f[0].name, "B", "fold 0 holds the first subject seen");
@@ -51,7 +51,7 @@ static void test_folds(void) {
     plan_folds_free(f, nf);
 
     /* k = 2: B (3) -> fold 0, A (2) -> fold 1, C (1) -> fold 1 (fewest samples: 2 < 3) */
-    CHECK(plan_folds(&f, &nf, &s, "kfold", 2, &err) == 0, "kfold: %s", err.msg);
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_KFOLD, 2, &err) == 0, "kfold: %s", err.msg);
     CHECK(nf == 2, "kfold: 2 folds");
     if (nf == 2) {
         CHECK_STR(f[0].name, "B", "kfold fold 0");
@@ -61,13 +61,14 @@ static void test_folds(void) {
     }
     plan_folds_free(f, nf);
 
-    CHECK(plan_folds(&f, &nf, &s, "kfold", 4, &err) < 0 && strstr(err.msg, "2 <= k <= 3"), "k > subjects: %s", err.msg);
-    CHECK(plan_folds(&f, &nf, &s, "megc2019", 0, &err) < 0 && strstr(err.msg, "megc2019"), "megc2019 on synth: %s",
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_KFOLD, 4, &err) < 0 && strstr(err.msg, "2 <= k <= 3"), "k > subjects: %s",
           err.msg);
-    CHECK(plan_folds(&f, &nf, &s, "leave-two-out", 0, &err) < 0 && strstr(err.msg, "unknown"), "bad protocol");
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_MEGC2019, 0, &err) < 0 && strstr(err.msg, "megc2019"), "megc2019 on synth: %s",
+          err.msg);
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_COUNT, 0, &err) < 0 && strstr(err.msg, "unknown"), "bad protocol");
     free(s.dataset_name);
     s.dataset_name = strdup("megc2019");
-    CHECK(plan_folds(&f, &nf, &s, "megc2019", 0, &err) == 0 && nf == 3, "megc2019 = LOSO on the composite");
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_MEGC2019, 0, &err) == 0 && nf == 3, "megc2019 = LOSO on the composite");
     plan_folds_free(f, nf);
     mer_samples_free(&s);
 }

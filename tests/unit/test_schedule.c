@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/magnify/factors.h"
+#include "runner/options.h"
 #include "tests/check.h"
 
 int main(void) {
@@ -85,19 +86,19 @@ int main(void) {
     cfg.mag_step = 0.375;
     cfg.mag_end = NAN;
     cfg.mag_count = 32;
-    cfg.mag_factor = "alpha";
-    CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0 && T == 32 && f[31] == 12.625, "config step form: %s", err.msg);
+    cfg.mag_factor = CFG_MAG_FACTOR_ALPHA;
+    CHECK(options_factors(&f, &T, &cfg, &err) == 0 && T == 32 && f[31] == 12.625, "config step form: %s", err.msg);
     free(f);
     cfg.mag_end = 13.0;
-    cfg.mag_factor = "one_plus_alpha";
-    CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0 && T == 32 && f[0] == 2.0 && f[31] == 14.0,
+    cfg.mag_factor = CFG_MAG_FACTOR_ONE_PLUS_ALPHA;
+    CHECK(options_factors(&f, &T, &cfg, &err) == 0 && T == 32 && f[0] == 2.0 && f[31] == 14.0,
           "config end form with 1 + alpha: %s", err.msg);
     free(f);
     double cl[] = {1.5, 3};
     cfg.mag_list.v = cl;
     cfg.mag_list.n = 2;
-    cfg.mag_factor = "alpha";
-    CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0 && T == 2 && f[0] == 1.5 && f[1] == 3,
+    cfg.mag_factor = CFG_MAG_FACTOR_ALPHA;
+    CHECK(options_factors(&f, &T, &cfg, &err) == 0 && T == 2 && f[0] == 1.5 && f[1] == 3,
           "config list overrides start/end/count: %s", err.msg);
     free(f);
     /* the config layer's own accessor agrees bit for bit, in every form */
@@ -106,15 +107,12 @@ int main(void) {
     for (int k = 0; k < 2; k++) {
         cfg.mag_end = ends[k];
         cfg.mag_step = 0.375;
-        cfg.mag_factor = "alpha";
-        CHECK(schedule_resolve(&f, &T, &cfg, &err) == 0, "resolve: %s", err.msg);
+        cfg.mag_factor = CFG_MAG_FACTOR_ALPHA;
+        CHECK(options_factors(&f, &T, &cfg, &err) == 0, "resolve: %s", err.msg);
         int same = T == cfg.mag_count;
         for (int i = 0; same && i < T; i++) same = f[i] == config_mag_alpha(&cfg, i);
-        CHECK(same, "schedule_resolve == config_mag_alpha (end %g)", ends[k]);
+        CHECK(same, "options_factors == config_mag_alpha (end %g)", ends[k]);
         free(f);
     }
-    cfg.mag_factor = "beta";
-    CHECK(schedule_resolve(&f, &T, &cfg, &err) < 0 && strstr(err.msg, "magnify.factor"), "bad factor kind: %s",
-          err.msg);
     return check_summary();
 }

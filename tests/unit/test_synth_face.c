@@ -39,8 +39,7 @@ int main(void) {
 
     mer_config cfg;
     config_defaults(&cfg);
-    free(cfg.dataset_format);
-    cfg.dataset_format = strdup("synth");
+    cfg.dataset_format = CFG_DATASET_SYNTH;
     free(cfg.dataset_root);
     cfg.dataset_root = strdup(root);
     free(cfg.dataset_annotations);

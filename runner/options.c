@@ -1,0 +1,104 @@
+/* Config -> core option structs (runner/options.h). */
+#include "runner/options.h"
+
+#include <math.h>
+#include <string.h>
+
+prep_opts options_prep(const mer_config *cfg) {
+    prep_opts o;
+    memset(&o, 0, sizeof o);
+    o.align.size = cfg->prep_size;
+    o.align.eye_y = cfg->prep_eye_y;
+    o.align.eye_dist = cfg->prep_eye_dist;
+    o.align.grey = cfg->prep_grey;
+    o.scale_factor = cfg->prep_scale_factor;
+    o.min_neighbors = cfg->prep_min_neighbors;
+    o.min_face = cfg->prep_min_face;
+    o.threads = 1;
+    return o;
+}
+
+magnify_options options_magnify(const mer_config *cfg) {
+    magnify_options o = {MAGNIFY_NETWORK, cfg->mag_weights};
+    switch (cfg->mag_method) {
+    case CFG_MAG_NETWORK: o.method = MAGNIFY_NETWORK; break;
+    case CFG_MAG_LINEAR: o.method = MAGNIFY_LINEAR; break;
+    case CFG_MAG_NONE: o.method = MAGNIFY_NONE; break;
+    case CFG_MAG_METHOD_COUNT: break;
+    }
+    return o;
+}
+
+schedule_spec options_factor_ramp(const mer_config *cfg) {
+    schedule_spec s = {0};
+    s.one_plus_alpha = cfg->mag_factor == CFG_MAG_FACTOR_ONE_PLUS_ALPHA;
+    if (cfg->mag_list.n > 0) {
+        s.form = SCHEDULE_LIST;
+        s.list = cfg->mag_list.v;
+        s.n_list = (int)cfg->mag_list.n;
+    } else {
+        s.form = isnan(cfg->mag_end) ? SCHEDULE_STEP : SCHEDULE_END;
+        s.start = cfg->mag_start;
+        s.step = cfg->mag_step;
+        s.end = cfg->mag_end;
+        s.count = cfg->mag_count;
+    }
+    return s;
+}
+
+int options_factors(double **factors, int *T, const mer_config *cfg, mer_err *err) {
+    if (cfg->mag_list.n > SCHEDULE_MAX_COUNT)
+        return mer_errf(err, "magnify.schedule.list: %zu factors (at most %d)", cfg->mag_list.n, SCHEDULE_MAX_COUNT);
+    schedule_spec s = options_factor_ramp(cfg);
+    if (schedule_factors(factors, T, &s, err) < 0) return mer_err_prefix(err, "config magnify");
+    return 0;
+}
+
+input_mode options_input(const mer_config *cfg) {
+    return cfg->model_input == CFG_MODEL_INPUT_DIFFERENCE ? INPUT_DIFFERENCE : INPUT_FRAMES;
+}
+
+lsh_head_options options_head(const mer_config *cfg) {
+    lsh_head_options o = lsh_head_defaults();
+    switch (cfg->attn_type) {
+    case CFG_ATTENTION_LSH: o.attention = ATTN_LSH; break;
+    case CFG_ATTENTION_DENSE: o.attention = ATTN_DENSE; break;
+    case CFG_ATTENTION_NONE: o.attention = ATTN_NONE; break;
+    case CFG_ATTENTION_TYPE_COUNT: break;
+    }
+    switch (cfg->attn_planes) {
+    case CFG_PLANES_FIXED: o.planes = PLANES_FIXED; break;
+    case CFG_PLANES_RESAMPLE: o.planes = PLANES_RESAMPLE; break;
+    case CFG_PLANES_COUNT: break;
+    }
+    switch (cfg->head_pooling) {
+    case CFG_POOLING_MEAN: o.pooling = POOL_MEAN; break;
+    case CFG_POOLING_FLATTEN: o.pooling = POOL_FLATTEN; break;
+    case CFG_POOLING_COUNT: break;
+    }
+    o.n_rounds = cfg->attn_n_rounds;
+    o.d = cfg->attn_d;
+    o.hidden = cfg->head_hidden;
+    o.dropout = (float)cfg->head_dropout;
+    return o;
+}
+
+optim_kind options_optimizer(const mer_config *cfg) {
+    switch (cfg->train_optimizer) {
+    case CFG_OPTIMIZER_SGD: return OPTIM_SGD;
+    case CFG_OPTIMIZER_ADAM: return OPTIM_ADAM;
+    case CFG_OPTIMIZER_ADAMW: return OPTIM_ADAMW;
+    case CFG_OPTIMIZER_COUNT: break;
+    }
+    return OPTIM_ADAM;
+}
+
+lr_schedule_kind options_lr_schedule(const mer_config *cfg) {
+    switch (cfg->train_lr_schedule) {
+    case CFG_LR_SCHEDULE_NONE: return LR_CONSTANT;
+    case CFG_LR_SCHEDULE_STEP: return LR_STEP;
+    case CFG_LR_SCHEDULE_COSINE: return LR_COSINE;
+    case CFG_LR_SCHEDULE_COUNT: break;
+    }
+    return LR_CONSTANT;
+}

@@ -1,0 +1,29 @@
+/* The one place the YAML config (io/config/config.h) becomes the plain option structs core/ takes: core
+ * never sees a mer_config, and each config enum is mapped to its core enum here, in a switch the compiler
+ * checks for missing cases. */
+#pragma once
+#include "core/magnify/factors.h"
+#include "core/magnify/magnify.h"
+#include "core/models/lsh_head.h"
+#include "core/models/recnet.h"
+#include "core/nn/optim.h"
+#include "core/prep.h"
+#include "io/base/err.h"
+#include "io/config/config.h"
+
+/* preprocess.* (the only section a prep result depends on); one decoder thread. */
+prep_opts options_prep(const mer_config *cfg);
+/* magnify.method and magnify.weights (the weights string stays owned by cfg). */
+magnify_options options_magnify(const mer_config *cfg);
+/* The factor ramp of magnify.schedule.*: list (non-empty) wins, else end (not NAN) gives the end form, else
+ * the step form; magnify.schedule.factor selects alpha or 1 + alpha. The list stays owned by cfg; more than
+ * SCHEDULE_MAX_COUNT factors are refused by options_factors. */
+schedule_spec options_factor_ramp(const mer_config *cfg);
+/* The T factors of that ramp: *factors malloc'ed (free()). Errors are prefixed "config magnify". */
+int options_factors(double **factors, int *T, const mer_config *cfg, mer_err *err);
+input_mode options_input(const mer_config *cfg);
+/* model.attention.* and model.head.* */
+lsh_head_options options_head(const mer_config *cfg);
+optim_kind options_optimizer(const mer_config *cfg);
+/* train.lr_schedule: the config's `none` is the optimiser's constant schedule. */
+lr_schedule_kind options_lr_schedule(const mer_config *cfg);
