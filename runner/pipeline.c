@@ -40,7 +40,7 @@
 #include "io/data/dataset.h"
 #include "io/h5.h"
 #include "io/base/log.h"
-#include "runner/options.h"
+#include "runner/core_options.h"
 #include "runner/plan.h"
 
 /* Per-process state: the dataset and the models loaded lazily by the first task that needs them. */

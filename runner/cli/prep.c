@@ -14,7 +14,7 @@
 #include "io/media/image.h"
 #include "io/base/log.h"
 #include "runner/cli/commands.h"
-#include "runner/options.h"
+#include "runner/core_options.h"
 
 static const char *const PREP_PREFIXES[] = {"preprocess."};
 

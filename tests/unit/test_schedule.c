@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/magnify/factors.h"
-#include "runner/options.h"
+#include "runner/core_options.h"
 #include "tests/check.h"
 
 int main(void) {

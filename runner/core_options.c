@@ -1,5 +1,5 @@
-/* Config -> core option structs (runner/options.h). */
-#include "runner/options.h"
+/* Config -> core option structs (runner/core_options.h). */
+#include "runner/core_options.h"
 
 #include <math.h>
 #include <string.h>
