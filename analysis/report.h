@@ -2,7 +2,7 @@
  * every metric from the per-sample predictions, and write Markdown, CSV, JSON, SVG plots and the
  * MEGC2019 per-fold log.
  *
- * Metrics follow data.md and core/metrics.h: for each (point, seed) the predictions of all folds are
+ * Metrics follow core/metrics.h: for each (point, seed) the predictions of all folds are
  * pooled into one confusion matrix, scored (accuracy, UF1, UAR), and the per-seed scores are then
  * summarised by their mean and sample standard deviation over seeds. A point's `confusion` is the
  * pooled matrix summed over its seeds (rows = truth), and its per-class recall/F1 come from that sum.

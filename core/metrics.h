@@ -1,4 +1,4 @@
-/* Classification metrics for pooled LOSO predictions (data.md, "Protocol").
+/* Classification metrics for pooled LOSO predictions (README, "Reports").
  *
  * Layout: a confusion matrix is int64 [C][C], row-major, rows = truth, columns = prediction:
  * conf[t*C + p] = number of samples of true class t predicted as p. Labels are 0..C-1.

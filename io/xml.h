@@ -2,7 +2,8 @@
  *
  * Why our own and not libxml2: the cascade files use elements, attributes (ignored), text and
  * comments only, and we need nothing of namespaces, DTDs or entities beyond the five predefined
- * ones. ~300 lines, no extra dependency, and easy to fuzz (tests/fuzz/fuzz_xml.c).
+ * ones. ~300 lines, no extra dependency, and easy to fuzz (tests/fuzz/fuzz_cascade.c runs it on
+ * arbitrary bytes).
  *
  * The whole document becomes one tree held in a single allocation pool:
  *   node.name      element name ("" for the document root)

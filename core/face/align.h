@@ -1,5 +1,5 @@
 /* Face alignment for micro-expression clips: ONE similarity transform per clip, computed from the onset
- * frame's 68 landmarks (iBUG-68, 0-based), applied to every frame needed (face.md §5). Per-frame landmarks
+ * frame's 68 landmarks (iBUG-68, 0-based), applied to every frame needed. Per-frame landmarks
  * would add jitter larger than the motions we study.
  *
  * Coordinates: pixel centres at integer positions (OpenCV and dlib convention); x right, y down.

@@ -1,6 +1,7 @@
 /* OpenCV cascade classifier: XML loading, pyramid, HAAR/LBP evaluation, grouping.
  * The arithmetic deliberately mirrors OpenCV 4.x (float feature values, double stage sums,
- * lrint/lrintf rounding, 32-bit wrapping integral images); see ../shared/docs/face.md section 1.
+ * lrint/lrintf rounding, 32-bit wrapping integral images); tests/integration/test_face_parity.sh checks the
+ * boxes against OpenCV's (tests/fixtures/face/opencv_boxes.txt).
  * Must be compiled without -ffast-math; x86-64 without -march has no FMA so nothing is contracted. */
 #include "core/face/cascade.h"
 
@@ -333,8 +334,8 @@ int cascade_load(cascade **out, const char *path, mer_err *err) {
 }
 
 /* ---------------------------------------------------------------- resize (OpenCV INTER_LINEAR_EXACT, 8U)
- * OpenCV 4.6's FeatureEvaluator::setImage resizes with INTER_LINEAR_EXACT (not INTER_LINEAR as
- * face.md 1.3 says): 8.8 fixed-point coefficients from double positions, horizontal pass into 8.8,
+ * OpenCV 4.6's FeatureEvaluator::setImage resizes with INTER_LINEAR_EXACT (not INTER_LINEAR, as
+ * one might expect): 8.8 fixed-point coefficients from double positions, horizontal pass into 8.8,
  * vertical pass into 16.16 and round. Checked bit for bit against cv2.resize(..., INTER_LINEAR_EXACT). */
 
 /* One source row resized horizontally into 8.8 fixed point (OpenCV's ufixedpoint16 line buffer). */

@@ -1,6 +1,6 @@
 /* OpenCV cascade classifier (new XML format, BOOST stages, HAAR or LBP features) and a
  * detectMultiScale that returns the same rectangles as OpenCV 4.x's CascadeClassifier on the
- * same 8-bit grey image (see ../shared/docs/face.md section 1 for the exact algorithm followed).
+ * same 8-bit grey image (cascade.c says how; tests/integration/test_face_parity.sh checks every fixture case).
  *
  * Layout: images are 8-bit grey, row-major, w x h, stride w (grey[y*w + x]).
  * Boxes are {x, y, w, h} in image pixels, as cv::Rect.

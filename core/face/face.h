@@ -9,7 +9,7 @@
  * Images are 8-bit grey, row-major, w x h, stride w (grey[y*w + x]); for colour input convert with
  * OpenCV's BGR2GRAY formula (io/media/image.h does, image_load(..., 1, ...)).
  *
- * Pipeline for each face (../shared/docs/face.md sections 1-4):
+ * Pipeline for each face:
  * 1. cascade_detect: the boxes OpenCV's CascadeClassifier::detectMultiScale returns (x, y, w, h).
  * 2. face_box_from_cascade: a square dlib-style box (inclusive corners L, T, R, B) from the cascade
  *    box: L = x + 0.022 w, T = y + 0.098 h, side = 0.926 (w + h) / 2 (all rounded half-even).

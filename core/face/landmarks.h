@@ -1,7 +1,7 @@
 /* dlib's shape predictor (ensemble of regression trees, Kazemi & Sullivan 2014) in plain C:
  * reads dlib's serialised shape_predictor (shape_predictor_68_face_landmarks.dat, package
  * libdlib-data) and predicts landmarks exactly as dlib::shape_predictor::operator() does
- * (../shared/docs/face.md sections 2 and 3).
+ * (checked against dlib by tests/unit/test_landmarks.c on tests/fixtures/face/dlib_landmarks.txt).
  *
  * Layout: the image is 8-bit grey, row-major, w x h (grey[y*w + x]); pixel intensities are read
  * at the nearest pixel, no interpolation. A rectangle is dlib's: inclusive corners

@@ -1,4 +1,4 @@
-/* Magnification schedules: the T factors m_1..m_T of the enhanced sequence (docs/method.md, step 3).
+/* Magnification schedules: the T factors m_1..m_T of the enhanced sequence (README, "Motion magnification").
  *
  * The patent writes frame i as f(I_onset + (1 + alpha_i) |I_apex - I_onset|) with alpha_i increasing; its worked
  * example is alpha = 1, 1.375, 1.75, ... for 32 frames. A schedule gives the alphas in one of three forms and

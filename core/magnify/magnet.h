@@ -1,5 +1,5 @@
 /* MagNet: learning-based motion magnification (Oh et al., ECCV 2018), static mode, the officially released
- * architecture (docs/models.md), forward pass only.
+ * architecture (tests/ref/magnet_ref.py is its reference implementation), forward pass only.
  *
  * Layouts: images are float32 (3, H, W) planar RGB with pixels in [-1, 1] (x / 127.5 - 1); feature maps are
  * (C, H, W); kernels are stored OIHW (converted from the checkpoint's HWIO on load). No conv has a bias.

@@ -1,4 +1,4 @@
-/* Intensity magnification stage (docs/method.md step 3): the aligned onset and apex frames become T enhanced
+/* Intensity magnification stage (step 3 of the method, README "Motion magnification"): the aligned onset and apex frames become T enhanced
  * frames, frame t being the onset->apex motion magnified by factors[t].
  *
  * Layouts: onset/apex are (H, W, 3) uint8 RGB (the preprocessing cache); out is (T, 3, H, W) float32 in [0, 1].

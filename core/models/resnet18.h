@@ -1,4 +1,4 @@
-/* ResNet-18 in torchvision's exact layout (see shared/docs/models.md), forward and backward on CPU.
+/* ResNet-18 in torchvision's exact layout (tests/ref/torch_resnet18.py compares), forward and backward on CPU.
  *
  * Tensors: input x (N, 3, H, W) float32 NCHW; features (N, 512) = global average pool of layer4;
  * logits (N, n_classes) = fc(features) when the model has an fc (n_classes > 0).

@@ -42,7 +42,7 @@ static const struct {
     {"smic", "positive", "positive"},    {"smic", "surprise", "surprise"},
 };
 
-/* Samples of the public sheets without a usable label (data.md): skipped with a warning. */
+/* Samples of the public sheets without a usable label: skipped with a warning. */
 static const struct {
     const char *source, *subject, *clip;
 } KNOWN_UNLABELLED[] = {{"casme2", "sub09", "EP02_02f"}, {"casme2", "sub24", "EP02_07"}};

@@ -1,5 +1,5 @@
 /* Dataset readers: CASME II, SAMM, SMIC-HS, the MEGC2019 composite, a plain manifest, and generated
- * synthetic data — all turned into one list of labelled clips (see ../shared/docs/data.md).
+ * synthetic data — all turned into one list of labelled clips.
  *
  *   dataset d;
  *   if (dataset_load(&d, cfg, &err) < 0) ...            annotations read, class set + filters applied
@@ -20,7 +20,7 @@
  *   frame (onset + offset) / 2, rounded down — the common convention.
  * - megc2019: dataset.annotations is an index CSV with columns dataset,root,annotations (one row per source:
  *   casme2, samm, smic; relative paths are relative to the index file's folder; smic's annotations may be
- *   empty). Emotions map to negative / positive / surprise (data.md); others are left out. Subject ids are
+ *   empty). Emotions map to negative / positive / surprise; others are left out. Subject ids are
  *   prefixed by the source: casme2_sub01, samm_006, smic_s1.
  * - manifest: CSV subject,clip,onset,apex,offset,label; clip = a frame folder or a video file, relative to
  *   dataset.root (or to the manifest's folder when root is empty). An empty apex means the midpoint.
@@ -37,7 +37,7 @@
  * and dataset.exclude are fnmatch(3) patterns matched against sample ids "subject/clip" (e.g. "sub09/EP*").
  * Excluded samples are skipped before their row is checked.
  *
- * Annotation defects (data.md) and policy:
+ * Annotation defects and policy:
  * - apex missing ("/", "-", empty, negative): midpoint of onset and offset, warning;
  * - offset before the apex or not on disk while onset and apex are: the last frame on disk, warning;
  * - non-numeric frame numbers, onset after offset, unknown emotion, duplicate rows, bad subject: error

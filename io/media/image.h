@@ -5,7 +5,8 @@
  * Layout: row-major HWC uint8, no row padding: pixel (x, y), channel k is px[(y*w + x)*c + k];
  * c = 1 (grey) or 3 (R, G, B in that order).
  *
- * Channel conversion (exact, documented because face detection and landmarks depend on it, face.md §6):
+ * Channel conversion (exact, documented because face detection and landmarks depend on it; the face fixtures
+ * are grey PNGs so OpenCV, dlib and mer read identical pixels, tests/fixtures/face/README.md):
  * - The source is "grey" when its pixel format carries luma only (gray8/16, ya8, monochrome: PGM, grey PNG,
  *   single-component JPEG, SAMM's frames). Grey -> grey copies the values (16-bit sources: swscale to 8 bit).
  *   Grey -> RGB replicates the value into R, G and B.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write small dlib shape_predictor files in dlib's serialisation format (face.md section 2), used as fuzz
+"""Write small dlib shape_predictor files in dlib's serialisation format (as core/face/landmarks.c reads it), used as fuzz
 seeds and by tests/unit/test_face_bad_input.c:
   seeds_dat/tiny.dat      3 parts, 2 cascades x 2 depth-1 trees, 4 feature pixels per cascade
   seeds_dat/big_pool.dat  3 parts, 2 cascades with 1500 and 3000 feature pixels (feature buffers > 1024)

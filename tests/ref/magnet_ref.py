@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent numpy (float64) reference of MagNet (Oh et al. 2018, static mode) written from
-docs/models.md, and the generator of the committed MagNet test fixtures.
+the released architecture (github.com/12dmodel/deep_motion_mag), and the generator of the committed MagNet test fixtures.
 
 It shares no code with the C implementation: every layer is computed the straightforward way (both
 encoders in full, the manipulator's multiply before its 3x3 conv, the decoder once per factor).

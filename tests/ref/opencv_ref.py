@@ -7,7 +7,7 @@ Run with Debian's interpreter (python3-opencv, python3-skimage):
 1. Builds the fixture images ONCE from public-domain / CC0 photographs shipped in python3-skimage
    (provenance in tests/fixtures/face/README.md), converts them to 8-bit grey with OpenCV's
    BGR2GRAY and writes them as lossless grey PNG. The C test decodes the same PNG, so both sides
-   see identical pixels (face.md section 6).
+   see identical pixels (channel conversion: io/media/image.h).
 2. Runs cv2.CascadeClassifier.detectMultiScale on every (image, cascade, parameters) case and
    writes tests/fixtures/face/opencv_boxes.txt, one case per line:
        IMAGE CASCADE SCALE MIN_NEIGHBORS MIN_SIZE MAX_SIZE N x y w h x y w h ...

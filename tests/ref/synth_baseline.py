@@ -7,7 +7,7 @@ onset->apex difference images.
 Reads ROOT/coding.csv (CASME II columns). For each sample: grey apex minus grey onset, cropped to the
 face found by OpenCV's Haar cascade on the onset frame (--align) or the whole frame, resized to SIZE,
 L2-normalised. One fold per subject: class centroids from the other subjects, nearest centroid (cosine)
-for the held-out subject. Prints accuracy, UF1, UAR pooled over folds (data.md), and chance.
+for the held-out subject. Prints accuracy, UF1, UAR pooled over folds (as core/metrics.h), and chance.
 """
 import argparse, csv, os, sys
 import numpy as np

@@ -1,4 +1,4 @@
-# A private single-node Slurm for tests (sourced by tests/slow/test_slurm.sh; see hpc.md).
+# A private single-node Slurm for tests (sourced by tests/slow/test_slurm.sh).
 #
 #   slurm_start DIR     start munged (own socket), slurmctld and slurmd for this host, with every
 #                       state/spool/log/pid file and the config in DIR; exports SLURM_CONF

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# slurm/ on a real single-node Slurm started here (slurm-wlm + munge, hpc.md recipe):
+# slurm/ on a real single-node Slurm started here (slurm-wlm + munge, started by tests/slow/slurm_cluster.sh):
 #   A. the time-limit path: a job with --time=1 --signal=B:USR1@58 receives USR1 from Slurm; the batch
 #      shell (slurm/mer.sbatch + mer_step.sh) forwards it to the step, the step exits 3 ("interrupted,
 #      resumable"), the shell requeues the job, the restarted job finishes; no work unit is lost or

@@ -1,5 +1,5 @@
 /* io/dataset: readers on small generated trees in each layout (CASME II, SAMM, SMIC-HS, manifest, MEGC2019,
- * synth), every defect of data.md, bad CSVs with line-numbered problems, missing folders, class sets,
+ * synth), every annotation defect io/data/dataset.h lists, bad CSVs with line-numbered problems, missing folders, class sets,
  * min-sample filtering and include/exclude. */
 #include <stdarg.h>
 #include <sys/stat.h>

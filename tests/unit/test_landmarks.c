@@ -23,7 +23,7 @@ int main(void) {
     if (!sm) return check_summary();
     CHECK(shape_model_parts(sm) == 68, "68 parts");
     const float *mean = shape_model_mean(sm);
-    CHECK_NEAR(mean[0], 0.02945, 1e-5, "mean x0 (face.md)");
+    CHECK_NEAR(mean[0], 0.02945, 1e-5, "mean x0 (of the dlib model)");
     CHECK_NEAR(mean[2 * 36], 0.2139, 1e-4, "mean pt36 x");
     CHECK_NEAR(mean[2 * 30 + 1], 0.5470, 1e-4, "mean pt30 y");
 

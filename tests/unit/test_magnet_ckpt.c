@@ -1,6 +1,7 @@
 /* The official MagNet checkpoint (not shipped: $MER_MAGNET_CKPT = checkpoint prefix, or
  * $MER_SHARED/magnet/o3f_hmhm2_bg_qnoise_mix4_nl_n_t_ds3-259002; skipped when absent):
- *  - the reader sees 42 float32 kernels with 918,928 parameters, names and HWIO shapes as in models.md,
+ *  - the reader sees 42 float32 kernels with 918,928 parameters, names and HWIO shapes of the released
+ *    architecture (core/magnify/magnet.h),
  *    plus the int32 global step; `mer convert-tf` converts it and magnet_load accepts the result;
  *  - functional: a 0.25 px horizontal shift of a real face crop (fixture shift_pair.h5, NASA astronaut,
  *    public domain) magnified at alpha 4, 8, 16 gives an output shift within 35 % of alpha * 0.25 px,
@@ -107,7 +108,7 @@ int main(void) {
     snprintf(path, sizeof path, "%s.index", prefix);
     if (access(path, R_OK) != 0)
         SKIP_ALL("official MagNet checkpoint not found at %s (set MER_MAGNET_CKPT to its prefix; it is not shipped: "
-                 "see docs/models.md)", path);
+                 "see README, Motion magnification)", path);
 
     mer_err err = {0};
     tfckpt ck;
