@@ -54,37 +54,3 @@ int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, in
 
 int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_err *err);
 int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err);
-
-/* ---- many samples with a per-sample cache (mer prep) ------------------------------------------------
- *
- * Cache folder DIR (mer prep uses OUTPUT_DIR/prep/<16 hex of FNV-1a64 of the preprocess.* config text>):
- *   DIR/config.yaml          the preprocess.* text the folder is keyed by (for people)
- *   DIR/samples/<id>.h5      one file per sample, written atomically:
- *       /status  str "ok" | "failed"      /reason str (why it failed; "" when ok)
- *       /input/clip str, /input/onset i64, /input/apex i64   (what was processed)
- *       /result/...  the prep_result layout above (only when ok)
- *   DIR/index.h5             after every run: /id strs, /status i64 (1 ok, 0 failed), /reason strs,
- *                            /clip strs, /config str
- * A sample whose file says "ok" for the same clip, onset and apex is reused; failed samples are tried again
- * (the input may have been fixed) and recorded again. */
-typedef struct {
-    const char *id;        /* "subject/clip", unique; letters, digits, '.', '_', '-', '/' (no "..") */
-    const char *clip_path; /* video file or frame folder */
-    int onset, apex;       /* frame numbers */
-} prep_item;
-
-typedef struct {
-    size_t n, computed, cached, failed;
-    char **reasons; /* [n]: why item i failed in this run, NULL when it succeeded; prep_summary_free */
-} prep_summary;
-void prep_summary_free(prep_summary *s);
-
-/* Computes one sample (prep_sample with the loaded face models in mer prep). */
-typedef int (*prep_sample_fn)(prep_result *out, const prep_item *it, void *user, mer_err *err);
-
-/* Process every item. Returns -1 only when the cache itself cannot be written (err says why); per-sample
- * failures are counted and explained in s (free it with prep_summary_free, also after an error). */
-int prep_run(prep_summary *s, const char *dir, const char *config_text, const prep_item *items, size_t n,
-             prep_sample_fn fn, void *user, mer_err *err);
-/* The path of a sample's cache file (malloc'ed), or NULL with err set for an unusable id. */
-char *prep_sample_path(const char *dir, const char *id, mer_err *err);

@@ -21,8 +21,9 @@ int cmd_config(int argc, char **argv);
 /* Load a config for a command: 0, or -1 after printing every located error to stderr when `report`
  * (the full text, not the capped err.msg); doc is then not to be freed. */
 int cmd_load_config(cfg_doc *doc, const char *path, char *const *overrides, size_t n_overrides, int report);
-/* runner/cli/run.c: the experiment runner */
+/* runner/cli/run.c: the experiment runner; mer prep runs the PREP stage of its plan alone */
 int cmd_run(int argc, char **argv);
+int cmd_prep(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 
@@ -46,10 +47,7 @@ int cmd_magnify(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 
-/* runner/cli/face.c: mer face detect | landmarks */
+/* runner/cli/face.c: mer face detect | landmarks | align */
 int cmd_face(int argc, char **argv);
-/* runner/cli/prep.c: mer prep CONFIG (face registration of a dataset into the prep cache); mer face align */
-int cmd_prep(int argc, char **argv);
-int cmd_face_align(int argc, char **argv);
 /* Check, debug and benchmark the neural-network engine: forward, train-step, grad, bench, init (runner/cli/nn.c). */
 int cmd_nn(int argc, char **argv);

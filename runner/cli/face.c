@@ -1,4 +1,5 @@
-/* mer face detect | landmarks: the face detector and landmark predictor from the command line (JSON out). */
+/* mer face detect | landmarks | align: the face detector, the landmark predictor and the aligned crop of
+ * mer prep from the command line (JSON out). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,9 +7,12 @@
 #include <string.h>
 
 #include "core/face/face.h"
+#include "core/prep.h"
+#include "io/config/config.h"
 #include "io/base/json.h"
 #include "io/media/image.h"
 #include "runner/cli/commands.h"
+#include "runner/core_options.h"
 
 #define DEFAULT_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define DEFAULT_SHAPE "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
@@ -182,6 +186,122 @@ static int face_landmarks_cmd(int argc, char **argv) {
     return 0;
 }
 
+/* ---- mer face align --------------------------------------------------------------------------------- */
+
+static void face_align_help(const mer_config *def) {
+    printf("usage: mer face align IMAGE --out OUT [options]\n\n"
+           "Detect the largest face of IMAGE and its 68 landmarks, and write the aligned square crop (the same\n"
+           "eye-template similarity and bilinear warp mer prep applies to clips) to OUT (.png .jpg .bmp .pgm\n"
+           ".ppm). Prints JSON: {\"image\", \"out\", \"box\": [x,y,w,h], \"transform\": [m0..m5]} where the\n"
+           "transform maps source pixels to crop pixels (x' = m0 x + m1 y + m2, y' = m3 x + m4 y + m5).\n\n"
+           "Options (defaults: the preprocess.* defaults of the config schema):\n"
+           "  --out FILE        output image (required)\n"
+           "  --size N          crop side, px (default %d)\n"
+           "  --eye-y F         eye line height, fraction of the crop (default %g)\n"
+           "  --eye-dist F      inter-ocular distance, fraction of the crop (default %g)\n"
+           "  --grey            single-channel output (OpenCV grey formula)\n"
+           "  --cascade XML     OpenCV cascade (default %s)\n"
+           "  --landmarks DAT   dlib shape predictor (default %s)\n"
+           "  --scale F         cascade scale factor > 1 (default %g)\n"
+           "  --neighbors N     cascade minimum neighbours (default %d)\n"
+           "  --min-size N      smallest face, px (default %d)\n"
+           "  -h, --help        this help\n\n"
+           "Exit status: 0 written, 1 no face or an error, 2 usage error.\n",
+           def->prep_size, def->prep_eye_y, def->prep_eye_dist, def->prep_cascade, def->prep_landmarks,
+           def->prep_scale_factor, def->prep_min_neighbors, def->prep_min_face);
+}
+
+static int parse_num(const char *opt, const char *s, double lo, double hi, double *out) {
+    if (cli_double(s, lo, hi, out)) return usage_error("face align", "%s must be in [%g, %g], got '%s'", opt, lo, hi, s);
+    return 0;
+}
+
+static int face_align_cmd(int argc, char **argv) {
+    enum { O_OUT = 1, O_SIZE, O_EYEY, O_EYED, O_GREY, O_CASC, O_LM, O_SCALE, O_NB, O_MIN };
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, O_OUT},      {"size", required_argument, NULL, O_SIZE},
+        {"eye-y", required_argument, NULL, O_EYEY},   {"eye-dist", required_argument, NULL, O_EYED},
+        {"grey", no_argument, NULL, O_GREY},          {"cascade", required_argument, NULL, O_CASC},
+        {"landmarks", required_argument, NULL, O_LM}, {"scale", required_argument, NULL, O_SCALE},
+        {"neighbors", required_argument, NULL, O_NB}, {"min-size", required_argument, NULL, O_MIN},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    mer_config def;
+    config_defaults(&def);
+    prep_opts o = options_prep(&def);
+    const char *out = NULL, *cascade_xml = def.prep_cascade, *shape_dat = def.prep_landmarks;
+    int c, status = 2;
+    double v = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_OUT: out = optarg; break;
+        case O_SIZE:
+            if (parse_num("--size", optarg, 8, 4096, &v)) goto done;
+            o.align.size = (int)v;
+            break;
+        case O_EYEY:
+            if (parse_num("--eye-y", optarg, 0.01, 0.99, &o.align.eye_y)) goto done;
+            break;
+        case O_EYED:
+            if (parse_num("--eye-dist", optarg, 0.01, 0.99, &o.align.eye_dist)) goto done;
+            break;
+        case O_GREY: o.align.grey = 1; break;
+        case O_CASC: cascade_xml = optarg; break;
+        case O_LM: shape_dat = optarg; break;
+        case O_SCALE:
+            if (parse_num("--scale", optarg, 1.0001, 4, &o.scale_factor)) goto done;
+            break;
+        case O_NB:
+            if (parse_num("--neighbors", optarg, 0, 100, &v)) goto done;
+            o.min_neighbors = (int)v;
+            break;
+        case O_MIN:
+            if (parse_num("--min-size", optarg, 0, 100000, &v)) goto done;
+            o.min_face = (int)v;
+            break;
+        case 'h':
+            face_align_help(&def);
+            status = 0;
+            goto done;
+        default: status = usage_error("face align", "unknown option '%s'", argv[optind - 1]); goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        status = usage_error("face align", optind >= argc ? "missing the image" : "exactly one image, got %d", argc - optind);
+        goto done;
+    }
+    if (!out) {
+        status = usage_error("face align", "--out FILE is required");
+        goto done;
+    }
+    status = 1;
+    const char *image_path = argv[optind];
+    mer_err err = {0};
+    face_models *m = NULL;
+    mer_image img = {0};
+    prep_result r = {0};
+    if (image_load(&img, image_path, 3, &err) < 0 || face_models_load(&m, cascade_xml, shape_dat, &err) < 0 ||
+        prep_image(&r, &img, &o, m, &err) < 0 || image_save(out, &r.onset, &err) < 0) {
+        fprintf(stderr, "mer face align: %s\n", err.msg);
+    } else {
+        printf("{\"image\": ");
+        json_write_str(stdout, image_path, JSON_ESC_UNICODE);
+        printf(", \"out\": ");
+        json_write_str(stdout, out, JSON_ESC_UNICODE);
+        printf(", \"box\": [%d, %d, %d, %d], \"transform\": [", r.box[0], r.box[1], r.box[2], r.box[3]);
+        for (int i = 0; i < 6; i++) printf("%s%.9g", i ? ", " : "", r.transform[i]);
+        printf("]}\n");
+        status = 0;
+    }
+    prep_result_free(&r);
+    image_free(&img);
+    face_models_free(m);
+done:
+    config_free(&def);
+    return status;
+}
+
 /* Subcommands of `mer face`; others (e.g. align) add a row here. */
 static const struct {
     const char *name;
@@ -190,7 +310,7 @@ static const struct {
 } FACE_CMDS[] = {
     {"detect", face_detect_cmd, "faces (OpenCV cascade) and 68 landmarks (dlib model) of an image, as JSON"},
     {"landmarks", face_landmarks_cmd, "68 dlib landmarks in a given box, as JSON"},
-    {"align", cmd_face_align, "aligned square face crop of an image (eye template, as mer prep)"},
+    {"align", face_align_cmd, "aligned square face crop of an image (eye template, as mer prep)"},
 };
 
 int cmd_face(int argc, char **argv) {

@@ -1,7 +1,8 @@
-/* `mer run`, `mer status`, `mer collect`: the CLI of the experiment runner. */
+/* `mer run`, `mer prep` (its PREP stage alone), `mer status`, `mer collect`: the CLI of the experiment runner. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <mpi.h>
 #include <sched.h>
@@ -117,51 +118,87 @@ static uint8_t *slice_scope(const mer_plan *p, int slice, int n_slices, mer_err 
     return scope;
 }
 
-int cmd_run(int argc, char **argv) {
-    static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},       {"fail-fast", no_argument, 0, 'f'},
-                                         {"retry-failed", no_argument, 0, 'r'},  {"max-walltime", required_argument, 0, 'w'},
-                                         {"stages", required_argument, 0, 's'}, {"slice", required_argument, 0, 'S'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int dry = 0, fail_fast = 0, retry_failed = 0, c, slice = -1, n_slices = 0;
-    double max_wall = 0;
-    const char *stages = "pipeline";
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n': dry = 1; break;
-        case 'f': fail_fast = 1; break;
-        case 'r': retry_failed = 1; break;
-        case 'w':
-            if (cli_double(optarg, nextafter(0.0, 1.0), INFINITY, &max_wall))
-                return usage_error("run", "--max-walltime wants seconds > 0, got '%s'", optarg);
-            break;
-        case 's': stages = optarg; break;
-        case 'S': {
-            char extra;
-            if (sscanf(optarg, "%d/%d%c", &slice, &n_slices, &extra) != 2 || n_slices < 1 || slice < 0 ||
-                slice >= n_slices)
-                return usage_error("run", "--slice wants I/N with 0 <= I < N, got '%s'", optarg);
-            break;
-        }
-        case 'h': run_help(); return 0;
-        default: return usage_error("run", "unknown option");
-        }
-    }
-    if (optind >= argc) return usage_error("run", "missing CONFIG");
-    const char *config_path = argv[optind];
+/* What `mer run` and `mer prep` ask of the runner: one config, its plan, and which of its tasks to run. */
+typedef struct {
+    const char *cmd;             /* "run" or "prep": names the command in messages */
+    const char *config_path;
     char *const *overrides;
-    size_t n_over;
-    if (cli_overrides(&overrides, &n_over, "run", argc, argv, optind + 1, "key=value", "")) return 2;
-    const stage_impl *impl = stage_impl_find(stages);
-    if (!impl) return usage_error("run", "unknown --stages '%s' (known: pipeline, test)", stages);
+    size_t n_overrides;
+    const char *output_dir;      /* replaces output.dir when not NULL (mer prep --out) */
+    const stage_impl *impl;
+    int dry, fail_fast, retry_failed;
+    double max_wall;
+    int slice, n_slices;         /* slice < 0: the whole plan */
+    int prep_only;               /* mer prep: only the PREP tasks of the first `limit` samples (0: all) */
+    size_t limit;
+} run_request;
 
+/* mer prep's scope: the PREP tasks (no dependencies) of samples [0, limit). */
+static uint8_t *prep_scope(const mer_plan *p, size_t limit, mer_err *err) {
+    uint8_t *scope = mer_calloc(p->n_tasks, 1, err);
+    if (!scope) return NULL;
+    for (size_t i = 0; i < p->n_tasks; i++)
+        scope[i] = p->tasks[i].kind == STAGE_PREP && (!limit || p->tasks[i].sample_begin < limit);
+    return scope;
+}
+
+/* mer prep's report on its scope: counts, the cache folder, and why each failed sample failed (from the
+ * ledger). Returns the exit status: 0 when at least one sample is in the cache, 1 when none is, 3 when
+ * interrupted. */
+static int prep_report(const mer_plan *p, const uint8_t *scope, const farm_summary *sum) {
+    size_t n_tasks = 0, n_samples = 0;
+    for (size_t i = 0; i < p->n_tasks; i++)
+        if (scope[i]) n_tasks++;
+    for (size_t i = 0; i < p->n_tasks; i++) /* samples in scope (each has one PREP task per setting) */
+        if (scope[i] && p->tasks[i].sample_end > n_samples) n_samples = p->tasks[i].sample_end;
+    const size_t n_settings = n_samples ? n_tasks / n_samples : 0, ok = sum->n_ran[STAGE_PREP] + sum->n_cached[STAGE_PREP];
+    char settings[64] = "";
+    if (n_settings > 1) snprintf(settings, sizeof settings, " x %zu preprocess settings", n_settings);
+    printf("prep: %zu samples%s: %zu ok (%zu computed, %zu from the cache), %zu failed\ncache: %s/tasks/%s\n", n_samples,
+           settings, ok, sum->n_ran[STAGE_PREP], sum->n_cached[STAGE_PREP], sum->n_failed, p->output_dir,
+           stage_name(STAGE_PREP));
+    if (sum->n_failed) {
+        mer_err err = {0};
+        ledger_state led;
+        if (ledger_read(&led, p->output_dir, &err) < 0) {
+            fprintf(stderr, "mer prep: %s\n", err.msg);
+            return MER_EXIT_FAILURE;
+        }
+        printf("failed:\n");
+        for (size_t i = 0; i < p->n_tasks; i++) {
+            const mer_task *t = &p->tasks[i];
+            const ledger_entry *e = scope[i] ? ledger_find(&led, t->id) : NULL;
+            if (!e || e->last != LEDGER_FAILED || task_output_exists(p, t)) continue;
+            const char *id = p->samples.id[t->sample_begin], *why = e->error ? e->error : "";
+            char named[1100]; /* the message names task and sample ("prep task ID: sample S: ..."); S leads */
+            snprintf(named, sizeof named, "sample %s: ", id);
+            const char *at = strstr(why, named);
+            if (at) why = at + strlen(named);
+            printf("  %s: %s\n", id, why);
+        }
+        printf("(failed samples stay out of `mer run`; `mer run CONFIG --retry-failed` tries them again)\n");
+        ledger_state_free(&led);
+    }
+    if (sum->interrupted && sum->n_pending) {
+        log_warn("interrupted: %zu sample(s) left; run the same command again to resume", sum->n_pending);
+        return MER_EXIT_INTERRUPTED;
+    }
+    if (!ok) {
+        fprintf(stderr, "mer prep: no sample could be preprocessed\n");
+        return MER_EXIT_FAILURE;
+    }
+    return MER_EXIT_OK;
+}
+
+static int run_config(const run_request *rq) {
+    const stage_impl *impl = rq->impl;
+    const int slice = rq->slice, n_slices = rq->n_slices;
     /* A job-array slice is one process by definition: it does not initialise MPI at all, so it starts
      * under any launcher (srun without a PMI plugin, plain shell). */
     int provided, rank = 0, size = 1;
     MPI_Comm comm = MPI_COMM_NULL;
     if (slice < 0) {
-        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
         comm = MPI_COMM_WORLD;
         MPI_Comm_rank(comm, &rank);
         MPI_Comm_size(comm, &size);
@@ -183,31 +220,41 @@ int cmd_run(int argc, char **argv) {
     uint8_t *scope = NULL;
 
     /* every config error, located (the same on every rank: rank 0 prints them) */
-    int cfg_ok = cmd_load_config(&doc, config_path, overrides, n_over, rank == 0) == 0;
+    int cfg_ok = cmd_load_config(&doc, rq->config_path, rq->overrides, rq->n_overrides, rank == 0) == 0;
     int ok = cfg_ok;
+    if (ok && rq->output_dir) {
+        char *dir = strdup(rq->output_dir);
+        if (dir) free(doc.base.output_dir), doc.base.output_dir = dir;
+        else ok = mer_errf(&err, "out of memory") == 0;
+    }
     if (ok) log_setup(level_of(doc.base.rt_log_level), size > 1 ? rank : -1);
     /* Rank 0 loads first: loading may generate the synthetic dataset, which must happen exactly once. */
     if (ok && rank == 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
     int ok0 = all_ok(ok, comm);
     if (ok && ok0 && rank != 0) ok = (loaded = impl->load(&data, &samples, &doc.base, &err) == 0);
     if (ok && ok0) ok = (have_plan = plan_build(&plan, &doc, impl, &samples, &err) == 0);
-    if (!ok && cfg_ok) fprintf(stderr, "mer run: %s\n", err.msg);
+    if (!ok && cfg_ok) fprintf(stderr, "mer %s: %s\n", rq->cmd, err.msg);
     if (!all_ok(ok && ok0, comm)) goto out;
 
     uint64_t h = plan.hash;
     if (comm != MPI_COMM_NULL) MPI_Bcast(&h, 1, MPI_UINT64_T, 0, comm);
     ok = h == plan.hash;
-    if (!ok) fprintf(stderr, "mer run: rank %d built a different plan than rank 0 (different config or dataset?)\n", rank);
+    if (!ok)
+        fprintf(stderr, "mer %s: rank %d built a different plan than rank 0 (different config or dataset?)\n", rq->cmd,
+                rank);
     if (!all_ok(ok, comm)) goto out;
 
-    if (dry) {
+    if (rq->dry) {
         if (rank == 0) plan_print(stdout, &plan);
         code = MER_EXIT_OK;
         goto out;
     }
     int threads = thread_budget(&doc.base);
     setup_threads(threads, rank, host);
-    if (rank == 0) {
+    /* every rank knows the scope; only rank 0 (the coordinator) uses it */
+    if (rq->prep_only) ok = (scope = prep_scope(&plan, rq->limit, &err)) != NULL;
+    else if (slice >= 0) ok = (scope = slice_scope(&plan, slice, n_slices, &err)) != NULL;
+    if (rank == 0 && ok) {
         for (int k = 0; ok && k < STAGE_COUNT; k++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/tasks/%s", plan.output_dir, stage_name((stage_kind)k));
@@ -217,22 +264,24 @@ int cmd_run(int argc, char **argv) {
         if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
         ok = ok && ledger_open(&ledger, plan.output_dir, slice >= 0 ? ledger_name : NULL, &err) == 0 &&
              results_write_plan(&plan, &err) == 0;
-        if (ok && slice >= 0 && !(scope = slice_scope(&plan, slice, n_slices, &err))) ok = 0;
-        if (!ok) fprintf(stderr, "mer run: %s\n", err.msg);
-        else
-            log_info("plan: %zu points x %zu seeds x %zu folds, %zu samples -> %zu tasks; output in %s", plan.n_points,
-                     doc.n_seeds, plan.n_folds, plan.samples.n, plan.n_tasks, plan.output_dir);
     }
+    if (!ok) fprintf(stderr, "mer %s: %s\n", rq->cmd, err.msg);
+    else if (rank == 0 && rq->prep_only)
+        log_info("prep: the PREP tasks of %zu of %zu samples; cache in %s/tasks/%s", rq->limit && rq->limit < plan.samples.n ? rq->limit : plan.samples.n,
+                 plan.samples.n, plan.output_dir, stage_name(STAGE_PREP));
+    else if (rank == 0)
+        log_info("plan: %zu points x %zu seeds x %zu folds, %zu samples -> %zu tasks; output in %s", plan.n_points,
+                 doc.n_seeds, plan.n_folds, plan.samples.n, plan.n_tasks, plan.output_dir);
     if (!all_ok(ok, comm)) goto out;
     if (signals_install() < 0) log_warn("cannot install the SIGTERM/SIGUSR1 handlers: signals will kill the run");
 
     run_ctx ctx = {.plan = &plan, .data = data, .rank = rank, .size = size, .threads = threads, .host = host};
-    farm_options fo = {.retries = doc.base.rt_retries, .fail_fast = fail_fast || doc.base.rt_fail_fast,
-                       .retry_failed = retry_failed, .max_walltime = max_wall > 0 ? max_wall : doc.base.rt_max_walltime,
-                       .scope = scope};
+    farm_options fo = {.retries = doc.base.rt_retries, .fail_fast = rq->fail_fast || doc.base.rt_fail_fast,
+                       .retry_failed = rq->retry_failed,
+                       .max_walltime = rq->max_wall > 0 ? rq->max_wall : doc.base.rt_max_walltime, .scope = scope};
     farm_summary sum;
     if (farm_run(&sum, &plan, &ctx, rank == 0 ? &ledger : NULL, &fo, comm, &err) < 0) {
-        fprintf(stderr, "mer run: rank %d: %s\n", rank, err.msg);
+        fprintf(stderr, "mer %s: rank %d: %s\n", rq->cmd, rank, err.msg);
         if (comm == MPI_COMM_NULL) {
             code = MER_EXIT_FAILURE;
             goto out;
@@ -246,7 +295,9 @@ int cmd_run(int argc, char **argv) {
                  "features %zu, train %zu), %zu failed, %zu skipped, %zu not finished",
                  sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
                  sum.n_cached[0], sum.n_cached[1], sum.n_cached[2], sum.n_failed, sum.n_skipped, sum.n_pending);
-        if (slice >= 0) {
+        if (rq->prep_only) {
+            code = prep_report(&plan, scope, &sum);
+        } else if (slice >= 0) {
             code = run_exit_code(&sum);
             log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
                      n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
@@ -276,6 +327,44 @@ out:
     config_doc_free(&doc);
     if (comm != MPI_COMM_NULL) MPI_Finalize();
     return code;
+}
+
+int cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},       {"fail-fast", no_argument, 0, 'f'},
+                                         {"retry-failed", no_argument, 0, 'r'},  {"max-walltime", required_argument, 0, 'w'},
+                                         {"stages", required_argument, 0, 's'}, {"slice", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    run_request rq = {.cmd = "run", .slice = -1};
+    const char *stages = "pipeline";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': rq.dry = 1; break;
+        case 'f': rq.fail_fast = 1; break;
+        case 'r': rq.retry_failed = 1; break;
+        case 'w':
+            if (cli_double(optarg, nextafter(0.0, 1.0), INFINITY, &rq.max_wall))
+                return usage_error("run", "--max-walltime wants seconds > 0, got '%s'", optarg);
+            break;
+        case 's': stages = optarg; break;
+        case 'S': {
+            char extra;
+            if (sscanf(optarg, "%d/%d%c", &rq.slice, &rq.n_slices, &extra) != 2 || rq.n_slices < 1 || rq.slice < 0 ||
+                rq.slice >= rq.n_slices)
+                return usage_error("run", "--slice wants I/N with 0 <= I < N, got '%s'", optarg);
+            break;
+        }
+        case 'h': run_help(); return 0;
+        default: return usage_error("run", "unknown option");
+        }
+    }
+    if (optind >= argc) return usage_error("run", "missing CONFIG");
+    rq.config_path = argv[optind];
+    if (cli_overrides(&rq.overrides, &rq.n_overrides, "run", argc, argv, optind + 1, "key=value", "")) return 2;
+    if (!(rq.impl = stage_impl_find(stages))) return usage_error("run", "unknown --stages '%s' (known: pipeline, test)", stages);
+    return run_config(&rq);
 }
 
 /* ---- mer status ------------------------------------------------------------------------------------- */
@@ -408,4 +497,59 @@ int cmd_collect(int argc, char **argv) {
     }
     printf("%s/results.h5: %zu predictions from %zu train tasks\n", argv[optind], rows, trains);
     return 0;
+}
+
+/* ---- mer prep --------------------------------------------------------------------------------------- */
+
+static void prep_help(void) {
+    printf("usage: mer prep CONFIG [KEY=VALUE ...] [--out DIR] [--limit N]\n\n"
+           "Face registration for every sample of the dataset in CONFIG (dataset.*): the PREP stage of\n"
+           "`mer run CONFIG`, run on its own. Detect the face and its 68 landmarks on the onset frame\n"
+           "(preprocess.cascade, preprocess.landmarks), compute ONE similarity transform per clip (eye template:\n"
+           "preprocess.size, eye_y, eye_dist) and write the aligned onset and apex frames (grey when\n"
+           "preprocess.grey), the transform, the landmarks and the face box to the run's task cache:\n"
+           "  OUTPUT_DIR/tasks/prep/<task id>.h5   one file per sample: /index, /prep/0/... (layout: core/prep.h)\n"
+           "The task id hashes the dataset.* and preprocess.* config and the sample, so different preprocessing\n"
+           "parameters never share a file; with a sweep over preprocess.* keys every distinct setting is\n"
+           "prepared. `mer run CONFIG` then finds these files as cache hits (`mer run CONFIG --dry-run` marks\n"
+           "them), as does a later mer prep. Failed samples (no face, unreadable file, missing frame) are\n"
+           "reported with the reason and recorded in OUTPUT_DIR/ledger.tsv (`mer status OUTPUT_DIR`); they stay\n"
+           "out of the run (transient errors such as I/O are retried runtime.retries times first) until\n"
+           "`mer run CONFIG --retry-failed` tries them again.\n"
+           "Under mpirun the samples are shared among the ranks.\n\n"
+           "Options:\n"
+           "  KEY=VALUE   config override (as in mer config)\n"
+           "  --out DIR   the run folder whose cache is filled (instead of output.dir)\n"
+           "  --limit N   only the first N samples (a quick look)\n"
+           "  -h, --help  this help\n\n"
+           "Exit status: 0 when at least one sample is preprocessed (or cached), 1 when none is or on a config,\n"
+           "dataset or cache error, 2 usage error, 3 interrupted (run the same command again to resume).\n");
+}
+
+int cmd_prep(int argc, char **argv) {
+    enum { OPT_OUT = 1, OPT_LIMIT };
+    static const struct option opts[] = {{"out", required_argument, NULL, OPT_OUT},
+                                         {"limit", required_argument, NULL, OPT_LIMIT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    run_request rq = {.cmd = "prep", .slice = -1, .prep_only = 1, .impl = stage_impl_find("pipeline")};
+    long limit;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_OUT: rq.output_dir = optarg; break;
+        case OPT_LIMIT:
+            if (cli_long(optarg, 1, LONG_MAX, &limit)) return usage_error("prep", "--limit needs a positive integer, got '%s'", optarg);
+            rq.limit = (size_t)limit;
+            break;
+        case 'h': prep_help(); return 0;
+        default: return usage_error("prep", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return usage_error("prep", "missing the config file");
+    rq.config_path = argv[optind];
+    if (cli_overrides(&rq.overrides, &rq.n_overrides, "prep", argc, argv, optind + 1, "KEY=VALUE", "")) return 2;
+    return run_config(&rq);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# mer prep and mer face align end to end on a small synthetic dataset (mer synth): per-sample cache, a
-# failure recorded with its reason, re-run from the cache, a separate cache per preprocess setting, exit 1
-# when nothing can be processed; mer face align on a face and on a blank image.
+# mer prep and mer face align end to end on a small synthetic dataset (mer synth): mer prep fills the PREP
+# task cache of `mer run` (its --dry-run shows the hits), a failure recorded with its reason, re-run from the
+# cache, --limit, other files per preprocess setting, exit 1 when nothing can be processed; mer face align
+# on a face and on a blank image.
 set -u
 MER=${MER_BIN:?MER_BIN not set}
 CASCADE=/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml
@@ -37,23 +38,31 @@ rm "$T/ds/$subj/$clipn/img$apex.jpg"
 cat "$T/run1.txt"
 check '[ $rc -eq 0 ]' "mer prep exit 0 (rc $rc)"
 check 'grep -q "4 samples: 3 ok (3 computed, 0 from the cache), 1 failed" "$T/run1.txt"' "summary of the first run"
-check 'grep -q "$subj/$clipn: .*no frame number $apex" "$T/run1.txt"' "failure reason names the sample and the frame"
+check 'grep -q "  $subj/$clipn: .*no frame number $apex" "$T/run1.txt"' "failure reason names the sample and the frame"
 cache=$(sed -n 's/^cache: //p' "$T/run1.txt")
-check '[ -f "$cache/index.h5" ] && [ -f "$cache/config.yaml" ]' "cache index and config"
+check '[ "$cache" = "$T/out/tasks/prep" ]' "the cache is the run's PREP task folder"
+# mer run sees mer prep's files as its own PREP tasks: cache hits, except the failed sample
+"$MER" run "$T/cfg.yaml" --dry-run > "$T/dry1.txt" 2>/dev/null
+check '[ "$(awk '"'"'$2 == "prep" && $9 == "hit"'"'"' "$T/dry1.txt" | wc -l)" -eq 3 ]' "mer run --dry-run: 3 prep cache hits"
+check 'awk '"'"'$2 == "prep" && $9 == "-"'"'"' "$T/dry1.txt" | grep -q " $subj/$clipn "' "the failed sample is no hit"
 other=$(tail -n +3 "$T/ds/coding.csv" | head -1)
 osub=$(printf 'sub%02d' "$(echo "$other" | cut -d, -f1)"); oclip=$(echo "$other" | cut -d, -f2)
-check 'h5ls -r "$cache/samples/$osub/$oclip.h5" | grep -q "/result/onset .*{112, 112, 3}"' "aligned onset 112x112x3"
-check 'h5ls -r "$cache/samples/$osub/$oclip.h5" | grep -q "/result/landmarks .*{68, 2}"' "68 landmarks stored"
+oid=$(awk -v s="$osub/$oclip" '$2 == "prep" && $6 == s {print $3}' "$T/dry1.txt")
+check '[ -n "$oid" ] && h5ls -r "$cache/$oid.h5" | grep -q "/prep/0/onset .*{112, 112, 3}"' "aligned onset 112x112x3"
+check 'h5ls -r "$cache/$oid.h5" | grep -q "/prep/0/landmarks .*{68, 2}"' "68 landmarks stored"
 
 "$MER" prep "$T/cfg.yaml" > "$T/run2.txt" 2>/dev/null; rc=$?
 check '[ $rc -eq 0 ] && grep -q "4 samples: 3 ok (0 computed, 3 from the cache), 1 failed" "$T/run2.txt"' "re-run reuses the cache"
+"$MER" prep "$T/cfg.yaml" --limit 2 > "$T/run2b.txt" 2>/dev/null; rc=$?
+check '[ $rc -eq 0 ] && grep -q "^prep: 2 samples: " "$T/run2b.txt"' "--limit 2: two samples"
 
 "$MER" prep "$T/cfg.yaml" preprocess.size=64 preprocess.grey=true > "$T/run3.txt" 2>/dev/null; rc=$?
-cache3=$(sed -n 's/^cache: //p' "$T/run3.txt")
-check '[ $rc -eq 0 ] && [ "$cache3" != "$cache" ] && grep -q "3 computed" "$T/run3.txt"' "other preprocess setting, other cache"
-check 'h5ls -r "$cache3/samples/$osub/$oclip.h5" | grep -q "/result/apex .*{64, 64, 1}"' "grey 64 px crop"
+check '[ $rc -eq 0 ] && grep -q "3 computed" "$T/run3.txt"' "other preprocess setting, other cache files"
+"$MER" run "$T/cfg.yaml" preprocess.size=64 preprocess.grey=true --dry-run > "$T/dry3.txt" 2>/dev/null
+oid3=$(awk -v s="$osub/$oclip" '$2 == "prep" && $6 == s {print $3}' "$T/dry3.txt")
+check '[ -n "$oid3" ] && [ "$oid3" != "$oid" ] && h5ls -r "$cache/$oid3.h5" | grep -q "/prep/0/apex .*{64, 64, 1}"' "grey 64 px crop"
 
-"$MER" prep "$T/cfg.yaml" preprocess.min_face=1000 > "$T/run4.txt" 2> "$T/run4.err"; rc=$?
+"$MER" prep "$T/cfg.yaml" preprocess.min_face=1000 runtime.retries=0 > "$T/run4.txt" 2> "$T/run4.err"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "no face found" "$T/run4.txt"' "nothing processed: exit 1 (rc $rc)"
 
 "$MER" prep "$T/cfg.yaml" --bogus >/dev/null 2>&1; rc=$?

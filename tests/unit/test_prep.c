@@ -30,18 +30,6 @@ static void draw(mer_image *img, int t) {
         for (int k = 0; k < 3; k++) img->px[((50 + t) * W + x) * 3 + k] = (uint8_t)(k == 0 ? 200 : 90);
 }
 
-typedef struct {
-    const float *lm;
-    const prep_opts *o;
-    int calls;
-} run_user;
-
-static int sample_with_known_landmarks(prep_result *out, const prep_item *it, void *user, mer_err *err) {
-    run_user *u = user;
-    u->calls++;
-    return prep_sample_landmarks(out, it->clip_path, it->onset, it->apex, u->o, u->lm, NULL, err);
-}
-
 int main(void) {
     if (system("ffmpeg -version >/dev/null 2>&1") != 0) SKIP_ALL("the ffmpeg CLI is not installed (clip writer check)");
     char dir[] = "/tmp/mer_test_prep_XXXXXX";
@@ -157,67 +145,6 @@ int main(void) {
         snprintf(nope, sizeof nope, "%s/missing", dir);
         CHECK(prep_sample_landmarks(&r, nope, 46, 47, &o, lm, box, &err) < 0 && strstr(err.msg, nope), "missing clip: %s", err.msg);
         CHECK(err.kind == MER_ERR_IO, "missing clip: io, got %s", mer_err_kind_name(err.kind));
-    }
-    /* prep_run: cache, failures recorded, re-run reuses */
-    {
-        char cache[700];
-        snprintf(cache, sizeof cache, "%s/out/prep/0123456789abcdef", dir);
-        prep_item items[4] = {{"sub01/EP01", folder, 46, 51}, {"sub01/vid", video, 0, 5}, {"sub02/bad", folder, 46, 77},
-                              {"../evil", folder, 46, 47}};
-        run_user u = {lm, &o, 0};
-        prep_summary s;
-        CHECK(prep_run(&s, cache, "preprocess:\n  size: 64\n", items, 4, sample_with_known_landmarks, &u, &err) == 0,
-              "run: %s", err.msg);
-        CHECK(s.n == 4 && s.computed == 2 && s.cached == 0 && s.failed == 2 && u.calls == 3, "first run %zu/%zu/%zu calls %d",
-              s.computed, s.cached, s.failed, u.calls);
-        CHECK(s.reasons && !s.reasons[0] && !s.reasons[1] && s.reasons[2] && strstr(s.reasons[2], "77"), "summary reasons");
-        prep_summary_free(&s);
-        char idx[800];
-        snprintf(idx, sizeof idx, "%s/index.h5", cache);
-        hid_t f;
-        CHECK(h5_open(idx, 0, &f, &err) == 0, "index: %s", err.msg);
-        char **reasons = NULL, **ids = NULL;
-        size_t nr = 0, ni = 0;
-        int64_t *st = NULL;
-        CHECK(h5_read_strs(f, "reason", &reasons, &nr, &err) == 0 && nr == 4, "reasons");
-        CHECK(h5_read_strs(f, "id", &ids, &ni, &err) == 0 && ni == 4 && !strcmp(ids[2], "sub02/bad"), "ids");
-        CHECK(h5_read_i64(f, "status", &st, NULL, NULL, &err) == 0 && st[0] == 1 && st[1] == 1 && st[2] == 0 && st[3] == 0, "status");
-        if (nr == 4) {
-            CHECK(!strcmp(reasons[0], "") && strstr(reasons[2], "77") && strstr(reasons[2], "apex"), "reason: %s", reasons[2]);
-            CHECK(strstr(reasons[3], "evil") != NULL, "bad id reason: %s", reasons[3]);
-        }
-        for (size_t i = 0; i < nr; i++) free(reasons[i]);
-        for (size_t i = 0; i < ni; i++) free(ids[i]);
-        free(reasons);
-        free(ids);
-        free(st);
-        h5_close(f, &err);
-        /* the cached sample holds the same result as a direct call */
-        char *sp = prep_sample_path(cache, "sub01/EP01", &err);
-        prep_result a, b;
-        CHECK(sp && h5_open(sp, 0, &f, &err) == 0 && prep_result_read(&a, f, "result", &err) == 0, "cached read: %s", err.msg);
-        CHECK(prep_sample_landmarks(&b, folder, 46, 51, &o, lm, NULL, &err) == 0, "direct");
-        CHECK(a.apex.px && b.apex.px && !memcmp(a.apex.px, b.apex.px, 64 * 64 * 3), "cache = direct");
-        prep_result_free(&a);
-        prep_result_free(&b);
-        h5_close(f, &err);
-        free(sp);
-        /* re-run: the two good ones come from the cache, the failed one is tried again */
-        u.calls = 0;
-        CHECK(prep_run(&s, cache, "preprocess:\n  size: 64\n", items, 4, sample_with_known_landmarks, &u, &err) == 0, "rerun");
-        CHECK(s.computed == 0 && s.cached == 2 && s.failed == 2 && u.calls == 1, "rerun %zu/%zu/%zu calls %d", s.computed,
-              s.cached, s.failed, u.calls);
-        prep_summary_free(&s);
-        /* changed annotation: recomputed */
-        items[0].apex = 50;
-        u.calls = 0;
-        CHECK(prep_run(&s, cache, "x", items, 3, sample_with_known_landmarks, &u, &err) == 0 && s.computed == 1 &&
-              s.cached == 1 && u.calls == 2, "changed apex recomputed");
-        prep_summary_free(&s);
-        /* duplicate ids: refused */
-        items[1].id = "sub01/EP01";
-        CHECK(prep_run(&s, cache, "x", items, 2, sample_with_known_landmarks, &u, &err) < 0 && strstr(err.msg, "twice"), "dup: %s", err.msg);
-        prep_summary_free(&s);
     }
     for (int t = 0; t < 8; t++) image_free(&frames[t]);
     sh("rm -rf %s", dir);
