@@ -41,6 +41,8 @@ int cmd_report(int argc, char **argv);
 
 /* runner/cli/magnify.c */
 int cmd_convert_tf(int argc, char **argv);
+/* runner/cli/convert_pth.c: PyTorch state_dict checkpoint -> HDF5 */
+int cmd_convert_pth(int argc, char **argv);
 int cmd_magnify(int argc, char **argv);
 
 /* runner/cli/data.c */

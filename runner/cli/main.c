@@ -15,6 +15,7 @@ static const mer_command COMMANDS[] = {
     {"report", cmd_report, "summarise results.h5: metrics, sweep tables, plots, MEGC2019 log"},
     {"synth", cmd_synth, "write a synthetic micro-expression dataset (CASME II layout)"},
     {"convert-tf", cmd_convert_tf, "convert a TensorFlow checkpoint (e.g. the official MagNet weights) to HDF5"},
+    {"convert-pth", cmd_convert_pth, "convert a PyTorch state_dict (.pth, e.g. ImageNet ResNet-18 weights) to HDF5"},
     {"magnify", cmd_magnify, "magnify the motion between two frames with MagNet"},
     {"run", cmd_run, "run an experiment (folds x sweep x seeds) as an MPI task farm; resumable"},
     {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},

@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""Convert a torchvision ResNet-18 checkpoint (.pth state_dict, e.g. the ImageNet weights users download
+"""The Python reference of `mer convert-pth` (which does the same in C, without Python; the two outputs are
+compared in tests/integration/test_convert_pth.sh).
+
+Convert a torchvision ResNet-18 checkpoint (.pth state_dict, e.g. the ImageNet weights users download
 themselves from download.pytorch.org/models/resnet18-f37072fd.pth) into mer's HDF5 weights layout:
 one float32 dataset per state_dict key at the file root, PyTorch shapes (OIHW); num_batches_tracked is
 dropped. Needs torch (optional for users; mer itself never runs Python).
