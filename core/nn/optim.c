@@ -8,19 +8,14 @@
 
 #include "io/h5.h"
 
+/* The optimizer kind as written in checkpoints (optim_save / optim_load). */
 static const char *const OPTIM_NAMES[] = {"sgd", "adam", "adamw"};
-static const char *const LR_NAMES[] = {"constant", "step", "cosine"};
 
 optim_options optim_defaults(optim_kind kind) {
     optim_options o = {kind, 0.0f, 0.0f, 0.9f, 0.999f, 1e-8f};
     return o;
 }
 
-int optim_kind_parse(const char *s, optim_kind *kind) {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(s, OPTIM_NAMES[i])) return *kind = (optim_kind)i, 0;
-    return -1;
-}
 const char *optim_kind_name(optim_kind kind) { return OPTIM_NAMES[kind]; }
 
 int optim_init(optimizer *opt, const optim_options *o, size_t n_params, mer_err *err) {
@@ -105,13 +100,6 @@ int optim_load(optimizer *opt, hid_t loc, const char *prefix, mer_err *err) {
     opt->step = step;
     return 0;
 }
-
-int lr_schedule_parse(const char *s, lr_schedule_kind *kind) {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(s, LR_NAMES[i])) return *kind = (lr_schedule_kind)i, 0;
-    return -1;
-}
-const char *lr_schedule_name(lr_schedule_kind kind) { return LR_NAMES[kind]; }
 
 float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs) {
     if (epoch < s->warmup_epochs) return base_lr * (float)(epoch + 1) / (float)s->warmup_epochs;

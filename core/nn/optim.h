@@ -23,8 +23,7 @@ typedef struct {
 } optim_options;
 
 optim_options optim_defaults(optim_kind kind);
-/* "sgd" | "adam" | "adamw" -> kind; -1 if unknown. */
-int optim_kind_parse(const char *s, optim_kind *kind);
+/* The kinds are chosen by train.optimizer (runner/core_options.c maps the config's enum). */
 const char *optim_kind_name(optim_kind kind);
 
 typedef struct {
@@ -44,7 +43,8 @@ int optim_load(optimizer *opt, hid_t loc, const char *prefix, mer_err *err);
 /* ---- learning-rate schedules, evaluated once per epoch (epoch counts from 0) ---------------------
  * warmup (epochs e < warmup): lr * (e + 1) / warmup.  After warmup, with e' = e - warmup and
  * E' = epochs - warmup:  constant: lr;  step: lr * gamma^floor(e' / step_epochs);
- * cosine: lr * 0.5 * (1 + cos(pi * e' / E')). */
+ * cosine: lr * 0.5 * (1 + cos(pi * e' / E')). The config's train.lr_schedule `none` is LR_CONSTANT
+ * (runner/core_options.c). */
 typedef enum { LR_CONSTANT = 0, LR_STEP, LR_COSINE } lr_schedule_kind;
 typedef struct {
     lr_schedule_kind kind;
@@ -52,6 +52,4 @@ typedef struct {
     int step_epochs; /* step */
     float gamma;     /* step */
 } lr_schedule;
-int lr_schedule_parse(const char *s, lr_schedule_kind *kind); /* "constant" | "step" | "cosine" */
-const char *lr_schedule_name(lr_schedule_kind kind);
 float lr_at_epoch(const lr_schedule *s, float base_lr, int epoch, int epochs);
