@@ -28,6 +28,13 @@ void plot_xml_escape(FILE *f, const char *s) {
 /* Extra height above the plot area taken by a subtitle. */
 static double sub_h(const plot_labels *lab) { return lab && lab->subtitle && *lab->subtitle ? 16 : 0; }
 
+/* Characters (UTF-8 code points) of s: text widths are estimated from them, as no font is measured. */
+static double n_chars(const char *s) {
+    size_t n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return (double)n;
+}
+
 /* Widen a canvas so the (bold, 15 px) title and the subtitle fit. */
 static double fit_width(double w, const plot_labels *lab) {
     double t = lab && lab->title ? 8.8 * (double)strlen(lab->title) + 40 : 0;
@@ -122,10 +129,11 @@ static void x_tick(FILE *f, double x, double y, const char *label, int rotate) {
 
 int plot_lines_svg(FILE *f, const char *const *xticks, size_t n_x, const plot_series *series, size_t n_series,
                    const plot_labels *lab, mer_err *err) {
-    double dmin = INFINITY, dmax = -INFINITY;
+    double dmin = INFINITY, dmax = -INFINITY, legend_chars = 0;
     int legend = 0;
     for (size_t s = 0; s < n_series; s++) {
         if (series[s].name && *series[s].name) legend = 1;
+        legend_chars = fmax(legend_chars, n_chars(series[s].name));
         for (size_t i = 0; i < n_x; i++) {
             double y = series[s].y[i], e = series[s].err ? series[s].err[i] : 0;
             if (isnan(y)) continue;
@@ -134,8 +142,10 @@ int plot_lines_svg(FILE *f, const char *const *xticks, size_t n_x, const plot_se
             if (y + e > dmax) dmax = y + e;
         }
     }
-    double W = fit_width(legend ? 820 : 640, lab), H = 420 + sub_h(lab);
+    /* the legend starts 32 px right of the plot area; 12 px DejaVu Sans averages under 7.2 px a character */
     frame fr = {70, 40 + sub_h(lab), 520, 420 - 40 - 80, 0, 1};
+    double W = fit_width(legend ? fmax(820, fr.x0 + fr.w + 32 + 7.2 * legend_chars + 12) : 640, lab);
+    double H = 420 + sub_h(lab);
     y_range(&fr.lo, &fr.hi, lab, dmin, dmax);
     int rotate = n_x > 8;
     svg_open(f, W, H, lab);

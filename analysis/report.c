@@ -54,6 +54,9 @@ void report_free(mer_report *r) {
     strs_free(r->classes, r->n_classes);
     free(r->version);
     free(r->created);
+    free(r->libraries);
+    free(r->engine);
+    free(r->config);
     points_free(r->points, r->n_points);
     points_free(r->oracle, r->oracle ? r->n_points : 0);
     free(r->oracle_label);
@@ -500,7 +503,10 @@ int report_load(mer_report *r, const char *path, mer_err *err) {
         goto done;
     }
     if (read_str_or_empty(f, "meta/version", &r->version, err) < 0 ||
-        read_str_or_empty(f, "meta/created", &r->created, err) < 0)
+        read_str_or_empty(f, "meta/created", &r->created, err) < 0 ||
+        read_str_or_empty(f, "meta/libraries", &r->libraries, err) < 0 ||
+        read_str_or_empty(f, "meta/engine", &r->engine, err) < 0 ||
+        read_str_or_empty(f, "meta/config", &r->config, err) < 0)
         goto done;
     if (h5_read_strs(f, "points/id", &ids, &n_ids, err) < 0 || h5_read_strs(f, "points/params", &params, &n_params, err) < 0)
         goto done;

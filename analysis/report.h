@@ -66,6 +66,8 @@ typedef struct {
     char **classes;
     size_t n_classes;
     char *version, *created; /* /meta/version, /meta/created ("" when absent) */
+    char *libraries, *engine; /* /meta/libraries, /meta/engine ("" when absent) */
+    char *config;            /* /meta/config: the run's base config as YAML ("" when absent) */
     report_point *points;    /* every point of /points, in file order */
     size_t n_points;
     long best;               /* index of the best point: highest mean accuracy, then UF1, then UAR; -1 none */
@@ -86,10 +88,13 @@ typedef struct {
 int report_load(mer_report *r, const char *path, mer_err *err);
 void report_free(mer_report *r);
 
-typedef enum { REPORT_MD, REPORT_CSV, REPORT_JSON } report_format;
+typedef enum { REPORT_MD, REPORT_CSV, REPORT_JSON, REPORT_HTML } report_format;
 
 /* Write the reports of n result files in one document. plot_dirs[i] (may be NULL, or an entry NULL)
- * is where report_write_plots put report i's figures; Markdown links them. */
+ * is where report_write_plots put report i's figures; Markdown links them.
+ * HTML is one self-contained page (no scripts, no external files): each report's Markdown rendered
+ * (headings, paragraphs, lists, every table), its figures inlined as SVG (the ones report_write_plots
+ * writes, whatever plot_dirs says), the config and the versions from results.h5. */
 int report_write(FILE *f, report_format fmt, const mer_report *r, size_t n, const char *const *plot_dirs,
                  mer_err *err);
 

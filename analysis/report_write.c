@@ -11,6 +11,7 @@
 
 #include "analysis/plot.h"
 #include "analysis/report.h"
+#include "analysis/report_internal.h"
 #include "io/base/fs.h"
 #include "io/base/json.h"
 #include "io/data/csv.h"
@@ -331,7 +332,7 @@ done:
     return rc;
 }
 
-static int write_md(FILE *f, const mer_report *r, const char *plot_dir, mer_err *err) {
+int report_write_md(FILE *f, const mer_report *r, const char *plot_dir, mer_err *err) {
     fprintf(f, "# mer report: %s\n\n", r->dataset);
     fprintf(f, "results: %s\nmer version: %s; created: %s\n", r->path, *r->version ? r->version : "unknown",
             *r->created ? r->created : "unknown");
@@ -605,9 +606,11 @@ int report_write(FILE *f, report_format fmt, const mer_report *r, size_t n, cons
             csv_rows(f, &r[i], r[i].points, 0);
             if (r[i].oracle) csv_rows(f, &r[i], r[i].oracle, 1);
         }
+    } else if (fmt == REPORT_HTML) {
+        if (report_write_html(f, r, n, err) < 0) return -1;
     } else {
         for (size_t i = 0; i < n; i++)
-            if (write_md(f, &r[i], plot_dirs ? plot_dirs[i] : NULL, err) < 0) return -1;
+            if (report_write_md(f, &r[i], plot_dirs ? plot_dirs[i] : NULL, err) < 0) return -1;
     }
     if (fflush(f) != 0 || ferror(f)) return mer_errf(err, "writing the report: %s", strerror(errno));
     return 0;
@@ -615,10 +618,9 @@ int report_write(FILE *f, report_format fmt, const mer_report *r, size_t n, cons
 
 /* ---- figures ------------------------------------------------------------------------------- */
 
-typedef int (*svg_fn)(FILE *f, const void *ctx, mer_err *err);
-
 /* Write one figure atomically: DIR/NAME.tmp, then rename. */
-static int write_svg(const char *dir, const char *name, svg_fn fn, const void *ctx, mer_err *err) {
+static int write_svg(void *user, const char *name, report_svg_fn fn, const void *ctx, mer_err *err) {
+    const char *dir = user;
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     safe_name(path + strlen(dir) + 1);
@@ -745,24 +747,28 @@ done:
     return rc;
 }
 
-int report_write_plots(const mer_report *r, const char *dir, mer_err *err) {
-    if (fs_mkdir_p(dir, err) < 0) return -1;
+int report_each_figure(const mer_report *r, report_figure_sink sink, void *user, mer_err *err) {
     char name[512];
     for (size_t p = 0; p < r->n_points && p < 64; p++) {
         if (!r->points[p].n_seeds) continue;
         fig_ctx c = {r, &r->points[p], NULL};
         snprintf(name, sizeof name, "confusion_%s.svg", r->points[p].id);
-        if (write_svg(dir, name, fig_confusion, &c, err) < 0) return -1;
+        if (sink(user, name, fig_confusion, &c, err) < 0) return -1;
     }
     if (r->best >= 0) {
         fig_ctx c = {r, &r->points[r->best], NULL};
         snprintf(name, sizeof name, "subjects_%s.svg", r->points[r->best].id);
-        if (write_svg(dir, name, fig_subjects, &c, err) < 0) return -1;
+        if (sink(user, name, fig_subjects, &c, err) < 0) return -1;
     }
     for (size_t k = 0; k < r->n_sweep_keys; k++) {
         fig_ctx c = {r, NULL, r->sweep_keys[k]};
         snprintf(name, sizeof name, "sweep_%s.svg", r->sweep_keys[k]);
-        if (write_svg(dir, name, fig_sweep, &c, err) < 0) return -1;
+        if (sink(user, name, fig_sweep, &c, err) < 0) return -1;
     }
     return 0;
+}
+
+int report_write_plots(const mer_report *r, const char *dir, mer_err *err) {
+    if (fs_mkdir_p(dir, err) < 0) return -1;
+    return report_each_figure(r, write_svg, (void *)dir, err);
 }

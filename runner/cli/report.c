@@ -13,7 +13,7 @@
 
 static void report_usage(FILE *f) {
     fprintf(f,
-            "usage: mer report DIR [DIR ...] [--format md|csv|json] [--out PATH] [--plots DIR | --no-plots]\n"
+            "usage: mer report DIR [DIR ...] [--format md|csv|json|html] [--out PATH] [--plots DIR | --no-plots]\n"
             "                  [--megc-log PATH [--point ID] [--seed N]]\n\n"
             "Summarise finished runs: DIR is an output directory holding results.h5 (or the .h5 file itself).\n"
             "All metrics are recomputed from the stored per-sample predictions: accuracy, UF1 and UAR pooled\n"
@@ -21,7 +21,8 @@ static void report_usage(FILE *f) {
             "sweep tables with the best point marked, failed tasks; leaky oracle figures only under their label.\n\n"
             "options:\n"
             "  --format FMT     md (default; aligned tables, readable in a terminal), csv (one row per point),\n"
-            "                   json (schema \"mer-report/1\", documented in README.md)\n"
+            "                   json (schema \"mer-report/1\", documented in README.md), html (one\n"
+            "                   self-contained page: every table, the figures inline, the config, the versions)\n"
             "  --out PATH       write the report to PATH (atomically) instead of standard output\n"
             "  --plots DIR      write the SVG figures to DIR (with several inputs: DIR/1, DIR/2, ...);\n"
             "                   default for --format md: DIR/plots next to each results.h5\n"
@@ -71,7 +72,8 @@ int cmd_report(int argc, char **argv) {
             if (!strcmp(optarg, "md") || !strcmp(optarg, "markdown")) fmt = REPORT_MD;
             else if (!strcmp(optarg, "csv")) fmt = REPORT_CSV;
             else if (!strcmp(optarg, "json")) fmt = REPORT_JSON;
-            else return usage_error("report", "unknown format '%s' (md, csv or json)", optarg);
+            else if (!strcmp(optarg, "html")) fmt = REPORT_HTML;
+            else return usage_error("report", "unknown format '%s' (md, csv, json or html)", optarg);
             break;
         case 'o': out = optarg; break;
         case 'p': plots = optarg; break;

@@ -3,27 +3,8 @@
 # deterministic pseudo-work, so this checks the results.h5 contract between runner and report, not the
 # numerics): every format, the runner's /metrics agree with the recomputation (no warnings), figures are
 # well-formed XML, the MEGC2019 log has one header per fold, a failed task is reported with its reason.
-set -u
-MER=${MER_BIN:?MER_BIN not set}
-T=$(mktemp -d /tmp/mer_test_report_cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fail=1; }
-
-cat > "$T/tiny.yaml" <<YAML
-dataset:
-  format: synth
-  root: $T/data
-  synth: {subjects: 4, per_class: 2, width: 96, height: 96}
-magnify: {method: linear, schedule: {count: 4}}
-train: {epochs: 2}
-output: {dir: $T/out}
-sweep:
-  model.attention.n_rounds: [3, 4]
-  magnify.method: [linear, none]
-  seeds: [0, 1]
-YAML
+source "$(dirname "$0")/report_common.sh"
+tiny_config "$T/tiny.yaml" "model.attention.n_rounds: [3, 4]" "magnify.method: [linear, none]" "seeds: [0, 1]"
 MER_TEST_TASK_MS=1 MER_TEST_CORRUPT=s02/c1_0 "$MER" run "$T/tiny.yaml" --stages test >"$T/run.log" 2>&1
 rc=$?
 [ $rc = 4 ] && ok "runner finished with one failed task (exit 4)" || bad "mer run exit $rc (want 4): $(tail -3 "$T/run.log")"
