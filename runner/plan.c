@@ -259,34 +259,35 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     memset(samples, 0, sizeof *samples);
     builder b = {.plan = p};
     strbuf key = STRBUF_INIT, what = STRBUF_INIT;
+    int rc = -1;
     size_t *deps = NULL, *prep_of = NULL;
     const mer_samples *s = &p->samples;
     if (s->n == 0) {
         mer_errf(err, "the dataset has no samples");
-        goto fail;
+        goto done;
     }
     if (!doc->base.output_dir || !*doc->base.output_dir) {
         mer_errf(err, "output.dir is not set");
-        goto fail;
+        goto done;
     }
     p->output_dir = strdup(doc->base.output_dir);
-    if (!p->output_dir || config_points(&p->points, &p->n_points, doc, err) < 0) goto fail;
+    if (!p->output_dir || config_points(&p->points, &p->n_points, doc, err) < 0) goto done;
     if (p->n_points == 0 || doc->n_seeds == 0) {
         mer_errf(err, "nothing to run: %zu sweep points x %zu seeds", p->n_points, doc->n_seeds);
-        goto fail;
+        goto done;
     }
-    if (check_shared(p, err) < 0) goto fail;
-    if (plan_folds(&p->folds, &p->n_folds, s, doc->base.eval_protocol, doc->base.eval_folds, err) < 0) goto fail;
+    if (check_shared(p, err) < 0) goto done;
+    if (plan_folds(&p->folds, &p->n_folds, s, doc->base.eval_protocol, doc->base.eval_folds, err) < 0) goto done;
 
     p->variants = mer_calloc(p->n_points * doc->n_seeds, sizeof *p->variants, err);
     size_t max_deps = s->n + 1;
     deps = mer_calloc(max_deps, sizeof *deps, err);
     prep_of = mer_calloc(s->n, sizeof *prep_of, err); /* PREP task index of every sample, this variant */
-    if (!p->variants || !deps || !prep_of) goto fail;
+    if (!p->variants || !deps || !prep_of) goto done;
     for (size_t pi = 0; pi < p->n_points; pi++)
         for (size_t si = 0; si < doc->n_seeds; si++) {
             mer_variant *v = &p->variants[p->n_variants];
-            if (config_copy(&v->cfg, &p->points[pi].cfg, err) < 0) goto fail;
+            if (config_copy(&v->cfg, &p->points[pi].cfg, err) < 0) goto done;
             p->n_variants++;
             v->point = pi;
             v->seed_index = si;
@@ -301,12 +302,12 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
             size_t e = a + c_prep < s->n ? a + c_prep : s->n, idx;
             if (samples_text(&what, s, a, e, err) < 0 || make_key(&key, p, cfg, STAGE_PREP, what.buf, NULL, 0, err) < 0 ||
                 add_task(&idx, &b, key.buf, STAGE_PREP, vi, -1, a, e, NULL, 0, err) < 0)
-                goto fail;
+                goto done;
             for (size_t i = a; i < e; i++) prep_of[i] = idx;
         }
         size_t n_feat = 0, feat_first = SIZE_MAX;
         size_t *feat = mer_calloc(s->n, sizeof *feat, err);
-        if (!feat) goto fail;
+        if (!feat) goto done;
         for (size_t a = 0; a < s->n; a += c_feat) {
             size_t e = a + c_feat < s->n ? a + c_feat : s->n, nd = 0, idx;
             for (size_t i = a; i < e; i++)
@@ -315,7 +316,7 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
                 make_key(&key, p, cfg, STAGE_FEATURES, what.buf, deps, nd, err) < 0 ||
                 add_task(&idx, &b, key.buf, STAGE_FEATURES, vi, -1, a, e, deps, nd, err) < 0) {
                 free(feat);
-                goto fail;
+                goto done;
             }
             feat[n_feat++] = idx;
             if (feat_first == SIZE_MAX) feat_first = idx;
@@ -328,12 +329,12 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
             if (what.failed) {
                 mer_errf(err, "out of memory building a cache key");
                 free(feat);
-                goto fail;
+                goto done;
             }
             if (make_key(&key, p, cfg, STAGE_TRAIN, what.buf, feat, n_feat, err) < 0 ||
                 add_task(&idx, &b, key.buf, STAGE_TRAIN, vi, (int)f, 0, s->n, feat, n_feat, err) < 0) {
                 free(feat);
-                goto fail;
+                goto done;
             }
         }
         free(feat);
@@ -348,22 +349,19 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     }
     for (size_t i = 0; i < p->n_tasks; i++) p->tasks[i].est_cost = impl->cost(&p->tasks[i], p);
     p->hash = h;
+    rc = 0;
+done:
     free(b.hkeys);
     free(b.hvals);
     strbuf_release(&key);
     strbuf_release(&what);
     free(deps);
     free(prep_of);
-    return 0;
-fail:
-    free(b.hkeys);
-    free(b.hvals);
-    strbuf_release(&key);
-    strbuf_release(&what);
-    free(deps);
-    free(prep_of);
-    plan_free(p);
-    return mer_err_prefix(err, "plan");
+    if (rc < 0) {
+        plan_free(p);
+        mer_err_prefix(err, "plan");
+    }
+    return rc;
 }
 
 void task_output_path(char *buf, size_t n, const mer_plan *plan, const mer_task *t) {
