@@ -24,6 +24,7 @@
  */
 #include "runner/results.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,43 +140,73 @@ void stored_plan_free(stored_plan *sp) {
     memset(sp, 0, sizeof *sp);
 }
 
+/* Strings of a plan column, which must have n rows (n_out == NULL) or sets the count. */
+static int plan_strs(hid_t f, const char *path, char ***out, size_t *n_out, size_t n, mer_err *err) {
+    size_t m;
+    if (h5_read_strs(f, path, out, &m, err) < 0) return -1;
+    if (n_out) {
+        *n_out = m;
+    } else if (m != n) {
+        strs_free(*out, m);
+        *out = NULL;
+        return mer_errf(err, "/%s has %zu rows, expected %zu", path, m, n);
+    }
+    return 0;
+}
+
+/* A 1-D numeric column of n rows. */
+static int plan_col(hid_t f, const char *path, int is_f64, void **out, size_t n, mer_err *err) {
+    int nd;
+    size_t d[H5_MAX_DIMS];
+    if ((is_f64 ? h5_read_f64(f, path, (double **)out, &nd, d, err) : h5_read_i64(f, path, (int64_t **)out, &nd, d, err)) < 0)
+        return -1;
+    if (nd != 1 || d[0] != n) return mer_errf(err, "/%s is not a column of %zu rows", path, n);
+    return 0;
+}
+
 int stored_plan_read(stored_plan *sp, const char *dir, mer_err *err) {
     memset(sp, 0, sizeof *sp);
     char path[4096];
     snprintf(path, sizeof path, "%s/plan.h5", dir);
     hid_t f;
     if (h5_open(path, 0, &f, err) < 0) return mer_err_prefix(err, "%s is not a mer run directory", dir);
-    size_t n1, n2, n3, d[H5_MAX_DIMS];
-    int rc = 0;
-    rc = h5_read_str(f, "meta/config", &sp->config, err) || h5_read_str(f, "dataset/name", &sp->dataset_name, err) ||
-         h5_read_scalar_i64(f, "meta/save_features", &sp->save_features, err) ||
-         h5_read_strs(f, "dataset/classes", &sp->classes, &sp->n_classes, err) ||
-         h5_read_strs(f, "samples/id", &sp->sample_id, &sp->n_samples, err) ||
-         h5_read_strs(f, "samples/subject", &sp->sample_subject, &n1, err) ||
-         h5_read_i64(f, "samples/label", &sp->sample_label, NULL, d, err) ||
-         h5_read_strs(f, "folds/name", &sp->fold_name, &sp->n_folds, err) ||
-         h5_read_strs(f, "points/id", &sp->point_id, &sp->n_points, err) ||
-         h5_read_strs(f, "points/params", &sp->point_params, &n2, err) ||
-         h5_read_strs(f, "points/config", &sp->point_config, &n3, err) ||
-         h5_read_i64(f, "variants/point", &sp->variant_point, NULL, d, err) ||
-         h5_read_i64(f, "variants/seed", &sp->variant_seed, NULL, d, err) ||
-         h5_read_strs(f, "tasks/id", &sp->task_id, &sp->n_tasks, err) ||
-         h5_read_strs(f, "tasks/stage", &sp->task_stage, &n1, err) ||
-         h5_read_i64(f, "tasks/variant", &sp->task_variant, NULL, d, err) ||
-         h5_read_i64(f, "tasks/fold", &sp->task_fold, NULL, d, err) ||
-         h5_read_f64(f, "tasks/est_cost", &sp->task_est, NULL, d, err)
-             ? -1
-             : 0;
-    if (!rc) {
-        int nd;
-        size_t dv[H5_MAX_DIMS];
-        rc = h5_shape(f, "variants/point", &nd, dv, err);
-        sp->n_variants = rc ? 0 : dv[0];
-    }
+    int nd = 0;
+    size_t d[H5_MAX_DIMS] = {0};
+    /* every column is checked against its table's length: collect indexes one with another's row numbers */
+    int rc = h5_read_str(f, "meta/config", &sp->config, err) || h5_read_str(f, "dataset/name", &sp->dataset_name, err) ||
+                     h5_read_scalar_i64(f, "meta/save_features", &sp->save_features, err) ||
+                     plan_strs(f, "dataset/classes", &sp->classes, &sp->n_classes, 0, err) ||
+                     plan_strs(f, "samples/id", &sp->sample_id, &sp->n_samples, 0, err) ||
+                     plan_strs(f, "samples/subject", &sp->sample_subject, NULL, sp->n_samples, err) ||
+                     plan_col(f, "samples/label", 0, (void **)&sp->sample_label, sp->n_samples, err) ||
+                     plan_strs(f, "folds/name", &sp->fold_name, &sp->n_folds, 0, err) ||
+                     plan_strs(f, "points/id", &sp->point_id, &sp->n_points, 0, err) ||
+                     plan_strs(f, "points/params", &sp->point_params, NULL, sp->n_points, err) ||
+                     plan_strs(f, "points/config", &sp->point_config, NULL, sp->n_points, err) ||
+                     h5_shape(f, "variants/point", &nd, d, err)
+                 ? -1
+                 : 0;
+    sp->n_variants = nd == 1 ? d[0] : 0;
+    rc = rc || plan_col(f, "variants/point", 0, (void **)&sp->variant_point, sp->n_variants, err) ||
+                     plan_col(f, "variants/seed", 0, (void **)&sp->variant_seed, sp->n_variants, err) ||
+                     plan_strs(f, "tasks/id", &sp->task_id, &sp->n_tasks, 0, err) ||
+                     plan_strs(f, "tasks/stage", &sp->task_stage, NULL, sp->n_tasks, err) ||
+                     plan_col(f, "tasks/variant", 0, (void **)&sp->task_variant, sp->n_tasks, err) ||
+                     plan_col(f, "tasks/fold", 0, (void **)&sp->task_fold, sp->n_tasks, err) ||
+                     plan_col(f, "tasks/est_cost", 1, (void **)&sp->task_est, sp->n_tasks, err)
+                 ? -1
+                 : 0;
+    for (size_t i = 0; !rc && i < sp->n_variants; i++)
+        if (sp->variant_point[i] < 0 || (uint64_t)sp->variant_point[i] >= sp->n_points)
+            rc = mer_errf(err, "/variants/point[%zu] = %" PRId64 " but there are %zu points", i, sp->variant_point[i],
+                          sp->n_points);
+    for (size_t i = 0; !rc && i < sp->n_tasks; i++)
+        if (sp->task_variant[i] < 0 || (uint64_t)sp->task_variant[i] >= sp->n_variants)
+            rc = mer_errf(err, "/tasks/variant[%zu] = %" PRId64 " but there are %zu variants", i, sp->task_variant[i],
+                          sp->n_variants);
     h5_close(f, NULL);
     if (rc) {
-        /* strings read so far may not match their counts: free what the counts cover */
-        stored_plan_free(sp);
+        stored_plan_free(sp); /* a column that failed its check was freed; the others match their counts */
         return mer_err_prefix(err, "%s", path);
     }
     return 0;
