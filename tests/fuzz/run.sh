@@ -19,18 +19,23 @@ export TMPDIR=$work   # the harnesses' scratch folders
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # longest input per target (the seed corpora hold longer files; those are replayed whole)
-declare -A maxlen=([cascade]=4096 [dat]=2048 [config]=8192 [dataset]=2048 [tfckpt]=1024 [report]=1024 [plan]=1024)
+declare -A maxlen=([cascade]=4096 [dat]=2048 [config]=8192 [dataset]=2048 [tfckpt]=1024 [report]=1024 [plan]=1024
+                   [pth]=8192)
+# seeds kept elsewhere (test fixtures), replayed too
+declare -A extra=([pth]=tests/fixtures/pth)
 targets=${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')}
 
 one() { # target: replay, then fuzz; writes $work/$t.log and $work/$t.status
-    local t=$1 bin="$build/fuzz_$1" seeds=tests/fuzz/seeds_$1
+    local t=$1 bin="$build/fuzz_$1" seeds=()
+    [ -d "tests/fuzz/seeds_$t" ] && seeds+=("tests/fuzz/seeds_$t")
+    [ -n "${extra[$t]:-}" ] && seeds+=("${extra[$t]}")
     mkdir -p "$work/corpus_$t"
-    if ! "$bin" -runs=0 -timeout=25 -artifact_prefix="$art/$t-" "$seeds" >"$work/$t.log" 2>&1; then
+    if ! "$bin" -runs=0 -timeout=25 -artifact_prefix="$art/$t-" "${seeds[@]}" >"$work/$t.log" 2>&1; then
         echo "replay" >"$work/$t.status"
         return
     fi
     if ! "$bin" -max_total_time="$secs" -timeout=25 -max_len="${maxlen[$t]:-4096}" -print_final_stats=1 \
-        -artifact_prefix="$art/$t-" "$work/corpus_$t" "$seeds" >>"$work/$t.log" 2>&1; then
+        -artifact_prefix="$art/$t-" "$work/corpus_$t" "${seeds[@]}" >>"$work/$t.log" 2>&1; then
         echo "fuzz" >"$work/$t.status"
         return
     fi
