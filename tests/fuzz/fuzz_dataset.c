@@ -17,7 +17,8 @@
 #include "io/media/image.h"
 #include "tests/fuzz/fuzz_util.h"
 
-static const char *const FORMATS[] = {"casme2", "samm", "smic", "megc2019", "manifest"};
+static const cfg_dataset_format FORMATS[] = {CFG_DATASET_CASME2, CFG_DATASET_SAMM, CFG_DATASET_SMIC,
+                                             CFG_DATASET_MEGC2019, CFG_DATASET_MANIFEST};
 
 static void mkdirs(const char *base, const char *rel) {
     char p[1024];
@@ -77,14 +78,14 @@ static void set_list(cfg_str_list *l, const char *text) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     fz_in in = {data, size};
-    const char *fmt = FORMATS[fz_u8(&in) % 5];
+    cfg_dataset_format fmt = FORMATS[fz_u8(&in) % 5];
     uint8_t opt = fz_u8(&in);
     char *csv[4], *pat[3];
     for (int i = 0; i < 4; i++) csv[i] = part(&in);
     for (int i = 0; i < 3; i++) pat[i] = part(&in);
     /* index rows name files by path: keep them inside the scratch tree (no '/', so no absolute path or
      * "../x"; a bare ".." is a folder and harmless) */
-    if (!strcmp(fmt, "megc2019") && strchr(csv[0], '/')) goto out;
+    if (fmt == CFG_DATASET_MEGC2019 && strchr(csv[0], '/')) goto out;
 
     const char *root = tree();
     static const char *const names[4] = {"ann.csv", "casme2.csv", "samm.csv", "smic.csv"};
@@ -103,13 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     mer_config cfg;
     config_defaults(&cfg);
-    free(cfg.dataset_format);
     free(cfg.dataset_root);
     free(cfg.dataset_annotations);
-    cfg.dataset_format = strdup(fmt);
+    cfg.dataset_format = fmt;
     cfg.dataset_root = strdup(root);
     /* smic: annotations are optional */
-    cfg.dataset_annotations = strdup(!strcmp(fmt, "smic") && (opt & 0x40) ? "" : path[0]);
+    cfg.dataset_annotations = strdup(fmt == CFG_DATASET_SMIC && (opt & 0x40) ? "" : path[0]);
     static const int MIN[4] = {0, 1, 2, 10};
     cfg.dataset_min_class_samples = MIN[opt & 3];
     if (opt & 4) set_list(&cfg.dataset_include, pat[0]);

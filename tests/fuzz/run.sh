@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=$(nproc)
-CC=${FUZZ_CC:-clang} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMER_FUZZ=ON >/dev/null
+CC=${FUZZ_CC:-clang} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMER_FUZZ=ON -DMER_WERROR=ON >/dev/null
 cmake --build "$build" -j "$jobs" --target fuzz >/dev/null
 art=${FUZZ_ARTIFACTS:-$build/artifacts}
 mkdir -p "$art"
