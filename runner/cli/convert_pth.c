@@ -67,9 +67,9 @@ static int check_resnet18(const pth_file *pf, mer_err *err) {
             warnings++;
         }
     }
-    resnet18_free(m);
     if (!warnings) printf("all %d tensors of mer's ResNet-18%s are present with their shapes\n", tab->n,
                           classes ? " with fc" : " (no fc)");
+    resnet18_free(m);
     return 0;
 }
 
