@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/nn/conv2d.h"
+#include "core/nn/dnnl_seq.h"
 #include "core/nn/layers.h"
 #include "io/base/rng.h"
 #include "io/h5.h"
@@ -15,7 +16,7 @@
 #define BN_MOMENTUM 0.1f
 
 /* A convolution (no bias) followed by BatchNorm: tensor indices into the table and geometry. */
-typedef struct {
+typedef struct convbn {
     int w, g, b, rm, rv;
     int cin, cout, k, stride, pad;
     float *save_mean, *save_invstd; /* training forward statistics (cout floats each) */
@@ -30,8 +31,34 @@ typedef struct {
     int H, W, OH, OW; /* input and output spatial size */
 } basic_block;
 
+#define R18_CONVS 20
+
+#ifdef MER_HAVE_DNNL
+/* The eval forward of one input shape on oneDNN: BatchNorm folded into the convolutions (weights and bias,
+ * reordered into the primitives' layouts when the weights generation changes), ReLU and the residual add as
+ * post-ops, activations in oneDNN's blocked layouts in three rotating slots. */
+#define R18_PLANS 2
+enum { SLOT_A, SLOT_B, SLOT_C, SLOT_CONVERT };
+typedef struct {
+    int N, H, W;
+    unsigned long wgen, last_used;
+    dn_seq seq;
+    dnnl_memory_t in, feat;     /* the caller's input (N,3,H,W) and the features (N,512,1,1), both plain */
+    float *feat_buf;
+    dnnl_memory_t w_plain[R18_CONVS], w[R18_CONVS], b[R18_CONVS];
+    const struct convbn *unit[R18_CONVS];
+    int n_conv;
+} r18_plan;
+#endif
+
 struct resnet18 {
     nn_table tab;
+    nn_engine engine;
+    unsigned long wgen, tick; /* weights generation (bumped whenever they may have changed); plan LRU clock */
+#ifdef MER_HAVE_DNNL
+    r18_plan *plans[R18_PLANS];
+    float *fold; /* one conv's folded weights, plain OIHW */
+#endif
     int n_classes;
     convbn stem;
     basic_block blocks[8];
@@ -70,6 +97,7 @@ int resnet18_create(resnet18 **out, int n_classes, mer_err *err) {
     resnet18 *m = mer_calloc(1, sizeof *m, err);
     if (!m) return -1;
     geometry(m);
+    m->engine = nn_engine_default();
     m->n_classes = n_classes;
     m->fc_w = m->fc_b = -1;
     /* registration order = torchvision's state_dict order (BasicBlock: conv1, bn1, conv2, bn2, downsample) */
@@ -103,7 +131,20 @@ fail:
     return mer_err_prefix(err, "resnet18_create");
 }
 
+#ifdef MER_HAVE_DNNL
+static void plan_free(r18_plan *p) {
+    if (!p) return;
+    dn_seq_free(&p->seq);
+    free(p->feat_buf);
+    free(p);
+}
+#endif
+
 void resnet18_release_activations(resnet18 *m) {
+#ifdef MER_HAVE_DNNL
+    for (int i = 0; i < R18_PLANS; i++) plan_free(m->plans[i]), m->plans[i] = NULL;
+    free(m->fold), m->fold = NULL;
+#endif
     free(m->acts), free(m->ws), free(m->argmax), free(m->gfeat);
     for (int i = 0; i < 3; i++) free(m->gbuf[i]), m->gbuf[i] = NULL;
     m->acts = m->ws = m->gfeat = NULL;
@@ -120,7 +161,19 @@ void resnet18_free(resnet18 *m) {
 }
 
 int resnet18_n_classes(const resnet18 *m) { return m->n_classes; }
-nn_table *resnet18_table(resnet18 *m) { return &m->tab; }
+/* The caller may write through the table: cached copies of the weights are stale from here on. */
+nn_table *resnet18_table(resnet18 *m) {
+    m->wgen++;
+    return &m->tab;
+}
+void resnet18_weights_changed(resnet18 *m) { m->wgen++; }
+
+int resnet18_set_engine(resnet18 *m, nn_engine e, mer_err *err) {
+    if (!nn_engine_available(e)) return mer_errf(err, "resnet18: this build has no oneDNN (cmake -DMER_DNNL=ON)");
+    m->engine = e;
+    return 0;
+}
+nn_engine resnet18_engine(const resnet18 *m) { return m->engine; }
 void resnet18_zero_grad(resnet18 *m) { memset(m->tab.grads, 0, m->tab.n_params * sizeof(float)); }
 
 size_t resnet18_activation_bytes(const resnet18 *m) {
@@ -133,6 +186,7 @@ static int is_conv(const nn_tensor *t) { return t->ndim == 4; }
 
 void resnet18_init_kaiming(resnet18 *m, uint64_t seed) {
     mer_rng r = rng_seeded(seed);
+    m->wgen++;
     for (int i = 0; i < m->tab.n; i++) {
         const nn_tensor *t = &m->tab.t[i];
         float *v = nn_table_data(&m->tab, i);
@@ -152,6 +206,7 @@ void resnet18_init_kaiming(resnet18 *m, uint64_t seed) {
 
 void resnet18_init_pattern(resnet18 *m, uint64_t seed) {
     mer_rng r = rng_seeded(seed);
+    m->wgen++;
     for (int i = 0; i < m->tab.n; i++) {
         const nn_tensor *t = &m->tab.t[i];
         float *v = nn_table_data(&m->tab, i);
@@ -177,6 +232,7 @@ void resnet18_init_pattern(resnet18 *m, uint64_t seed) {
 int resnet18_load_weights(resnet18 *m, const char *path, mer_err *err) {
     hid_t f;
     if (h5_open(path, 0, &f, err) < 0) return mer_err_prefix(err, "resnet18: loading weights");
+    m->wgen++;
     int rc = nn_table_load(&m->tab, f, "", NULL, err);
     h5_close(f, NULL);
     return rc < 0 ? mer_err_prefix(err, "resnet18: loading weights") : 0;
@@ -340,10 +396,180 @@ static void convbn_forward(resnet18 *m, convbn *u, float *c_out, float *bn_out, 
         batchnorm_forward_eval(bn_out, c_out, P(m, u->g), P(m, u->b), P(m, u->rm), P(m, u->rv), &bs, &post);
 }
 
+/* ---- eval forward on oneDNN ------------------------------------------------------------------- */
+
+#ifdef MER_HAVE_DNNL
+/* Fold BatchNorm (running statistics) into conv i of the plan and reorder the weights into its layout. */
+static int plan_load_weights(resnet18 *m, r18_plan *p, mer_err *err) {
+    for (int i = 0; i < p->n_conv; i++) {
+        const convbn *u = p->unit[i];
+        const float *w = P(m, u->w), *g = P(m, u->g), *beta = P(m, u->b), *rm = P(m, u->rm), *rv = P(m, u->rv);
+        const size_t per = (size_t)u->cin * u->k * u->k;
+        float *bias;
+        DN_TRY(dnnl_memory_get_data_handle(p->b[i], (void **)&bias), "oneDNN bias");
+        for (int o = 0; o < u->cout; o++) {
+            /* the reference's scale and shift (batchnorm_forward_eval) */
+            const float scale = g[o] * (float)(1.0 / sqrt((double)rv[o] + BN_EPS));
+            bias[o] = beta[o] - rm[o] * scale;
+            for (size_t j = 0; j < per; j++) m->fold[o * per + j] = w[o * per + j] * scale;
+        }
+        DN_TRY(dnnl_memory_set_data_handle(p->w_plain[i], m->fold), "oneDNN weights");
+        if (dn_reorder_now(&p->seq, p->w[i], p->w_plain[i], err) < 0) return -1;
+    }
+    p->wgen = m->wgen;
+    return 0;
+}
+
+/* Append conv+BN unit u reading src: into a new memory in dst_slot, or accumulating into sum_into (the
+ * residual, which then becomes the output) when given. */
+static int plan_conv(r18_plan *p, const convbn *u, dnnl_memory_t src, dnnl_memory_t *dst, int dst_slot,
+                     dnnl_memory_t sum_into, int relu, mer_err *err) {
+    const dnnl_memory_desc_t *smd;
+    DN_TRY(dnnl_memory_get_memory_desc(src, &smd), "oneDNN memory descriptor");
+    const int N = (int)smd->dims[0], H = (int)smd->dims[2], W = (int)smd->dims[3];
+    const int OH = (H + 2 * u->pad - u->k) / u->stride + 1, OW = (W + 2 * u->pad - u->k) / u->stride + 1;
+    const dnnl_memory_desc_t src_any = dn_md4(N, u->cin, H, W, dnnl_format_tag_any),
+                             dst_any = dn_md4(N, u->cout, OH, OW, dnnl_format_tag_any);
+    const dnnl_memory_desc_t *dmd = &dst_any;
+    if (sum_into) DN_TRY(dnnl_memory_get_memory_desc(sum_into, &dmd), "oneDNN memory descriptor");
+    dnnl_primitive_desc_t pd;
+    if (dn_conv_pd(&p->seq, &pd, &src_any, dmd, u->k, u->stride, u->pad, u->pad, u->pad, u->pad, 1, sum_into != NULL,
+                   relu, err) < 0)
+        return -1;
+    const int i = p->n_conv++;
+    const dnnl_memory_desc_t plain = dn_md4(u->cout, u->cin, u->k, u->k, dnnl_oihw);
+    const dnnl_memory_desc_t *bmd = dn_pd_md(pd, dnnl_query_weights_md);
+    dnnl_memory_desc_t bias_md;
+    const dnnl_dims_t bd = {u->cout};
+    dnnl_memory_desc_init_by_tag(&bias_md, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_memory_t in;
+    p->unit[i] = u;
+    if (dn_seq_mem(&p->seq, &p->w_plain[i], &plain, DN_USER, err) < 0 || dn_seq_mem(&p->seq, &p->w[i], bmd, DN_OWN, err) < 0 ||
+        dn_seq_mem(&p->seq, &p->b[i], &bias_md, DN_OWN, err) < 0 ||
+        dn_seq_as(&p->seq, &in, src, dn_pd_md(pd, dnnl_query_src_md), SLOT_CONVERT, err) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    if (sum_into)
+        *dst = sum_into;
+    else if (dn_seq_mem(&p->seq, dst, dn_pd_md(pd, dnnl_query_dst_md), dst_slot, err) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    const dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, p->w[i]}, {DNNL_ARG_BIAS, p->b[i]}, {DNNL_ARG_DST, *dst}};
+    return dn_seq_add(&p->seq, pd, args, 4, err);
+}
+
+/* Append a pooling of src (max 3x3/2 pad 1, or average over the whole plane) into a new memory in slot. */
+static int plan_pool(r18_plan *p, dnnl_memory_t src, dnnl_memory_t *dst, int slot, int global_avg, mer_err *err) {
+    const dnnl_memory_desc_t *smd;
+    DN_TRY(dnnl_memory_get_memory_desc(src, &smd), "oneDNN memory descriptor");
+    const int N = (int)smd->dims[0], C = (int)smd->dims[1], H = (int)smd->dims[2], W = (int)smd->dims[3];
+    const maxpool_shape ps = {N, C, H, W, 3, 2, 1};
+    const int OH = global_avg ? 1 : maxpool_out_h(&ps), OW = global_avg ? 1 : maxpool_out_w(&ps);
+    const dnnl_memory_desc_t dmd = dn_md4(N, C, OH, OW, dnnl_format_tag_any);
+    const dnnl_dims_t strides = {global_avg ? 1 : 2, global_avg ? 1 : 2}, kernel = {global_avg ? H : 3, global_avg ? W : 3},
+                      pad = {global_avg ? 0 : 1, global_avg ? 0 : 1};
+    dnnl_pooling_desc_t d;
+    DN_TRY(dnnl_pooling_forward_desc_init(&d, dnnl_forward_inference,
+                                          global_avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max, smd, &dmd,
+                                          strides, kernel, pad, pad),
+           "oneDNN pooling descriptor");
+    dnnl_primitive_attr_t attr;
+    if (dn_attr(&attr, 0, 0, err) < 0) return -1;
+    dnnl_primitive_desc_t pd;
+    const dnnl_status_t rc = dnnl_primitive_desc_create(&pd, &d, attr, p->seq.eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    DN_TRY(rc, "oneDNN pooling");
+    if (dn_seq_mem(&p->seq, dst, dn_pd_md(pd, dnnl_query_dst_md), slot, err) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    const dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, *dst}};
+    return dn_seq_add(&p->seq, pd, args, 2, err);
+}
+
+/* The eval network for (N,3,H,W): stem conv+BN+ReLU -> max pool -> 8 blocks -> global average pool. */
+static int plan_build(resnet18 *m, r18_plan *p, int N, int H, int W, mer_err *err) {
+    p->N = N, p->H = H, p->W = W;
+    if (dn_seq_init(&p->seq, err) < 0) return -1;
+    const dnnl_memory_desc_t in_md = dn_md4(N, 3, H, W, dnnl_nchw), feat_md = dn_md4(N, RESNET18_FEATURES, 1, 1, dnnl_nchw);
+    if (!(p->feat_buf = mer_malloc((size_t)N * RESNET18_FEATURES * sizeof(float), err))) return -1;
+    if (dn_seq_mem(&p->seq, &p->in, &in_md, DN_USER, err) < 0 || dn_seq_mem(&p->seq, &p->feat, &feat_md, DN_USER, err) < 0)
+        return -1;
+    DN_TRY(dnnl_memory_set_data_handle(p->feat, p->feat_buf), "oneDNN features");
+    dnnl_memory_t stem, cur, t1, t3;
+    if (plan_conv(p, &m->stem, p->in, &stem, SLOT_A, NULL, 1, err) < 0 || plan_pool(p, stem, &cur, SLOT_B, 0, err) < 0)
+        return -1;
+    int slot = SLOT_B; /* of cur; the residual add is in place, into cur or into the downsample's output */
+    for (int i = 0; i < 8; i++) {
+        const basic_block *b = &m->blocks[i];
+        const int s1 = (slot + 1) % 3, s3 = (slot + 2) % 3;
+        if (plan_conv(p, &b->c1, cur, &t1, s1, NULL, 1, err) < 0) return -1;
+        dnnl_memory_t shortcut = cur;
+        if (b->has_ds) {
+            if (plan_conv(p, &b->ds, cur, &t3, s3, NULL, 0, err) < 0) return -1;
+            shortcut = t3, slot = s3;
+        }
+        if (plan_conv(p, &b->c2, t1, &cur, -1, shortcut, 1, err) < 0) return -1;
+    }
+    dnnl_memory_t pooled;
+    if (plan_pool(p, cur, &pooled, (slot + 1) % 3, 1, err) < 0 || dn_seq_reorder(&p->seq, p->feat, pooled, err) < 0 ||
+        dn_seq_finalize(&p->seq, err) < 0)
+        return -1;
+    size_t fold = 0;
+    for (int i = 0; i < p->n_conv; i++) {
+        const size_t n = (size_t)p->unit[i]->cout * p->unit[i]->cin * p->unit[i]->k * p->unit[i]->k;
+        if (n > fold) fold = n;
+    }
+    if (!m->fold && !(m->fold = mer_malloc(fold * sizeof(float), err))) return -1;
+    return plan_load_weights(m, p, err);
+}
+
+/* features (N,512) of x on oneDNN, with the plan of this shape (built, or reloaded after a weights change). */
+static int forward_dnnl(resnet18 *m, float **feat, const float *x, int N, int H, int W, mer_err *err) {
+    r18_plan *p = NULL;
+    int victim = 0;
+    for (int i = 0; i < R18_PLANS; i++) {
+        r18_plan *q = m->plans[i];
+        if (q && q->N == N && q->H == H && q->W == W) p = q;
+        if (!q || (m->plans[victim] && q->last_used < m->plans[victim]->last_used)) victim = i;
+    }
+    if (!p) {
+        plan_free(m->plans[victim]);
+        if (!(p = m->plans[victim] = mer_calloc(1, sizeof *p, err))) return -1;
+        if (plan_build(m, p, N, H, W, err) < 0) {
+            plan_free(p);
+            m->plans[victim] = NULL;
+            return -1;
+        }
+    } else if (p->wgen != m->wgen && plan_load_weights(m, p, err) < 0) {
+        return -1;
+    }
+    p->last_used = ++m->tick;
+    DN_TRY(dnnl_memory_set_data_handle(p->in, (void *)x), "oneDNN input");
+    if (dn_seq_run(&p->seq, err) < 0) return -1;
+    *feat = p->feat_buf;
+    return 0;
+}
+#endif
+
 int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
                      mer_err *err) {
     if (N <= 0 || H <= 0 || W <= 0) return mer_errf(err, "resnet18_forward: bad input shape (%d,3,%d,%d)", N, H, W);
     m->train_ready = 0;
+#ifdef MER_HAVE_DNNL
+    if (!train && m->engine == NN_ENGINE_DNNL) {
+        float *feat = NULL;
+        if (forward_dnnl(m, &feat, x, N, H, W, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
+        if (logits && m->n_classes > 0)
+            linear_forward(logits, feat, P(m, m->fc_w), P(m, m->fc_b), N, RESNET18_FEATURES, m->n_classes);
+        if (features) memcpy(features, feat, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+        return 0;
+    }
+#endif
+    if (train) m->wgen++; /* the running statistics move (and an optimiser step usually follows) */
     if (ensure_memory(m, N, H, W, train, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
     m->N = N, m->H = H, m->W = W, m->x = x;
     const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};

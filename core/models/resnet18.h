@@ -12,13 +12,21 @@
  * the backward pass needs is kept until the next forward). Memory grows to the largest batch seen;
  * resnet18_release_activations() gives it back.
  *
- * Threads: the convolutions call OpenBLAS (set its thread count with nn_set_threads(), core/nn/threads.h);
- * the elementwise loops run on the calling thread. Not thread-safe: one model per thread of control.
+ * Engines (core/nn/engine.h): the eval forward runs on oneDNN in builds with it (BatchNorm folded into the
+ * convolutions, ReLU and the residual add fused, blocked layouts between layers, one plan of primitives per
+ * input shape for the two most recent shapes), else and in training on the im2col + OpenBLAS reference.
+ * The oneDNN plans hold the weights folded and reordered; they are refreshed when the weights may have
+ * changed: after resnet18_table(), loading, initialising, a training-mode forward, or
+ * resnet18_weights_changed() (call it after writing through a table pointer obtained earlier).
+ *
+ * Threads: the convolutions run on OpenMP threads (oneDNN) or call OpenBLAS (set the thread count with
+ * nn_set_threads(), core/nn/threads.h). Not thread-safe: one model per thread of control.
  */
 #pragma once
 #include <stdint.h>
 
 #include "core/nn/conv2d.h"
+#include "core/nn/engine.h"
 #include "io/base/err.h"
 #include "core/nn/tensors.h"
 
@@ -31,8 +39,13 @@ typedef struct resnet18 resnet18;
 int resnet18_create(resnet18 **out, int n_classes, mer_err *err);
 void resnet18_free(resnet18 *m);
 int resnet18_n_classes(const resnet18 *m);
-/* The parameter table: params/grads arenas (trainable), buffers (running stats), names and shapes. */
+/* The parameter table: params/grads arenas (trainable), buffers (running stats), names and shapes.
+ * Marks the weights as changed (see Engines above). */
 nn_table *resnet18_table(resnet18 *m);
+void resnet18_weights_changed(resnet18 *m);
+/* The engine of the eval forward (default nn_engine_default()); fails if this build lacks it. */
+int resnet18_set_engine(resnet18 *m, nn_engine e, mer_err *err);
+nn_engine resnet18_engine(const resnet18 *m);
 
 /* torchvision's initialisation from a seed: conv weights kaiming-normal (fan_out, ReLU gain), BN
  * weight 1 / bias 0 / running mean 0 / running var 1, fc weight and bias uniform(+-1/sqrt(512)). */

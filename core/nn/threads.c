@@ -1,6 +1,8 @@
 /* Thread count and OpenBLAS kernel family of the numerical code (see threads.h). */
 #include "core/nn/threads.h"
 
+#include "core/nn/engine.h"
+
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +74,11 @@ void nn_describe_threads(char *buf, size_t size, int threads) {
     const char *fallback = getenv(NN_BLAS_REEXEC_ENV);
     char chosen[96] = "";
     if (fallback && *fallback) snprintf(chosen, sizeof chosen, " chosen by mer, OpenBLAS picked %s", fallback);
-    snprintf(buf, size, "%d thread%s (GEMMs: OpenBLAS %s build, %s kernels%s; own loops: %d)", threads,
-             threads == 1 ? "" : "s", p >= 0 && p <= 2 ? builds[p] : "?", nn_blas_corename(), chosen, nn_loop_threads());
+    char engine[48];
+    nn_engine_describe(engine, sizeof engine, nn_engine_default());
+    snprintf(buf, size, "%d thread%s (convolutions: %s; GEMMs: OpenBLAS %s build, %s kernels%s; own loops: %d)",
+             threads, threads == 1 ? "" : "s", engine, p >= 0 && p <= 2 ? builds[p] : "?", nn_blas_corename(), chosen,
+             nn_loop_threads());
 }
 
 int nn_threads_default(void) {

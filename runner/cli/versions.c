@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "core/nn/engine.h"
 #include "core/nn/threads.h"
 #include "mer_version.h"
 #include "runner/cli/commands.h"
@@ -42,6 +43,9 @@ void fprint_versions(FILE *f) {
     const char *fallback = getenv(NN_BLAS_REEXEC_ENV);
     fprintf(f, "  %-12s %s (core %s%s%s)\n", "OpenBLAS", openblas_get_config(), openblas_get_corename(),
             fallback ? ", chosen by mer; OpenBLAS picked " : "", fallback ? fallback : "");
+    char engine[48];
+    nn_engine_describe(engine, sizeof engine, nn_engine_default());
+    fprintf(f, "  %-12s %s\n", "conv engine", engine);
     av_ver(f, "libavformat", avformat_version());
     av_ver(f, "libavcodec", avcodec_version());
     av_ver(f, "libswscale", swscale_version());

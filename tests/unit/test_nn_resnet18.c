@@ -56,19 +56,36 @@ int main(void) {
     int labels[16];
     for (int i = 0; i < N; i++) labels[i] = (int)yf[i];
 
-    /* eval forward */
+    /* eval forward on each engine of this build against PyTorch, and oneDNN against the reference */
     float *feat = malloc(sizeof(float) * N * 512), *logits = malloc(sizeof(float) * N * 1000);
-    CHECK(resnet18_forward(m, feat, logits, x, N, HW, HW, 0, &err) == 0, "eval forward: %s", err.msg);
-    float *ref = read_f32(f, "eval/features", &n);
-    double e = nn_test_rel_l2(feat, ref, n);
-    printf("eval features rel L2 %.3g\n", e);
-    CHECK(e <= 1e-4, "eval features rel L2 %g", e);
-    free(ref);
-    ref = read_f32(f, "eval/logits", &n);
-    e = nn_test_rel_l2(logits, ref, n);
-    printf("eval logits rel L2 %.3g\n", e);
-    CHECK(e <= 1e-4, "eval logits rel L2 %g", e);
-    free(ref);
+    float *feat_ref = malloc(sizeof(float) * N * 512);
+    float *ref = read_f32(f, "eval/features", &n), *ref_logits = read_f32(f, "eval/logits", &n);
+    for (int e_i = 0; e_i < 2; e_i++) {
+        const nn_engine eng = e_i ? NN_ENGINE_DNNL : NN_ENGINE_REFERENCE;
+        if (!nn_engine_available(eng)) {
+            printf("engine %d not in this build\n", e_i);
+            continue;
+        }
+        char name[48];
+        nn_engine_describe(name, sizeof name, eng);
+        CHECK(resnet18_set_engine(m, eng, &err) == 0, "set engine: %s", err.msg);
+        CHECK(resnet18_forward(m, feat, logits, x, N, HW, HW, 0, &err) == 0, "eval forward: %s", err.msg);
+        double e = nn_test_rel_l2(feat, ref, (size_t)N * 512);
+        printf("%s: eval features rel L2 %.3g\n", name, e);
+        CHECK(e <= 1e-4, "%s: eval features rel L2 %g", name, e);
+        e = nn_test_rel_l2(logits, ref_logits, (size_t)N * 1000);
+        printf("%s: eval logits rel L2 %.3g\n", name, e);
+        CHECK(e <= 1e-4, "%s: eval logits rel L2 %g", name, e);
+        if (eng == NN_ENGINE_REFERENCE) {
+            memcpy(feat_ref, feat, sizeof(float) * N * 512);
+        } else {
+            e = nn_test_rel_l2(feat, feat_ref, (size_t)N * 512);
+            printf("%s vs reference: eval features rel L2 %.3g\n", name, e);
+            CHECK(e <= 1e-5, "%s vs reference: features rel L2 %g", name, e);
+        }
+    }
+    free(ref), free(ref_logits);
+    resnet18_set_engine(m, nn_engine_default(), &err);
 
     /* one SGD training step */
     float *probs = malloc(sizeof(float) * N * 1000), *dlogits = calloc((size_t)N * 1000, sizeof(float));
@@ -80,7 +97,7 @@ int main(void) {
     CHECK(resnet18_backward(m, NULL, NULL, dlogits, &err) == 0, "backward: %s", err.msg);
     for (size_t i = 0; i < tab->n_params; i++) tab->params[i] -= (float)lr * tab->grads[i];
 
-    double worst_grad = 0, worst_after = 0;
+    double e, worst_grad = 0, worst_after = 0;
     const char *worst_grad_name = "", *worst_after_name = "";
     char p1[256], p2[256], p3[256];
     for (int i = 0; i < tab->n; i++) {
