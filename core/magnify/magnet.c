@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/magnify/magnet_dnnl.h"
 #include "core/nn/conv2d.h"
+#include "core/nn/simd.h"
 #include "io/base/rng.h"
 #include "io/h5.h"
 
@@ -58,23 +60,6 @@ const magnet_layer_spec MAGNET_LAYERS[MAGNET_N_CONVS] = {
     {"decoder/pred_conv", 7, 32, 3},
 };
 
-/* Indices into MAGNET_LAYERS; a residual block X uses X (c1) and X + 1 (c2). */
-enum {
-    L_ENC_CONV1 = 0,
-    L_ENC_CONV2 = 1,
-    L_ENC_RES = 2,      /* 3 blocks: 2, 4, 6 */
-    L_ENC_TEX_CONV = 8,
-    L_TEX_RES = 9,      /* 2 blocks: 9, 11 */
-    L_SHAPE_RES = 13,   /* 2 blocks: 13, 15 */
-    L_MANI_CONV0 = 17,
-    L_MANI_AFT = 18,
-    L_MANI_RES = 19,
-    L_DEC_TEX_UP = 21,
-    L_DEC_RES = 22,     /* 9 blocks: 22, 24, ..., 38 */
-    L_DEC_CONV2 = 40,
-    L_PRED = 41,
-};
-
 static size_t layer_numel(int i) {
     const magnet_layer_spec *s = &MAGNET_LAYERS[i];
     return (size_t)s->k * s->k * s->in * s->out;
@@ -86,6 +71,7 @@ void magnet_var_name(char *buf, size_t n, int layer) {
 
 int magnet_alloc(magnet_model *m, mer_err *err) {
     memset(m, 0, sizeof *m);
+    m->engine = nn_engine_default();
     m->params = mer_calloc(MAGNET_N_PARAMS, sizeof *m->params, err);
     if (!m->params) return -1;
     size_t off = 0;
@@ -98,6 +84,9 @@ int magnet_alloc(magnet_model *m, mer_err *err) {
 
 void magnet_free(magnet_model *m) {
     if (!m) return;
+#ifdef MER_HAVE_DNNL
+    magnet_dnnl_free(m->dnnl);
+#endif
     free(m->params);
     memset(m, 0, sizeof *m);
 }
@@ -231,25 +220,34 @@ static void ctx_free(fwd_ctx *c) {
 
 static inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
 
-/* out (P, H+t+b, W+l+r) from in (P, H, W): reflection (edge not repeated; every pad < size) or zeros. */
-static void pad_planes(float *out, const float *in, int P, int H, int W, int t, int l, int b, int r, int reflect_mode) {
+void magnet_pad(float *out, const float *in, int P, int H, int W, int v, int t, int l, int b, int r, int reflect_mode) {
     const int Ho = H + t + b, Wo = W + l + r;
+    const size_t vb = (size_t)v * sizeof(float);
+    MER_PARALLEL_FOR_IF((size_t)P * Ho * Wo * v >= MER_PARALLEL_MIN)
     for (int p = 0; p < P; p++) {
-        const float *src = in + (size_t)p * H * W;
-        float *dst = out + (size_t)p * Ho * Wo;
+        const float *src = in + (size_t)p * H * W * v;
+        float *dst = out + (size_t)p * Ho * Wo * v;
         for (int y = 0; y < Ho; y++) {
-            float *row = dst + (size_t)y * Wo;
+            float *row = dst + (size_t)y * Wo * v;
             int sy = y - t;
             if (!reflect_mode && (sy < 0 || sy >= H)) {
-                memset(row, 0, (size_t)Wo * sizeof *row);
+                memset(row, 0, (size_t)Wo * vb);
                 continue;
             }
-            const float *srow = src + (size_t)reflect(sy, H) * W;
-            for (int x = 0; x < l; x++) row[x] = reflect_mode ? srow[reflect(x - l, W)] : 0.0f;
-            memcpy(row + l, srow, (size_t)W * sizeof *row);
-            for (int x = l + W; x < Wo; x++) row[x] = reflect_mode ? srow[reflect(x - l, W)] : 0.0f;
+            const float *srow = src + (size_t)reflect(sy, H) * W * v;
+            for (int x = 0; x < l; x++)
+                if (reflect_mode) memcpy(row + (size_t)x * v, srow + (size_t)reflect(x - l, W) * v, vb);
+                else memset(row + (size_t)x * v, 0, vb);
+            memcpy(row + (size_t)l * v, srow, (size_t)W * vb);
+            for (int x = l + W; x < Wo; x++)
+                if (reflect_mode) memcpy(row + (size_t)x * v, srow + (size_t)reflect(x - l, W) * v, vb);
+                else memset(row + (size_t)x * v, 0, vb);
         }
     }
+}
+
+static void pad_planes(float *out, const float *in, int P, int H, int W, int t, int l, int b, int r, int reflect_mode) {
+    magnet_pad(out, in, P, H, W, 1, t, l, b, r, reflect_mode);
 }
 
 /* VALID convolution of one image in (C, Hi, Wi) -> out (OC, Ho, Wo), in row strips when the whole image's
@@ -321,15 +319,17 @@ static int resblock(fwd_ctx *c, float *x, int H, int W, const magnet_model *m, i
     return 0;
 }
 
-/* out (P, 2H, 2W) = nearest-neighbour upsampling of in (P, H, W). */
-static void upsample2(float *out, const float *in, int P, int H, int W) {
+void magnet_upsample2(float *out, const float *in, int P, int H, int W, int v) {
+    MER_PARALLEL_FOR_IF((size_t)P * H * W * v * 4 >= MER_PARALLEL_MIN)
     for (int p = 0; p < P; p++)
         for (int y = 0; y < 2 * H; y++) {
-            const float *src = in + ((size_t)p * H + y / 2) * W;
-            float *dst = out + ((size_t)p * 2 * H + y) * 2 * W;
-            for (int x = 0; x < 2 * W; x++) dst[x] = src[x / 2];
+            const float *src = in + ((size_t)p * H + y / 2) * W * v;
+            float *dst = out + ((size_t)p * 2 * H + y) * 2 * W * v;
+            for (int x = 0; x < 2 * W; x++) memcpy(dst + (size_t)x * v, src + (size_t)(x / 2) * v, (size_t)v * sizeof(float));
         }
 }
+
+static void upsample2(float *out, const float *in, int P, int H, int W) { magnet_upsample2(out, in, P, H, W, 1); }
 
 /* Encoder: shape M (32, H/2, W/2) and, when V != NULL, texture V (32, H/4, W/4) of x (3, H, W).
  * f16: (16, H, W) scratch; trunk: (32, H/2, W/2) scratch. */
@@ -365,6 +365,9 @@ int magnet_forward_budget(float *out, const float *a, const float *b, int H, int
     if (T < 0) return mer_errf(err, "MagNet: negative factor count %d", T);
     for (int t = 0; t < T; t++)
         if (!isfinite(factors[t])) return mer_errf(err, "MagNet: factor %d is not finite", t);
+#ifdef MER_HAVE_DNNL
+    if (m->engine == NN_ENGINE_DNNL) return magnet_forward_dnnl(out, a, b, H, W, factors, T, m, ws_budget_floats, err);
+#endif
     const int Hp = (H + 3) / 4 * 4, Wp = (W + 3) / 4 * 4, h2 = Hp / 2, w2 = Wp / 2;
     const size_t full = (size_t)Hp * Wp, half = (size_t)h2 * w2, quarter = half / 4;
     const size_t sizes[B_COUNT] = {3 * full, 3 * full, 16 * full, 32 * half, 32 * half, 32 * half, 32 * quarter,

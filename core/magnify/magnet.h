@@ -11,6 +11,11 @@
  * conv3((m-1) * g)), and the decoder's texture upsampling of V_b. Per factor only the manipulator's residual
  * block and the decoder's residual/upsampling/prediction layers run. Output is clipped to [-1, 1].
  *
+ * Engines (core/nn/engine.h): on oneDNN (default in builds with it) the factors run in batches and the
+ * activations stay in oneDNN's blocked layout; the reference is im2col + OpenBLAS one factor at a time. The
+ * oneDNN state is created by the first forward and holds reordered weights: the weights must not change after
+ * that (load or init into a fresh model instead). Not thread-safe: one model per thread of control.
+ *
  * Weights: HDF5 datasets named like the TensorFlow variables, e.g.
  * "ynet_3frames/encoder/enc_conv1_c/Conv/weights" with HWIO shape (7, 7, 3, 16) — what `mer convert-tf`
  * writes from the official checkpoint.
@@ -19,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/nn/engine.h"
 #include "io/base/err.h"
 
 #define MAGNET_N_CONVS 42
@@ -36,6 +42,8 @@ extern const magnet_layer_spec MAGNET_LAYERS[MAGNET_N_CONVS];
 typedef struct {
     float *params;                  /* one arena of MAGNET_N_PARAMS floats */
     float *w[MAGNET_N_CONVS];       /* OIHW kernel of MAGNET_LAYERS[i], pointing into params */
+    nn_engine engine;               /* of magnet_forward; nn_engine_default() after alloc/load/init */
+    struct magnet_dnnl *dnnl;       /* oneDNN primitives and reordered weights, made by the first forward */
 } magnet_model;
 
 /* Full TF variable name of layer i ("ynet_3frames/<scope>/Conv/weights") into buf. */
@@ -58,8 +66,10 @@ int magnet_init_random(magnet_model *m, uint64_t seed, mer_err *err);
 int magnet_forward(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
                    const magnet_model *m, mer_err *err);
 
-/* Same with an explicit scratch budget (floats) for one convolution's im2col + GEMM result: convolutions
- * that would need more run in row strips (any budget >= 1 works; smaller = less memory, more calls). */
+/* Same with an explicit scratch budget (floats). Reference engine: for one convolution's im2col + GEMM result;
+ * convolutions that would need more run in row strips. oneDNN: for the largest activation of one batch of
+ * factors (the padded upsampled decoder input, 64 x (H+2) x (W+2) floats per factor). Any budget >= 1 works;
+ * smaller = less memory, more calls. */
 #define MAGNET_CONV_WS_BUDGET ((size_t)8 << 20) /* 32 MB */
 int magnet_forward_budget(float *out, const float *a, const float *b, int H, int W, const double *factors, int T,
                           const magnet_model *m, size_t ws_budget_floats, mer_err *err);

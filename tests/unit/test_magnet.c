@@ -152,6 +152,37 @@ int main(void) {
         free(factors);
     }
 
+    /* the reference engine against the fixtures, and oneDNN (when built in) against the reference with the
+     * factors in batches of 1, 2 and all (scratch budgets in units of one factor's largest activation) */
+    {
+        double *factors;
+        int nd, H2, W2;
+        size_t d[H5_MAX_DIMS];
+        h5_read_f64(f, "factors", &factors, &nd, d, &err);
+        const int T = (int)d[0];
+        float *ys = read_chw(f, "ys", &H2, &W2);
+        float *ref = malloc((size_t)T * 3 * H * W * sizeof *ref), *out = malloc((size_t)T * 3 * H * W * sizeof *out);
+        m.engine = NN_ENGINE_REFERENCE;
+        check_case(f, &m, "a", "b", "alpha", "y", "reference engine: 64x64 parity");
+        CHECK(magnet_forward(ref, a, b, H, W, factors, T, &m, &err) == 0, "reference multi: %s", err.msg);
+        double e = rel_l2(ref, ys, (size_t)T * 3 * H * W);
+        printf("reference engine, %d factors: relative L2 error %.3g\n", T, e);
+        CHECK(e <= 1e-4, "reference engine multi-factor relative L2 error %.3g", e);
+        m.engine = nn_engine_default();
+        if (m.engine == NN_ENGINE_DNNL) {
+            const size_t per = (size_t)64 * (((H + 3) / 4 * 4) + 2) * (((W + 3) / 4 * 4) + 2);
+            const size_t budgets[3] = {1, 2 * per, MAGNET_CONV_WS_BUDGET};
+            for (int k = 0; k < 3; k++) {
+                CHECK(magnet_forward_budget(out, a, b, H, W, factors, T, &m, budgets[k], &err) == 0, "oneDNN: %s",
+                      err.msg);
+                e = rel_l2(out, ref, (size_t)T * 3 * H * W);
+                printf("oneDNN vs reference, %d factors, budget %zu: relative L2 %.3g\n", T, budgets[k], e);
+                CHECK(e <= 1e-5, "oneDNN vs reference (budget %zu): relative L2 %.3g", budgets[k], e);
+            }
+        }
+        free(ys), free(ref), free(out), free(factors);
+    }
+
     /* alpha = 1 is the identity in shape space: f(a, b, 1) == f(b, b, any alpha) (both decode V_b, M_b);
      * on a 24x24 crop of the pair to keep the test short */
     {
