@@ -84,7 +84,7 @@ int main(void) {
             CHECK(e <= 1e-5, "%s vs reference: features rel L2 %g", name, e);
         }
     }
-    free(ref), free(ref_logits);
+    free(ref), free(ref_logits), free(feat_ref);
     resnet18_set_engine(m, nn_engine_default(), &err);
 
     /* one SGD training step */
