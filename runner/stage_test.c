@@ -132,6 +132,18 @@ static int flaky_count_up(const char *marker) {
     return n;
 }
 
+/* The end of a PREP or FEATURES task: the pseudo-work, then n vectors of TEST_DIM values under `name` with
+ * their sample indices and ids. 0, STAGE_INTERRUPTED or -1. */
+static int finish_task(hid_t out, const char *name, const int64_t *index, const char *const *ids, const float *x,
+                       size_t n, const run_ctx *ctx, mer_err *err) {
+    if (pseudo_work(task_ms(), ctx)) return STAGE_INTERRUPTED;
+    size_t d2[2] = {n, TEST_DIM};
+    return h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
+                   h5_write_f32(out, name, x, 2, d2, err)
+               ? -1
+               : 0;
+}
+
 static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_samples *s = &ctx->plan->samples;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
@@ -165,15 +177,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
         ids[n] = s->id[i];
         n++;
     }
-    if (pseudo_work(task_ms(), ctx)) {
-        rc = STAGE_INTERRUPTED;
-        goto done;
-    }
-    size_t d2[2] = {n, TEST_DIM};
-    rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
-                 h5_write_f32(out, "x", x, 2, d2, err)
-             ? -1
-             : 0;
+    rc = finish_task(out, "x", index, ids, x, n, ctx, err);
 done:
     free(index);
     free(ids);
@@ -231,15 +235,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         ids[n] = p->samples.id[i];
         n++;
     }
-    if (pseudo_work(task_ms(), ctx)) {
-        rc = STAGE_INTERRUPTED;
-        goto done;
-    }
-    size_t d2[2] = {n, TEST_DIM};
-    rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
-                 h5_write_f32(out, "feat", feat, 2, d2, err)
-             ? -1
-             : 0;
+    rc = finish_task(out, "feat", index, ids, feat, n, ctx, err);
 done:
     free(all);
     free(feat);
