@@ -33,7 +33,11 @@ static void print_help(void) {
            "Commands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         printf("  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    printf("\n'mer COMMAND --help' documents each command's options.\n");
+    printf("\n'mer COMMAND --help' documents each command's options; 'man mer-COMMAND' in an installed tree.\n\n"
+           "Examples (from a source tree; installed: PREFIX/share/mer/..., printed by 'mer version --share'):\n"
+           "  mer run configs/demo.yaml                  mer run $(mer version --share)/configs/demo.yaml\n"
+           "  sbatch slurm/mer.sbatch my.yaml            sbatch $(mer version --share)/slurm/mer.sbatch my.yaml\n"
+           "  mer report out/demo --format html --out report.html\n");
 }
 
 /* OpenBLAS has chosen its kernels by the time main runs; when it fell back to narrower ones than the CPU
