@@ -477,7 +477,7 @@ static int list_dirs(char ***out, size_t *n, const char *dir, int (*keep)(const 
         *n = 0;
         return -1;
     }
-    qsort(*out, *n, sizeof **out, cmp_str);
+    if (*n) qsort(*out, *n, sizeof **out, cmp_str); /* qsort(NULL, 0) is undefined */
     return 0;
 }
 static void free_list(char **v, size_t n) {
