@@ -36,7 +36,11 @@ static void nn_usage(FILE *f) {
             "             labels `y` of F.h5 (dropout off, the stored planes).\n"
             "  bench      --model resnet18 --size S --batch B --threads T [--train] [--iters K]\n"
             "             images/s and GFLOP/s of eval or training passes on random data (after one warm-up pass),\n"
-            "             the OpenBLAS sgemm rate on the same threads, and the time spent in the convolution GEMMs.\n"
+            "             the OpenBLAS sgemm rate on the same threads, and the time spent in the convolution GEMMs\n"
+            "             (batch 32, 3 passes by default).\n"
+            "  bench      --model head --train [--batch B] [--threads T] [--iters K]\n"
+            "             samples/s of the LSH head's training steps (forward, backward, Adam) at the patent's\n"
+            "             sizes: T 32, d_in 512, d 1024, n_rounds 4, hidden 256 (batch 16, median of 50 steps).\n"
             "  init       --model resnet18 --output W.h5 [--seed S] [--classes C] [--pattern]\n"
             "             write torchvision-style random weights (kaiming, from the seed), or with --pattern the\n"
             "             deterministic test pattern of the fixtures (resnet18_init_pattern).\n\n"
@@ -320,6 +324,66 @@ done:
     return rc;
 }
 
+/* The LSH head's training at the patent's sizes (T 32, d_in 512, d 1024, n_rounds 4, hidden 256, 5 classes) on
+ * random frozen features: forward, cross-entropy, backward, Adam step; median step time over --iters steps
+ * after one warm-up step. The peer: tests/ref/torch_head_bench.py. */
+static int bench_head(const nn_args *a, mer_err *err) {
+    enum { T = 32, D_IN = 512, C = 5 };
+    const int N = a->batch;
+    lsh_head_options o = lsh_head_defaults();
+    o.n_rounds = 4, o.d = 1024, o.hidden = 256;
+    lsh_head *h = NULL;
+    if (lsh_head_create(&h, D_IN, T, C, &o, 1, err) < 0) return -1;
+    nn_table *tab = lsh_head_table(h);
+    optimizer opt;
+    optim_options oo = optim_defaults(OPTIM_ADAM);
+    float *x = malloc(sizeof(float) * N * T * D_IN), *logits = malloc(sizeof(float) * N * C);
+    float *probs = malloc(sizeof(float) * N * C), *dl = malloc(sizeof(float) * N * C);
+    double *step = malloc(sizeof(double) * a->iters);
+    int *y = malloc(sizeof(int) * N), rc = -1;
+    mer_rng r = rng_seeded(2);
+    if (optim_init(&opt, &oo, tab->n_params, err) < 0) goto free_head;
+    if (!x || !logits || !probs || !dl || !step || !y) {
+        mer_errf(err, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < (size_t)N * T * D_IN; i++) x[i] = rng_normal(&r);
+    for (int i = 0; i < N; i++) y[i] = i % C;
+    printf("sgemm 1024^3, %d threads, OpenBLAS %s kernels: %.1f GFLOP/s\n", a->threads, nn_blas_corename(),
+           sgemm_rate(1024));
+    for (int it = 0; it <= a->iters; it++) { /* step 0 is the warm-up */
+        const double t0 = now_seconds();
+        lsh_head_zero_grad(h);
+        if (lsh_head_forward(h, logits, NULL, x, N, 1, &r, err) < 0) goto done;
+        softmax_ce_forward(probs, logits, y, NULL, N, C);
+        memset(dl, 0, sizeof(float) * N * C);
+        softmax_ce_backward(dl, probs, y, NULL, N, C, 1.0f);
+        if (lsh_head_backward(h, NULL, dl, err) < 0) goto done;
+        optim_step(&opt, tab->params, tab->grads, 1e-3f);
+        if (it > 0) step[it - 1] = now_seconds() - t0;
+    }
+    for (int i = 1; i < a->iters; i++) /* insertion sort for the median */
+        for (int j = i; j > 0 && step[j - 1] > step[j]; j--) {
+            const double t = step[j];
+            step[j] = step[j - 1], step[j - 1] = t;
+        }
+    const double med = step[a->iters / 2];
+    /* multiply-adds of one sample: q, k, v projections, scores and attention (dense bound), fc1, fc2; x3 for training */
+    const double macs = 3.0 * T * D_IN * o.d + 2.0 * T * T * o.d + (D_IN + o.d) * (double)o.hidden + o.hidden * C;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("median step %.2f ms; at most %.1f GFLOP/s (dense-attention bound); peak RSS %.0f MB\n", med * 1e3,
+           2.0 * 3.0 * macs * N / med / 1e9, ru.ru_maxrss / 1e3);
+    printf("head train T%d d_in%d d%d batch %d threads %d: %.1f samples/s\n", T, D_IN, o.d, N, a->threads, N / med);
+    rc = 0;
+done:
+    optim_free(&opt);
+free_head:
+    lsh_head_free(h);
+    free(x), free(logits), free(probs), free(dl), free(step), free(y);
+    return rc;
+}
+
 /* ---- init ------------------------------------------------------------------------------------- */
 
 static int init_resnet18(const nn_args *a, mer_err *err) {
@@ -349,7 +413,7 @@ int cmd_nn(int argc, char **argv) {
         {"pattern", no_argument, 0, 'p'},     {"chunk", required_argument, 0, 'k'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    nn_args a = {.action = argv[1], .model = NULL, .lr = -1, .size = 112, .batch = 32, .threads = 0, .iters = 3,
+    nn_args a = {.action = argv[1], .model = NULL, .lr = -1, .size = 112, .batch = 0, .threads = 0, .iters = 0,
                  .classes = 1000, .chunk = 32, .seed = 1};
     int c;
     long v;
@@ -402,6 +466,8 @@ int cmd_nn(int argc, char **argv) {
     if (!a.model) return usage_error("nn", "%s needs --model resnet18|head", a.action);
     const int is_resnet = !strcmp(a.model, "resnet18"), is_head = !strcmp(a.model, "head");
     if (!is_resnet && !is_head) return usage_error("nn", "--model must be resnet18 or head, got '%s'", a.model);
+    if (!a.batch) a.batch = is_head ? 16 : 32;
+    if (!a.iters) a.iters = is_head ? 50 : 3;
     a.threads = nn_set_threads(a.threads);
     char desc[160];
     nn_describe_threads(desc, sizeof desc, a.threads);
@@ -420,8 +486,8 @@ int cmd_nn(int argc, char **argv) {
             return usage_error("nn", "train-step needs --weights, --input, --lr and --output");
         rc = train_step_resnet18(&a, &err);
     } else if (!strcmp(a.action, "bench")) {
-        if (!is_resnet) return usage_error("nn", "bench supports --model resnet18");
-        rc = bench_resnet18(&a, &err);
+        if (is_head && !a.train) return usage_error("nn", "bench --model head needs --train");
+        rc = is_head ? bench_head(&a, &err) : bench_resnet18(&a, &err);
     } else if (!strcmp(a.action, "init")) {
         if (!is_resnet || !a.output) return usage_error("nn", "init needs --model resnet18 and --output");
         rc = init_resnet18(&a, &err);

@@ -37,8 +37,13 @@ for k in bn1.weight bn1.running_mean bn1.running_var layer4.1.bn2.bias layer2.0.
   check "resnet18 train-step $k" h5diff -d 1e-5 "$tmp/w2.h5" "$fx/resnet18_ref.h5" "/$k" "/after/$k"
 done
 
+# the head's training benchmark runs at the patent's sizes and prints its figure line
+"$MER_BIN" nn bench --model head --train --threads 1 --batch 2 --iters 2 >"$tmp/bench.txt" 2>&1
+check "head bench figure line" grep -q "^head train T32 d_in512 d1024 batch 2 threads 1: [0-9.]* samples/s$" "$tmp/bench.txt"
+
 # usage errors exit 2, failures exit 1
 set +e
+"$MER_BIN" nn bench --model head >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: head bench without --train not exit 2"; fail=1; }
 "$MER_BIN" nn forward --model resnet18 --bogus >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: unknown option not exit 2"; fail=1; }
 "$MER_BIN" nn forward --model head --weights "$tmp/missing.h5" --input "$tmp/missing.h5" --output "$tmp/x.h5" 2>"$tmp/err.txt"
 [ $? -eq 1 ] && grep -q missing.h5 "$tmp/err.txt" || { echo "FAIL: missing file not reported"; cat "$tmp/err.txt"; fail=1; }

@@ -48,7 +48,7 @@ def main():
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--classes", type=int, default=5)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--dropout", type=float, default=0.3)
+    ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--iters", type=int, default=50)
     a = ap.parse_args()
