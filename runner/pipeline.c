@@ -35,6 +35,7 @@
 #include "core/models/recnet.h"
 #include "core/prep.h"
 #include "core/models/resnet18.h"
+#include "core/train.h"
 #include "io/base/rng.h"
 #include "core/magnify/factors.h"
 #include "io/data/dataset.h"
@@ -418,48 +419,14 @@ static int gather_features(feature_set *fs, const char *name, const mer_task *t,
     return 0;
 }
 
-/* Training-set statistics per feature dimension (over samples and frames), applied to every sample: the
- * head then sees unit-scale inputs whatever the backbone. Computed on the training subjects only. */
-static void standardize(float *X, size_t n_rows, int D, const uint8_t *train_row_mask, int T) {
-    double *mean = calloc((size_t)D, sizeof *mean), *var = calloc((size_t)D, sizeof *var);
-    if (!mean || !var) {
-        free(mean);
-        free(var);
-        return;
-    }
-    double cnt = 0;
-    for (size_t r = 0; r < n_rows; r++) {
-        if (!train_row_mask[r / (size_t)T]) continue;
-        cnt++;
-        for (int d = 0; d < D; d++) mean[d] += X[r * (size_t)D + d];
-    }
-    if (cnt < 2) goto out;
-    for (int d = 0; d < D; d++) mean[d] /= cnt;
-    for (size_t r = 0; r < n_rows; r++) {
-        if (!train_row_mask[r / (size_t)T]) continue;
-        for (int d = 0; d < D; d++) {
-            double e = X[r * (size_t)D + d] - mean[d];
-            var[d] += e * e;
-        }
-    }
-    for (size_t r = 0; r < n_rows; r++)
-        for (int d = 0; d < D; d++) {
-            double sd = sqrt(var[d] / (cnt - 1));
-            X[r * (size_t)D + d] = (float)((X[r * (size_t)D + d] - mean[d]) / (sd > 1e-8 ? sd : 1.0));
-        }
-out:
-    free(mean);
-    free(var);
-}
-
 static int head_options(lsh_head_options *o, const mer_config *cfg, mer_err *err) {
     (void)err;
     *o = options_head(cfg);
     return 0;
 }
 
-static int train_options(head_train_options *o, const mer_config *cfg, uint64_t seed, mer_err *err) {
-    *o = head_train_defaults();
+static int training_options(train_options *o, const mer_config *cfg, uint64_t seed, mer_err *err) {
+    *o = train_defaults();
     (void)err;
     o->optim = optim_defaults(options_optimizer(cfg));
     o->optim.momentum = (float)cfg->train_momentum;
@@ -507,115 +474,14 @@ static int make_split(split *sp, const feature_set *fs, const mer_samples *s, co
     return 0;
 }
 
-/* The model a fold trains: the head alone on cached features (frozen backbone), or the whole network on
- * the frames (finetune). */
-typedef struct {
-    lsh_head *head;
-    recnet *net; /* NULL when frozen */
-    int S;       /* frame size (finetune) */
-} fold_model;
-
-static int predict(const fold_model *m, float *prob, const split *sp, mer_err *err) {
-    if (sp->n == 0) return 0;
-    if (m->net) return recnet_predict(m->net, prob, sp->X, sp->n, m->S, m->S, 8, err);
-    return lsh_head_predict(m->head, prob, sp->X, sp->n, err);
-}
-
-static double accuracy_of(const fold_model *m, const split *sp, int C, mer_err *err) {
-    if (sp->n == 0) return 0;
-    float *prob = mer_malloc((size_t)sp->n * (size_t)C * sizeof *prob, err);
-    if (!prob || predict(m, prob, sp, err) < 0) {
-        free(prob);
-        return -1;
-    }
-    int correct = 0;
-    for (int i = 0; i < sp->n; i++) {
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (prob[(size_t)i * C + c] > prob[(size_t)i * C + best]) best = c;
-        correct += best == sp->y[i];
-    }
-    free(prob);
-    return (double)correct / sp->n;
-}
-
-/* Epoch selection: on an inner validation split of the training subjects (leak-free), and optionally
- * the LEAKY oracle on the test subject. Keeps a snapshot of the model (trainable tensors and buffers:
- * BatchNorm running statistics, LSH planes) at the best epoch of each. */
-typedef struct {
-    const split *val, *test;
-    int C;
-    const run_ctx *ctx;
-    fold_model model;
-    nn_table *tabs[2];
-    int n_tabs;
-    float *best_val_snap, *best_test_snap;
-    double best_val, best_test;
-    int best_val_epoch, best_test_epoch;
-    int stopped;
-    mer_err *err;
-} epoch_watch;
-
-static size_t snapshot_floats(const epoch_watch *w) {
-    size_t n = 0;
-    for (int i = 0; i < w->n_tabs; i++) n += w->tabs[i]->n_params + w->tabs[i]->n_buffers;
-    return n;
-}
-
-/* save != 0: model -> snap; else snap -> model */
-static void snapshot(const epoch_watch *w, float *snap, int save) {
-    for (int i = 0; i < w->n_tabs; i++) {
-        nn_table *t = w->tabs[i];
-        float *parts[2] = {t->params, t->buffers};
-        const size_t sizes[2] = {t->n_params, t->n_buffers};
-        for (int k = 0; k < 2; k++) {
-            if (save)
-                memcpy(snap, parts[k], sizes[k] * sizeof *snap);
-            else
-                memcpy(parts[k], snap, sizes[k] * sizeof *snap);
-            snap += sizes[k];
-        }
-    }
-}
-
-static int watch_epoch(epoch_watch *w, int epoch, double loss) {
-    if (w->val) {
-        double a = accuracy_of(&w->model, w->val, w->C, w->err);
-        if (a > w->best_val) {
-            w->best_val = a;
-            w->best_val_epoch = epoch;
-            snapshot(w, w->best_val_snap, 1);
-        }
-    }
-    if (w->test) {
-        double a = accuracy_of(&w->model, w->test, w->C, w->err);
-        if (a > w->best_test) {
-            w->best_test = a;
-            w->best_test_epoch = epoch;
-            snapshot(w, w->best_test_snap, 1);
-        }
-    }
-    log_debug("epoch %d: loss %.4f", epoch, loss);
-    if (stage_should_stop(w->ctx)) {
-        w->stopped = 1;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
-    (void)h;
-    return watch_epoch(user, epoch, loss);
-}
-
-static int write_predictions(hid_t out, const char *group, const fold_model *m, const split *test,
+static int write_predictions(hid_t out, const char *group, const train_model *m, const split *test,
                              const mer_samples *s, mer_err *err) {
     int C = (int)s->n_classes, rc = -1;
     size_t n = (size_t)test->n;
     float *prob = mer_malloc((n ? n : 1) * (size_t)C * sizeof *prob, err);
     int64_t *truth = mer_malloc((n ? n : 1) * sizeof *truth, err), *pred = mer_malloc((n ? n : 1) * sizeof *pred, err);
     const char **ids = mer_calloc(n ? n : 1, sizeof *ids, err);
-    if (!prob || !truth || !pred || !ids || predict(m, prob, test, err) < 0) goto done;
+    if (!prob || !truth || !pred || !ids || train_model_predict(m, prob, test->X, test->n, err) < 0) goto done;
     for (size_t i = 0; i < n; i++) {
         int best = 0;
         for (int c = 1; c < C; c++)
@@ -640,77 +506,7 @@ done:
     return rc;
 }
 
-/* Inner validation: round(eval.inner_val_fraction x n) of the n training subjects, at least 1 and at most
- * n - 1 (n >= 2), chosen by ranking the subjects by a hash of (task seed, subject): deterministic, and
- * never a split without training or validation subjects. With one training subject there is no split. */
-typedef struct {
-    uint64_t h;
-    const char *subject;
-} subject_rank;
-
-static int by_rank(const void *a, const void *b) {
-    const subject_rank *x = a, *y = b;
-    if (x->h != y->h) return x->h < y->h ? -1 : 1;
-    return strcmp(x->subject, y->subject);
-}
-
-static int inner_split(uint8_t *train, uint8_t *val, const mer_samples *s, const uint8_t *outer_train, double frac,
-                       uint64_t seed, mer_err *err) {
-    subject_rank *r = mer_calloc(s->n, sizeof *r, err);
-    if (!r) return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (!outer_train[i]) continue;
-        int seen = 0;
-        for (size_t k = 0; k < n && !seen; k++) seen = !strcmp(r[k].subject, s->subject[i]);
-        if (seen) continue;
-        r[n].subject = s->subject[i];
-        r[n].h = fnv1a64(s->subject[i], strlen(s->subject[i]), FNV1A64_INIT ^ seed);
-        n++;
-    }
-    qsort(r, n, sizeof *r, by_rank);
-    size_t n_val = 0;
-    if (n >= 2) {
-        n_val = (size_t)(frac * (double)n + 0.5);
-        if (n_val < 1) n_val = 1;
-        if (n_val > n - 1) n_val = n - 1;
-    }
-    for (size_t i = 0; i < s->n; i++) {
-        int is_val = 0;
-        for (size_t k = 0; outer_train[i] && k < n_val && !is_val; k++) is_val = !strcmp(r[k].subject, s->subject[i]);
-        val[i] = (uint8_t)is_val;
-        train[i] = (uint8_t)(outer_train[i] && !is_val);
-    }
-    free(r);
-    return 0;
-}
-
-/* Inverse class frequency of the training rows, normalised to mean 1 over the classes present. */
-static float *class_weights_of(const split *tr, int C, mer_err *err) {
-    float *cw = mer_calloc((size_t)C, sizeof *cw, err);
-    if (!cw) return NULL;
-    int present = 0;
-    for (int i = 0; i < tr->n; i++) cw[tr->y[i]] += 1;
-    for (int c = 0; c < C; c++) present += cw[c] > 0;
-    for (int c = 0; c < C; c++) cw[c] = cw[c] > 0 ? (float)tr->n / ((float)present * cw[c]) : 0.0f;
-    return cw;
-}
-
-/* finetune: ResNet-18 and head trained end to end, one optimizer each with the same train.* settings and
- * the same learning-rate schedule as the head trainer; the watch sees every epoch. */
-static int train_finetune(recnet *net, optimizer *ob, optimizer *oh, const split *tr, const head_train_options *to,
-                          int S, epoch_watch *w, uint64_t seed, mer_err *err) {
-    mer_rng rng = rng_derive(seed, 2);
-    for (int e = 0; e < to->epochs; e++) {
-        const float lr = lr_at_epoch(&to->schedule, to->lr, e, to->epochs);
-        double loss;
-        if (recnet_train_epoch(net, ob, oh, tr->X, tr->y, tr->n, S, S, to->batch_size, lr, to->class_weights, &rng,
-                               &loss, err) < 0)
-            return -1;
-        if (watch_epoch(w, e, loss)) break;
-    }
-    return 0;
-}
+static int task_should_stop(const void *ctx) { return stage_should_stop(ctx); }
 
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
@@ -723,9 +519,9 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     lsh_head *h = NULL;
     resnet18 *bb = NULL;
     recnet net = {0};
-    optimizer ob = {0}, oh = {0};
-    float *cw = NULL, *final = NULL;
-    epoch_watch w = {0};
+    float *cw = NULL;
+    trainer trn = {0};
+    train_selection sel = {0};
     int rc = -1, net_ready = 0;
     uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
     uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
@@ -736,12 +532,14 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
     int use_val = cfg->eval_selection == CFG_SELECTION_INNER_VAL;
     if (use_val) {
-        if (inner_split(in_train, in_val, s, outer, cfg->eval_inner_val_fraction, t->rng_seed, err) < 0) goto done;
+        if (train_inner_split(in_train, in_val, (const char *const *)s->subject, s->n, outer,
+                              cfg->eval_inner_val_fraction, t->rng_seed, err) < 0)
+            goto done;
     } else
         memcpy(in_train, outer, s->n);
     /* frozen: standardise the features with the statistics of the samples the head is fitted on
      * (finetune: the backbone's BatchNorm does that job on the frames) */
-    if (!finetune) standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T);
+    if (!finetune && train_standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T, err) < 0) goto done;
     if (make_split(&tr, &fs, s, in_train, err) < 0 || make_split(&va, &fs, s, in_val, err) < 0 ||
         make_split(&te, &fs, s, is_test, err) < 0)
         goto done;
@@ -753,59 +551,44 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         goto done;
     }
     lsh_head_options ho;
-    head_train_options to;
-    if (head_options(&ho, cfg, err) < 0 || train_options(&to, cfg, t->rng_seed, err) < 0) goto done;
+    train_options to;
+    if (head_options(&ho, cfg, err) < 0 || training_options(&to, cfg, t->rng_seed, err) < 0) goto done;
     if (lsh_head_create(&h, finetune ? RESNET18_FEATURES : D, T, C, &ho, rng_derive(t->rng_seed, 1).state, err) < 0)
         goto done;
-    if (cfg->train_class_weights && !(to.class_weights = cw = class_weights_of(&tr, C, err))) goto done;
-    w.model = (fold_model){h, NULL, cfg->prep_size};
-    w.tabs[w.n_tabs++] = lsh_head_table(h);
+    if (cfg->train_class_weights && !(to.class_weights = cw = train_class_weights(tr.y, tr.n, C, err))) goto done;
+    train_model m = {h, NULL, cfg->prep_size, cfg->prep_size};
     if (finetune) {
         int normalize;
         if (backbone_create(&bb, &normalize, cfg, err) < 0 || recnet_init(&net, bb, h, BACKBONE_FINETUNE, err) < 0)
             goto done;
         net_ready = 1;
-        w.model.net = &net;
-        w.tabs[w.n_tabs++] = resnet18_table(bb);
-        if (optim_init(&ob, &to.optim, resnet18_table(bb)->n_params, err) < 0 ||
-            optim_init(&oh, &to.optim, lsh_head_table(h)->n_params, err) < 0)
-            goto done;
+        m.net = &net;
     }
-    w.C = C;
-    w.ctx = ctx;
-    w.err = err;
-    w.best_val = w.best_test = -1;
-    w.val = use_val && va.n > 0 ? &va : NULL;
-    w.test = cfg->eval_oracle_epoch && te.n > 0 ? &te : NULL;
-    const size_t snap = snapshot_floats(&w);
-    if (w.val && !(w.best_val_snap = mer_malloc(snap * sizeof(float), err))) goto done;
-    if (w.test && (!(w.best_test_snap = mer_malloc(snap * sizeof(float), err)) ||
-                   !(final = mer_malloc(snap * sizeof(float), err))))
+    const train_rows val = {va.X, va.y, va.n}, oracle = {te.X, te.y, te.n};
+    if (train_selection_init(&sel, &m, C, use_val ? &val : NULL, cfg->eval_oracle_epoch ? &oracle : NULL, err) < 0)
         goto done;
-    if (finetune) {
-        if (train_finetune(&net, &ob, &oh, &tr, &to, cfg->prep_size, &w, t->rng_seed, err) < 0) goto done;
-    } else {
-        to.on_epoch = on_epoch;
-        to.user = &w;
-        if (lsh_head_train(h, tr.X, tr.y, tr.n, &to, err) < 0) goto done;
-    }
-    if (w.stopped) {
+    sel.should_stop = task_should_stop;
+    sel.stop_user = ctx;
+    to.on_epoch = train_selection_on_epoch;
+    to.user = &sel;
+    if (trainer_init(&trn, &m, &to, err) < 0 || trainer_run(&trn, tr.X, tr.y, tr.n, err) < 0) goto done;
+    if (sel.stopped) {
         rc = STAGE_INTERRUPTED;
         goto done;
     }
-    if (w.test) { /* LEAKY: the epoch with the best accuracy on the test subject itself */
-        snapshot(&w, final, 1);
-        snapshot(&w, w.best_test_snap, 0);
-        int r2 = write_predictions(out, "oracle", &w.model, &te, s, err) ||
-                 h5_write_scalar_i64(out, "oracle/epoch", w.best_test_epoch, err);
-        snapshot(&w, final, 0);
+    if (sel.rows[TRAIN_PICK_ORACLE]) { /* LEAKY: the epoch with the best accuracy on the test subject itself */
+        train_selection_keep_last(&sel);
+        train_selection_use(&sel, TRAIN_PICK_ORACLE);
+        int r2 = write_predictions(out, "oracle", &m, &te, s, err) ||
+                 h5_write_scalar_i64(out, "oracle/epoch", sel.best_epoch[TRAIN_PICK_ORACLE], err);
+        train_selection_use(&sel, TRAIN_PICK_LAST);
         if (r2) goto done;
     }
-    if (w.val && w.best_val_epoch >= 0) {
-        snapshot(&w, w.best_val_snap, 0);
-        if (h5_write_scalar_i64(out, "selection/epoch", w.best_val_epoch, err) < 0) goto done;
+    if (sel.rows[TRAIN_PICK_VAL] && sel.best_epoch[TRAIN_PICK_VAL] >= 0) {
+        train_selection_use(&sel, TRAIN_PICK_VAL);
+        if (h5_write_scalar_i64(out, "selection/epoch", sel.best_epoch[TRAIN_PICK_VAL], err) < 0) goto done;
     }
-    if (write_predictions(out, "pred", &w.model, &te, s, err) < 0) goto done;
+    if (write_predictions(out, "pred", &m, &te, s, err) < 0) goto done;
     hid_t g;
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);
@@ -828,12 +611,9 @@ done:
     split_free(&va);
     split_free(&te);
     free(cw);
-    free(final);
-    free(w.best_val_snap);
-    free(w.best_test_snap);
+    trainer_free(&trn);
+    train_selection_free(&sel);
     if (net_ready) recnet_free(&net);
-    optim_free(&ob);
-    optim_free(&oh);
     resnet18_free(bb);
     lsh_head_free(h);
     return rc;

@@ -14,21 +14,23 @@ static const char *const ATTN_NAMES[] = {"lsh", "dense", "none"};
 static const char *const POOL_NAMES[] = {"mean", "flatten"};
 static const char *const PLANES_NAMES[] = {"fixed", "resample"};
 
+#define N_NAMES(names) ((int)(sizeof names / sizeof *names))
+
 static int parse_name(const char *s, const char *const *names, int n) {
     for (int i = 0; i < n; i++)
         if (!strcmp(s, names[i])) return i;
     return -1;
 }
 int attn_kind_parse(const char *s, attn_kind *v) {
-    const int i = parse_name(s, ATTN_NAMES, 3);
+    const int i = parse_name(s, ATTN_NAMES, N_NAMES(ATTN_NAMES));
     return i < 0 ? -1 : (*v = (attn_kind)i, 0);
 }
 int pool_kind_parse(const char *s, pool_kind *v) {
-    const int i = parse_name(s, POOL_NAMES, 2);
+    const int i = parse_name(s, POOL_NAMES, N_NAMES(POOL_NAMES));
     return i < 0 ? -1 : (*v = (pool_kind)i, 0);
 }
 int planes_kind_parse(const char *s, planes_kind *v) {
-    const int i = parse_name(s, PLANES_NAMES, 2);
+    const int i = parse_name(s, PLANES_NAMES, N_NAMES(PLANES_NAMES));
     return i < 0 ? -1 : (*v = (planes_kind)i, 0);
 }
 const char *attn_kind_name(attn_kind v) { return ATTN_NAMES[v]; }
@@ -414,120 +416,4 @@ int lsh_head_load(lsh_head **out, const char *path, mer_err *err) {
     const int rc = lsh_head_load_from(out, f, err);
     h5_close(f, NULL);
     return rc;
-}
-
-/* ---- training --------------------------------------------------------------------------------- */
-
-head_train_options head_train_defaults(void) {
-    head_train_options o;
-    memset(&o, 0, sizeof o);
-    o.epochs = 30, o.batch_size = 16, o.lr = 1e-3f;
-    o.optim = optim_defaults(OPTIM_ADAM);
-    o.schedule = (lr_schedule){LR_CONSTANT, 0, 10, 0.1f};
-    return o;
-}
-
-int head_trainer_init(head_trainer *tr, lsh_head *h, const head_train_options *opt, mer_err *err) {
-    memset(tr, 0, sizeof *tr);
-    if (opt->epochs < 0 || opt->batch_size <= 0 || !(opt->lr > 0.0f))
-        return mer_errf(err, "head training: bad options (epochs %d, batch size %d, lr %g)", opt->epochs, opt->batch_size,
-                        opt->lr);
-    tr->head = h;
-    tr->opt = *opt;
-    tr->rng = rng_derive(opt->seed, 0x7261696eULL);
-    return optim_init(&tr->optim, &opt->optim, h->tab.n_params, err);
-}
-
-void head_trainer_free(head_trainer *tr) {
-    optim_free(&tr->optim);
-    free(tr->order);
-    tr->order = NULL;
-}
-
-int head_trainer_epoch(head_trainer *tr, const float *X, const int *y, int N, double *mean_loss, mer_err *err) {
-    lsh_head *h = tr->head;
-    if (N <= 0) return mer_errf(err, "head training: no samples");
-    for (int i = 0; i < N; i++)
-        if (y[i] < 0 || y[i] >= h->C) return mer_errf(err, "head training: label %d of sample %d not in [0, %d)", y[i], i, h->C);
-    if (tr->order_n < N) {
-        free(tr->order);
-        if (!(tr->order = mer_malloc(sizeof(int) * N, err))) return -1;
-        tr->order_n = N;
-    }
-    for (int i = 0; i < N; i++) tr->order[i] = i;
-    rng_shuffle(&tr->rng, tr->order, N);
-    const int B = tr->opt.batch_size < N ? tr->opt.batch_size : N;
-    const size_t row = (size_t)h->T * h->d_in;
-    float *xb = mer_malloc(sizeof(float) * row * B, err), *logits = mer_malloc(sizeof(float) * B * h->C, err);
-    float *probs = mer_malloc(sizeof(float) * B * h->C, err);
-    int *yb = mer_malloc(sizeof(int) * B, err);
-    int rc = -1;
-    if (!xb || !logits || !probs || !yb) goto done;
-    const float lr = lr_at_epoch(&tr->opt.schedule, tr->opt.lr, tr->epoch, tr->opt.epochs);
-    double loss_sum = 0.0;
-    for (int s = 0; s < N; s += B) {
-        const int n = N - s < B ? N - s : B;
-        for (int i = 0; i < n; i++) {
-            memcpy(xb + i * row, X + (size_t)tr->order[s + i] * row, sizeof(float) * row);
-            yb[i] = y[tr->order[s + i]];
-        }
-        lsh_head_zero_grad(h);
-        if (lsh_head_forward(h, logits, NULL, xb, n, 1, &tr->rng, err) < 0) goto done;
-        const double loss = softmax_ce_forward(probs, logits, yb, tr->opt.class_weights, n, h->C);
-        memset(logits, 0, sizeof(float) * n * h->C); /* reused as dlogits */
-        softmax_ce_backward(logits, probs, yb, tr->opt.class_weights, n, h->C, 1.0f);
-        if (lsh_head_backward(h, NULL, logits, err) < 0) goto done;
-        optim_step(&tr->optim, h->tab.params, h->tab.grads, lr);
-        loss_sum += loss * n;
-    }
-    tr->epoch++;
-    if (mean_loss) *mean_loss = loss_sum / N;
-    rc = 0;
-done:
-    free(xb), free(logits), free(probs), free(yb);
-    return rc;
-}
-
-int head_trainer_run(head_trainer *tr, const float *X, const int *y, int N, mer_err *err) {
-    while (tr->epoch < tr->opt.epochs) {
-        double loss;
-        if (head_trainer_epoch(tr, X, y, N, &loss, err) < 0) return mer_err_prefix(err, "epoch %d", tr->epoch);
-        if (tr->opt.on_epoch && tr->opt.on_epoch(tr->opt.user, tr->head, tr->epoch - 1, loss)) break;
-    }
-    return 0;
-}
-
-int lsh_head_train(lsh_head *h, const float *X, const int *y, int N, const head_train_options *opt, mer_err *err) {
-    head_trainer tr;
-    if (head_trainer_init(&tr, h, opt, err) < 0) return -1;
-    const int rc = head_trainer_run(&tr, X, y, N, err);
-    head_trainer_free(&tr);
-    return rc;
-}
-
-int head_trainer_save(const head_trainer *tr, const char *path, mer_err *err) {
-    hid_t f;
-    if (h5_create_tmp(path, &f, err) < 0) return -1;
-    if (lsh_head_save_to(tr->head, f, err) < 0 || optim_save(&tr->optim, f, "train/optim/", err) < 0 ||
-        h5_write_scalar_i64(f, "train/rng_state", (int64_t)tr->rng.state, err) < 0 ||
-        h5_write_scalar_i64(f, "train/epoch", tr->epoch, err) < 0) {
-        h5_abort(f, path);
-        return mer_err_prefix(err, "head checkpoint");
-    }
-    return h5_commit(f, path, err);
-}
-
-int head_trainer_restore(head_trainer *tr, const char *path, mer_err *err) {
-    hid_t f;
-    int64_t state, epoch;
-    if (h5_open(path, 0, &f, err) < 0) return -1;
-    int rc = nn_table_load(&tr->head->tab, f, "", NULL, err);
-    if (rc == 0) rc = optim_load(&tr->optim, f, "train/optim/", err);
-    if (rc == 0) rc = h5_read_scalar_i64(f, "train/rng_state", &state, err);
-    if (rc == 0) rc = h5_read_scalar_i64(f, "train/epoch", &epoch, err);
-    h5_close(f, NULL);
-    if (rc < 0) return mer_err_prefix(err, "restoring head checkpoint %s", path);
-    tr->rng.state = (uint64_t)state;
-    tr->epoch = (int)epoch;
-    return 0;
 }

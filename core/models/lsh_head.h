@@ -18,16 +18,13 @@
  * (d_in, T, n_classes, attention, n_rounds, d, planes, hidden, dropout, pooling), so a file alone
  * recreates the head.
  *
- * Training (lsh_head_train / head_trainer): mini-batch training on cached features with a seed that fixes
- * the initial data order, dropout masks and resampled planes; a trainer checkpoint (parameters,
- * optimizer state, RNG state, epoch) resumes bit-identically.
+ * Training: core/train.h (the same loop trains the head alone and the whole network).
  */
 #pragma once
 #include <stdint.h>
 
 #include "io/base/err.h"
 #include "core/nn/tensors.h"
-#include "core/nn/optim.h"
 #include "io/base/rng.h"
 
 typedef enum { ATTN_LSH = 0, ATTN_DENSE, ATTN_NONE } attn_kind;
@@ -88,43 +85,3 @@ int lsh_head_predict(lsh_head *h, float *probs, const float *X, int N, mer_err *
 double lsh_head_last_density(const lsh_head *h);
 /* Rows with no kept key in the last forward. */
 long lsh_head_last_empty_rows(const lsh_head *h);
-
-/* ---- training on cached features ------------------------------------------------------------- */
-typedef struct {
-    int epochs;         /* 30 */
-    int batch_size;     /* 16 */
-    float lr;           /* 1e-3 */
-    optim_options optim; /* adam */
-    lr_schedule schedule; /* constant, no warmup */
-    const float *class_weights; /* (C) or NULL: weighted cross-entropy */
-    uint64_t seed;      /* data order, dropout masks, resampled planes */
-    /* Called after every epoch (epoch counts from 0) with the mean training loss; return non-zero to
-     * stop training (after the checkpointable state is complete). May call lsh_head_predict. */
-    int (*on_epoch)(void *user, lsh_head *h, int epoch, double train_loss);
-    void *user;
-} head_train_options;
-
-head_train_options head_train_defaults(void);
-
-typedef struct {
-    lsh_head *head;
-    head_train_options opt;
-    optimizer optim;
-    mer_rng rng;   /* data order, dropout, planes: one stream, checkpointed */
-    int epoch;     /* epochs completed */
-    int *order;    /* scratch: sample permutation */
-    int order_n;
-} head_trainer;
-
-int head_trainer_init(head_trainer *tr, lsh_head *h, const head_train_options *opt, mer_err *err);
-void head_trainer_free(head_trainer *tr);
-/* One epoch over X (N,T,d_in), y (N): shuffle, mini-batches, one optimizer step each. */
-int head_trainer_epoch(head_trainer *tr, const float *X, const int *y, int N, double *mean_loss, mer_err *err);
-/* Checkpoint = head file contents + `train/` (optimizer state, rng state, epoch). Restoring into a
- * trainer made with the same options continues bit-identically. */
-int head_trainer_save(const head_trainer *tr, const char *path, mer_err *err);
-int head_trainer_restore(head_trainer *tr, const char *path, mer_err *err);
-/* Train for opt->epochs epochs (from tr->epoch), calling on_epoch after each. */
-int head_trainer_run(head_trainer *tr, const float *X, const int *y, int N, mer_err *err);
-/* Convenience: init + run + free. */
-int lsh_head_train(lsh_head *h, const float *X, const int *y, int N, const head_train_options *opt, mer_err *err);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/nn/layers.h"
-#include "io/h5.h"
 
 int recnet_init(recnet *net, resnet18 *backbone, lsh_head *head, backbone_mode mode, mer_err *err) {
     memset(net, 0, sizeof *net);
@@ -72,55 +71,6 @@ int recnet_backward(recnet *net, const float *dlogits, mer_err *err) {
     return 0;
 }
 
-int recnet_train_epoch(recnet *net, optimizer *opt_backbone, optimizer *opt_head, const float *x, const int *y, int N,
-                       int H, int W, int batch_size, float lr, const float *class_weights, mer_rng *rng,
-                       double *mean_loss, mer_err *err) {
-    const int finetune = net->mode == BACKBONE_FINETUNE, T = net->T;
-    int C;
-    lsh_head_dims(net->head, NULL, NULL, &C);
-    if (finetune && (!opt_backbone || opt_backbone->n != resnet18_table(net->backbone)->n_params))
-        return mer_errf(err, "recnet: finetuning needs an optimizer over the backbone's parameters");
-    const int B = batch_size < N ? batch_size : N;
-    const size_t frame = (size_t)3 * H * W, sample = frame * T;
-    int *order = mer_malloc(sizeof(int) * N, err), *yb = mer_malloc(sizeof(int) * B, err);
-    float *xb = mer_malloc(sizeof(float) * sample * B, err), *logits = mer_malloc(sizeof(float) * B * C, err);
-    float *probs = mer_malloc(sizeof(float) * B * C, err);
-    int rc = -1;
-    if (!order || !yb || !xb || !logits || !probs) goto done;
-    for (int i = 0; i < N; i++) order[i] = i;
-    rng_shuffle(rng, order, N);
-    double loss_sum = 0.0;
-    for (int s = 0; s < N; s += B) {
-        const int n = N - s < B ? N - s : B;
-        for (int i = 0; i < n; i++) {
-            memcpy(xb + i * sample, x + (size_t)order[s + i] * sample, sizeof(float) * sample);
-            yb[i] = y[order[s + i]];
-            if (yb[i] < 0 || yb[i] >= C) {
-                mer_errf(err, "recnet: label %d of sample %d not in [0, %d)", yb[i], order[s + i], C);
-                goto done;
-            }
-        }
-        lsh_head_zero_grad(net->head);
-        if (finetune) resnet18_zero_grad(net->backbone);
-        if (recnet_forward(net, logits, xb, n, H, W, 1, rng, err) < 0) goto done;
-        loss_sum += n * softmax_ce_forward(probs, logits, yb, class_weights, n, C);
-        memset(logits, 0, sizeof(float) * n * C); /* reused as dlogits */
-        softmax_ce_backward(logits, probs, yb, class_weights, n, C, 1.0f);
-        if (recnet_backward(net, logits, err) < 0) goto done;
-        nn_table *ht = lsh_head_table(net->head);
-        optim_step(opt_head, ht->params, ht->grads, lr);
-        if (finetune) {
-            nn_table *bt = resnet18_table(net->backbone);
-            optim_step(opt_backbone, bt->params, bt->grads, lr);
-        }
-    }
-    if (mean_loss) *mean_loss = loss_sum / N;
-    rc = 0;
-done:
-    free(order), free(yb), free(xb), free(logits), free(probs);
-    return rc;
-}
-
 int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int W, int chunk, mer_err *err) {
     int C;
     lsh_head_dims(net->head, NULL, NULL, &C);
@@ -131,38 +81,5 @@ int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int 
         if (recnet_forward(net, probs + (size_t)s * C, x + (size_t)s * sample, n, H, W, 0, NULL, err) < 0) return -1;
         softmax_forward(probs + (size_t)s * C, probs + (size_t)s * C, n, C);
     }
-    return 0;
-}
-
-int recnet_checkpoint_save(const recnet *net, const optimizer *opt_backbone, const optimizer *opt_head,
-                           const mer_rng *rng, int epoch, const char *path, mer_err *err) {
-    hid_t f;
-    if (h5_create_tmp(path, &f, err) < 0) return -1;
-    if (nn_table_save(resnet18_table(net->backbone), f, "backbone/", 0, err) < 0 || lsh_head_save_to(net->head, f, err) < 0 ||
-        optim_save(opt_head, f, "train/optim_head/", err) < 0 ||
-        (opt_backbone && optim_save(opt_backbone, f, "train/optim_backbone/", err) < 0) ||
-        h5_write_scalar_i64(f, "train/rng_state", (int64_t)rng->state, err) < 0 ||
-        h5_write_scalar_i64(f, "train/epoch", epoch, err) < 0) {
-        h5_abort(f, path);
-        return mer_err_prefix(err, "recnet checkpoint");
-    }
-    return h5_commit(f, path, err);
-}
-
-int recnet_checkpoint_restore(recnet *net, optimizer *opt_backbone, optimizer *opt_head, mer_rng *rng, int *epoch,
-                              const char *path, mer_err *err) {
-    hid_t f;
-    int64_t state = 0, ep = 0;
-    if (h5_open(path, 0, &f, err) < 0) return -1;
-    int rc = nn_table_load(resnet18_table(net->backbone), f, "backbone/", NULL, err);
-    if (rc == 0) rc = nn_table_load(lsh_head_table(net->head), f, "", NULL, err);
-    if (rc == 0) rc = optim_load(opt_head, f, "train/optim_head/", err);
-    if (rc == 0 && opt_backbone) rc = optim_load(opt_backbone, f, "train/optim_backbone/", err);
-    if (rc == 0) rc = h5_read_scalar_i64(f, "train/rng_state", &state, err);
-    if (rc == 0) rc = h5_read_scalar_i64(f, "train/epoch", &ep, err);
-    h5_close(f, NULL);
-    if (rc < 0) return mer_err_prefix(err, "restoring recnet checkpoint %s", path);
-    rng->state = (uint64_t)state;
-    *epoch = (int)ep;
     return 0;
 }

@@ -6,14 +6,13 @@
  * The network borrows a resnet18 (n_classes may be 0: its fc is unused) and an lsh_head with
  * d_in = 512; it owns only scratch.
  * Backbone `frozen`: the backbone always runs in eval mode (running BatchNorm statistics) and gets no
- * gradient, so its features can equally be cached once and the head trained with lsh_head_train.
+ * gradient, so its features can equally be cached once and the head trained alone (core/train.h).
  * Backbone `finetune`: in training mode the backbone runs in training mode (batch statistics over the
  * N*T frames of the mini-batch) and receives gradients through the head's dX.
  */
 #pragma once
 #include "io/base/err.h"
 #include "core/models/lsh_head.h"
-#include "core/nn/optim.h"
 #include "core/models/resnet18.h"
 #include "io/base/rng.h"
 
@@ -45,20 +44,5 @@ int recnet_forward(recnet *net, float *logits, const float *x, int N, int H, int
 /* Accumulates head gradients and, in finetune mode, backbone gradients, from dlogits (N,C). */
 int recnet_backward(recnet *net, const float *dlogits, mer_err *err);
 
-/* One epoch of mini-batch training over x (N,T,3,H,W), y (N): order shuffled with rng, one step of
- * each optimizer per batch (opt_backbone may be NULL when frozen; it must cover the backbone's
- * n_params otherwise). Returns the mean loss in *mean_loss. */
-int recnet_train_epoch(recnet *net, optimizer *opt_backbone, optimizer *opt_head, const float *x, const int *y, int N,
-                       int H, int W, int batch_size, float lr, const float *class_weights, mer_rng *rng,
-                       double *mean_loss, mer_err *err);
 /* Class probabilities (N,C) in inference mode, `chunk` samples per pass. */
 int recnet_predict(recnet *net, float *probs, const float *x, int N, int H, int W, int chunk, mer_err *err);
-
-/* Checkpoint of a fine-tuning run: backbone tensors under `backbone/` (with running statistics), the
- * head file contents at the root, both optimizer states, the rng state and the epoch count under
- * `train/`. opt_backbone may be NULL (frozen). Restoring into objects created with the same
- * architecture and options continues bit-identically. */
-int recnet_checkpoint_save(const recnet *net, const optimizer *opt_backbone, const optimizer *opt_head,
-                           const mer_rng *rng, int epoch, const char *path, mer_err *err);
-int recnet_checkpoint_restore(recnet *net, optimizer *opt_backbone, optimizer *opt_head, mer_rng *rng, int *epoch,
-                              const char *path, mer_err *err);

@@ -1,6 +1,7 @@
 /* Optimisers and learning-rate schedules (see optim.h). */
 #include "core/nn/optim.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 /* The optimizer kind as written in checkpoints (optim_save / optim_load). */
 static const char *const OPTIM_NAMES[] = {"sgd", "adam", "adamw"};
+static_assert(sizeof OPTIM_NAMES / sizeof *OPTIM_NAMES == OPTIM_COUNT, "one name per optim_kind");
 
 optim_options optim_defaults(optim_kind kind) {
     optim_options o = {kind, 0.0f, 0.0f, 0.9f, 0.999f, 1e-8f};

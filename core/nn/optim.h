@@ -13,7 +13,7 @@
 
 #include "io/base/err.h"
 
-typedef enum { OPTIM_SGD = 0, OPTIM_ADAM, OPTIM_ADAMW } optim_kind;
+typedef enum { OPTIM_SGD = 0, OPTIM_ADAM, OPTIM_ADAMW, OPTIM_COUNT } optim_kind;
 
 typedef struct {
     optim_kind kind;

@@ -7,6 +7,7 @@
 #include "core/nn/layers.h"
 #include "core/nn/threads.h"
 #include "core/models/lsh_head.h"
+#include "core/train.h"
 #include "io/h5.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
@@ -175,8 +176,7 @@ static void make_problem(float *X, int *y, int N, int T, int d_in, int C, mer_rn
 }
 
 typedef struct { int calls; double last_loss; } cb_state;
-static int on_epoch(void *user, lsh_head *h, int epoch, double loss) {
-    (void)h;
+static int on_epoch(void *user, int epoch, double loss) {
     cb_state *s = user;
     s->calls++;
     s->last_loss = loss;
@@ -192,7 +192,7 @@ static void test_training_and_resume(void) {
     make_problem(Xt, yt, N, T, d_in, C, &r);
     lsh_head_options o = lsh_head_defaults();
     o.d = 32, o.hidden = 32, o.dropout = 0.2f, o.planes = PLANES_RESAMPLE;
-    head_train_options to = head_train_defaults();
+    train_options to = train_defaults();
     to.epochs = 30, to.batch_size = 16, to.lr = 3e-3f, to.seed = 5;
     to.schedule = (lr_schedule){LR_COSINE, 2, 0, 0};
     cb_state cs = {0, 0};
@@ -200,7 +200,10 @@ static void test_training_and_resume(void) {
     mer_err err = {0};
     lsh_head *h;
     CHECK(lsh_head_create(&h, d_in, T, C, &o, 9, &err) == 0, "create: %s", err.msg);
-    CHECK(lsh_head_train(h, X, y, N, &to, &err) == 0, "train: %s", err.msg);
+    const train_model m = {h, NULL, 0, 0};
+    trainer tr;
+    CHECK(trainer_init(&tr, &m, &to, &err) == 0 && trainer_run(&tr, X, y, N, &err) == 0, "train: %s", err.msg);
+    trainer_free(&tr);
     CHECK(cs.calls == 30, "callback once per epoch: %d", cs.calls);
     float *probs = malloc(sizeof(float) * N * C);
     lsh_head_predict(h, probs, Xt, N, &err);
@@ -223,30 +226,32 @@ static void test_training_and_resume(void) {
         lsh_head *a, *b;
         lsh_head_create(&a, d_in, T, C, &o, 9, &err);
         lsh_head_create(&b, d_in, T, C, &o, 9, &err);
-        head_trainer ta, tb;
-        head_trainer_init(&ta, a, &to, &err);
-        CHECK(head_trainer_run(&ta, X, y, N, &err) == 0, "straight run: %s", err.msg);
-        head_trainer_init(&tb, b, &to, &err);
-        for (int e = 0; e < 3; e++) head_trainer_epoch(&tb, X, y, N, NULL, &err);
+        const train_model ma = {a, NULL, 0, 0}, mb = {b, NULL, 0, 0};
+        trainer ta, tb;
+        trainer_init(&ta, &ma, &to, &err);
+        CHECK(trainer_run(&ta, X, y, N, &err) == 0, "straight run: %s", err.msg);
+        trainer_init(&tb, &mb, &to, &err);
+        for (int e = 0; e < 3; e++) trainer_epoch(&tb, X, y, N, NULL, &err);
         char tmp[] = "/tmp/mer_nn_ckpt_XXXXXX";
         close(mkstemp(tmp));
-        CHECK(head_trainer_save(&tb, tmp, &err) == 0, "checkpoint: %s", err.msg);
-        head_trainer_free(&tb);
+        CHECK(trainer_save(&tb, tmp, &err) == 0, "checkpoint: %s", err.msg);
+        trainer_free(&tb);
         lsh_head_free(b);
         lsh_head *c;
         lsh_head_create(&c, d_in, T, C, &o, 12345, &err); /* different init: everything must come from the file */
-        head_trainer tc;
-        head_trainer_init(&tc, c, &to, &err);
-        CHECK(head_trainer_restore(&tc, tmp, &err) == 0, "restore: %s", err.msg);
+        const train_model mc = {c, NULL, 0, 0};
+        trainer tc;
+        trainer_init(&tc, &mc, &to, &err);
+        CHECK(trainer_restore(&tc, tmp, &err) == 0, "restore: %s", err.msg);
         CHECK(tc.epoch == 3, "restored epoch %d", tc.epoch);
-        CHECK(head_trainer_run(&tc, X, y, N, &err) == 0, "resumed run: %s", err.msg);
+        CHECK(trainer_run(&tc, X, y, N, &err) == 0, "resumed run: %s", err.msg);
         nn_table *ta_tab = lsh_head_table(a), *tc_tab = lsh_head_table(c);
         CHECK(!memcmp(ta_tab->params, tc_tab->params, ta_tab->n_params * 4), "%s resume is bit-identical",
               optim_kind_name(to.optim.kind));
-        CHECK(!memcmp(ta.optim.m, tc.optim.m, ta.optim.n * 4) && ta.rng.state == tc.rng.state,
+        CHECK(!memcmp(ta.optim[0].m, tc.optim[0].m, ta.optim[0].n * 4) && ta.rng.state == tc.rng.state,
               "%s optimizer and rng state identical", optim_kind_name(to.optim.kind));
         unlink(tmp);
-        head_trainer_free(&ta), head_trainer_free(&tc);
+        trainer_free(&ta), trainer_free(&tc);
         lsh_head_free(a), lsh_head_free(c);
     }
     free(X), free(Xt), free(y), free(yt), free(probs);

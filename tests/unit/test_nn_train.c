@@ -7,6 +7,7 @@
 #include "core/nn/layers.h"
 #include "core/nn/threads.h"
 #include "core/models/recnet.h"
+#include "core/train.h"
 #include "tests/check.h"
 #include "tests/unit/nn_testutil.h"
 
@@ -47,35 +48,35 @@ static void test_resume(const float *x, const int *y, int N) {
     mer_err err = {0};
     lsh_head_options ho = lsh_head_defaults();
     ho.d = 16, ho.hidden = 16, ho.dropout = 0.3f, ho.planes = PLANES_RESAMPLE;
-    const optim_options sgd = {OPTIM_SGD, 0.9f, 1e-4f, 0, 0, 0};
+    train_options to = train_defaults();
+    to.optim = (optim_options){OPTIM_SGD, 0.9f, 1e-4f, 0, 0, 0};
+    to.epochs = 2, to.batch_size = 8, to.lr = 0.01f;
     resnet18 *b[2];
     lsh_head *h[2];
     recnet net[2];
-    optimizer ob[2], oh[2];
-    mer_rng r[2];
+    trainer tr[2];
     for (int k = 0; k < 2; k++) {
         resnet18_create(&b[k], 0, &err);
         resnet18_init_pattern(b[k], 10); /* cheaper than kaiming under ASan; any init will do */
         lsh_head_create(&h[k], RESNET18_FEATURES, T, C, &ho, 20, &err);
         recnet_init(&net[k], b[k], h[k], BACKBONE_FINETUNE, &err);
-        optim_init(&ob[k], &sgd, resnet18_table(b[k])->n_params, &err);
-        optim_init(&oh[k], &sgd, lsh_head_table(h[k])->n_params, &err);
-        r[k] = rng_seeded(99);
+        CHECK(trainer_init(&tr[k], &(train_model){h[k], &net[k], S, S}, &to, &err) == 0, "trainer: %s", err.msg);
+        tr[k].rng = rng_seeded(99);
     }
-    double loss;
-    for (int e = 0; e < 2; e++) recnet_train_epoch(&net[0], &ob[0], &oh[0], x, y, N, S, S, 8, 0.01f, NULL, &r[0], &loss, &err);
-    recnet_train_epoch(&net[1], &ob[1], &oh[1], x, y, N, S, S, 8, 0.01f, NULL, &r[1], &loss, &err);
+    for (int e = 0; e < 2; e++) trainer_epoch(&tr[0], x, y, N, NULL, &err);
+    trainer_epoch(&tr[1], x, y, N, NULL, &err);
     char tmp[] = "/tmp/mer_nn_recnet_XXXXXX";
     close(mkstemp(tmp));
-    CHECK(recnet_checkpoint_save(&net[1], &ob[1], &oh[1], &r[1], 1, tmp, &err) == 0, "checkpoint: %s", err.msg);
+    CHECK(trainer_save(&tr[1], tmp, &err) == 0, "checkpoint: %s", err.msg);
     /* wreck the live state: the restore must bring everything back */
     resnet18_init_pattern(b[1], 555);
-    memset(ob[1].m, 0, ob[1].n * sizeof(float));
-    r[1] = rng_seeded(1);
-    int epoch = 0;
-    CHECK(recnet_checkpoint_restore(&net[1], &ob[1], &oh[1], &r[1], &epoch, tmp, &err) == 0, "restore: %s", err.msg);
-    CHECK(epoch == 1, "epoch restored");
-    recnet_train_epoch(&net[1], &ob[1], &oh[1], x, y, N, S, S, 8, 0.01f, NULL, &r[1], &loss, &err);
+    optimizer *ob = &tr[1].optim[1]; /* the backbone's */
+    memset(ob->m, 0, ob->n * sizeof(float));
+    tr[1].rng = rng_seeded(1);
+    tr[1].epoch = 0;
+    CHECK(trainer_restore(&tr[1], tmp, &err) == 0, "restore: %s", err.msg);
+    CHECK(tr[1].epoch == 1, "epoch restored");
+    trainer_epoch(&tr[1], x, y, N, NULL, &err);
     nn_table *t0 = resnet18_table(b[0]), *t1 = resnet18_table(b[1]);
     CHECK(!memcmp(t0->params, t1->params, t0->n_params * 4) && !memcmp(t0->buffers, t1->buffers, t0->n_buffers * 4),
           "resumed backbone (parameters and running statistics) bit-identical");
@@ -83,7 +84,7 @@ static void test_resume(const float *x, const int *y, int N) {
           "resumed head bit-identical");
     unlink(tmp);
     for (int k = 0; k < 2; k++) {
-        optim_free(&ob[k]), optim_free(&oh[k]);
+        trainer_free(&tr[k]);
         recnet_free(&net[k]);
         resnet18_free(b[k]);
         lsh_head_free(h[k]);
@@ -122,27 +123,31 @@ int main(void) {
     float *keep = malloc(sizeof(float) * bt->n_params), *keep_buf = malloc(sizeof(float) * bt->n_buffers);
     memcpy(keep, bt->params, sizeof(float) * bt->n_params);
     memcpy(keep_buf, bt->buffers, sizeof(float) * bt->n_buffers);
-    optimizer oh, ob;
-    const optim_options adam = optim_defaults(OPTIM_ADAM);
-    optim_init(&oh, &adam, lsh_head_table(head)->n_params, &err);
+    /* the trainer draws from the test's stream r (its numbers predate the trainer's seeded streams) */
+    train_options to = train_defaults(); /* adam */
+    to.batch_size = 16, to.lr = 1e-3f;
+    trainer tr;
+    CHECK(trainer_init(&tr, &(train_model){head, &net, S, S}, &to, &err) == 0, "trainer: %s", err.msg);
+    CHECK(tr.n_tables == 1, "frozen: the head's optimizer only");
+    tr.rng = r;
     double loss;
-    CHECK(recnet_train_epoch(&net, NULL, &oh, x, y, 32, S, S, 16, 1e-3f, NULL, &r, &loss, &err) == 0, "frozen epoch: %s",
-          err.msg);
+    CHECK(trainer_epoch(&tr, x, y, 32, &loss, &err) == 0, "frozen epoch: %s", err.msg);
+    r = tr.rng;
+    trainer_free(&tr);
     CHECK(!memcmp(keep, bt->params, sizeof(float) * bt->n_params) &&
               !memcmp(keep_buf, bt->buffers, sizeof(float) * bt->n_buffers),
           "frozen backbone unchanged");
     recnet_free(&net);
-    optim_free(&oh);
 
     /* fine-tune the whole network */
     CHECK(recnet_init(&net, bb, head, BACKBONE_FINETUNE, &err) == 0, "init: %s", err.msg);
-    optim_init(&oh, &adam, lsh_head_table(head)->n_params, &err);
-    optim_init(&ob, &adam, bt->n_params, &err);
+    to.batch_size = 8;
+    CHECK(trainer_init(&tr, &(train_model){head, &net, S, S}, &to, &err) == 0, "trainer: %s", err.msg);
+    tr.rng = r;
     const double before = accuracy(&net, xt, yt, NT);
     double first = 0;
     for (int e = 0; e < 4; e++) {
-        CHECK(recnet_train_epoch(&net, &ob, &oh, x, y, N, S, S, 8, 1e-3f, NULL, &r, &loss, &err) == 0, "epoch: %s",
-              err.msg);
+        CHECK(trainer_epoch(&tr, x, y, N, &loss, &err) == 0, "epoch: %s", err.msg);
         if (e == 0) first = loss;
     }
     const double after = accuracy(&net, xt, yt, NT);
@@ -151,7 +156,7 @@ int main(void) {
     CHECK(memcmp(keep, bt->params, sizeof(float) * bt->n_params) != 0, "fine-tuning moves the backbone");
     CHECK(after >= 0.9, "the network learns the synthetic problem: %.2f", after);
     CHECK(loss < first, "training loss decreases: %.3f -> %.3f", first, loss);
-    optim_free(&oh), optim_free(&ob);
+    trainer_free(&tr);
     recnet_free(&net);
     test_resume(x, y, 16);
     resnet18_free(bb);
