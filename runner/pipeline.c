@@ -135,9 +135,9 @@ static const char *const TRAIN_KEYS[] = {"dataset", "preprocess", "magnify", "mo
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     (void)cfg;
-    if (kind == STAGE_PREP) return stage_prefixes_put(prefixes, max, PREP_KEYS, 2);
-    if (kind == STAGE_FEATURES) return stage_prefixes_put(prefixes, max, FEATURE_KEYS, 5);
-    return stage_prefixes_put(prefixes, max, TRAIN_KEYS, 7);
+    if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, PREP_KEYS);
+    if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, FEATURE_KEYS);
+    return STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
 }
 
 static int is_finetune(const mer_config *cfg) { return cfg->model_backbone == CFG_BACKBONE_FINETUNE; }

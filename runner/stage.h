@@ -162,6 +162,8 @@ int stage_dep_usable(const mer_task *t, const mer_task *dep, const size_t *exclu
 int stage_sample_excluded(size_t i, const size_t *excluded, size_t n_excluded);
 /* For key_prefixes(): copy at most `max` of the n strings in list to out; returns the count copied. */
 size_t stage_prefixes_put(const char **out, size_t max, const char *const *list, size_t n);
+/* The same for a key-list array, counted by the compiler (a key added to the list is never left out). */
+#define STAGE_KEYS_PUT(out, max, list) stage_prefixes_put(out, max, list, sizeof(list) / sizeof *(list))
 
 /* The registry of implementations (runner/stage.c): NULL if unknown. */
 const stage_impl *stage_impl_find(const char *name);

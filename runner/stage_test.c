@@ -75,9 +75,9 @@ static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_con
     static const char *const feat[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
     static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval",
                                         "output.save_features", "output.save_backbone", "seed"};
-    if (kind == STAGE_PREP) return stage_prefixes_put(prefixes, max, prep, 2);
-    if (kind == STAGE_FEATURES) return stage_prefixes_put(prefixes, max, feat, 5);
-    return stage_prefixes_put(prefixes, max, train, 9);
+    if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, prep);
+    if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, feat);
+    return STAGE_KEYS_PUT(prefixes, max, train);
 }
 
 static double test_cost(const mer_task *t, const mer_plan *plan) {

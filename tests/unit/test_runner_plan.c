@@ -1,13 +1,17 @@
 /* The runner's plan: folds (LOSO, k-fold by subject, MEGC2019 check), cache keys (which config changes
- * change which task ids), deduplication and dependencies, and stage_dep_usable. */
+ * change which task ids; the pipeline's key lists are complete), deduplication and dependencies, and
+ * stage_dep_usable. */
+#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "io/config/schema.h"
 #include "runner/plan.h"
 #include "tests/check.h"
 
-extern const stage_impl stage_test_impl;
+extern const stage_impl stage_test_impl, stage_pipeline_impl;
 
 /* Samples: subjects given per sample. */
 static mer_samples make_samples(const char *const *subjects, size_t n, const char *name) {
@@ -74,19 +78,34 @@ static void test_folds(void) {
 }
 
 static char dir[256];
+static stage_impl impl; /* the test stage; test_cache_keys swaps in the pipeline's key lists */
+
+/* A fresh temporary dir with path = dir/run.yaml written from fmt (its arguments may name dir). */
+static int start_run_yaml(char *path, size_t cap, const char *fmt, ...) {
+    snprintf(dir, sizeof dir, "/tmp/mer-test-plan-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(path, cap, "%s/run.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    return fclose(f);
+}
 
 static int build(mer_plan *p, cfg_doc *doc, const char *const *over, size_t n_over) {
     char path[300];
     snprintf(path, sizeof path, "%s/run.yaml", dir);
     mer_err err = {0};
     if (config_load(doc, path, (char *const *)over, n_over, &err) < 0) {
-        fprintf(stderr, "config: %s\n", err.msg);
+        fprintf(stderr, "config %s: %s\n", n_over ? over[0] : "(base)", err.msg);
         return -1;
     }
     mer_samples s;
     void *data;
-    if (stage_test_impl.load(&data, &s, &doc->base, &err) < 0 || plan_build(p, doc, &stage_test_impl, &s, &err) < 0) {
-        fprintf(stderr, "plan: %s\n", err.msg);
+    if (impl.load(&data, &s, &doc->base, &err) < 0 || plan_build(p, doc, &impl, &s, &err) < 0) {
+        fprintf(stderr, "plan %s: %s\n", n_over ? over[0] : "(base)", err.msg);
         config_doc_free(doc);
         return -1;
     }
@@ -114,15 +133,12 @@ static size_t shared_ids(const mer_plan *a, const mer_plan *b, stage_kind k) {
 }
 
 static void test_graph(void) {
-    snprintf(dir, sizeof dir, "/tmp/mer-test-plan-XXXXXX");
-    if (!mkdtemp(dir)) SKIP_ALL("cannot create a temporary directory");
     char path[300];
-    snprintf(path, sizeof path, "%s/run.yaml", dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "dataset:\n  format: synth\n  synth:\n    subjects: 3\n    per_class: 1\noutput:\n  dir: %s/out\n"
-               "sweep:\n  model.attention.n_rounds: [3, 4, 5]\n  seeds: [0, 1]\n",
-            dir);
-    fclose(f);
+    if (start_run_yaml(path, sizeof path,
+                       "dataset:\n  format: synth\n  synth:\n    subjects: 3\n    per_class: 1\noutput:\n  dir: %s/out\n"
+                       "sweep:\n  model.attention.n_rounds: [3, 4, 5]\n  seeds: [0, 1]\n",
+                       dir) < 0)
+        SKIP_ALL("cannot write a config in a temporary directory");
 
     cfg_doc d0, d1;
     mer_plan p0, p1;
@@ -193,6 +209,104 @@ static void test_graph(void) {
     rmdir(dir);
 }
 
+static int in_range(const cfg_key *k, double v) {
+    if (k->flags & CFG_MIN_OPEN ? !(v > k->min) : !(v >= k->min)) return 0;
+    return k->flags & CFG_MAX_OPEN ? v < k->max : v <= k->max;
+}
+
+/* "key=value" with a valid value different from the key's default; 0 if none was found. */
+static int changed_setting(char *out, size_t cap, const cfg_key *k) {
+    char v[256] = "";
+    switch (k->type) {
+    case CFG_INT:
+    case CFG_LONG: {
+        const double d = strtod(k->def, NULL);
+        const double c = in_range(k, d + 1) ? d + 1 : d - 1;
+        if (in_range(k, c)) snprintf(v, sizeof v, "%.0f", c);
+        break;
+    }
+    case CFG_FLOAT: {
+        const int unset = !strcmp(k->def, "~");
+        const double d = unset ? 0.0 : strtod(k->def, NULL), hi = isfinite(k->max) ? k->max : d + 2, lo = isfinite(k->min) ? k->min : d - 2;
+        double c = unset && in_range(k, 1.0) ? 1.0 : (d + hi) / 2;
+        if (!in_range(k, c) || c == d) c = (d + lo) / 2;
+        if (in_range(k, c) && c != d) snprintf(v, sizeof v, "%.17g", c);
+        break;
+    }
+    case CFG_BOOL: snprintf(v, sizeof v, "%s", !strcmp(k->def, "true") ? "false" : "true"); break;
+    case CFG_ENUM: /* the first value that is not the default */
+        for (int i = 0; i < k->enums->n && !v[0]; i++)
+            if (strcmp(k->enums->names[i], k->def)) snprintf(v, sizeof v, "%s", k->enums->names[i]);
+        break;
+    case CFG_STR: snprintf(v, sizeof v, "%s-changed", !strcmp(k->def, "\"\"") ? "" : k->def); break;
+    case CFG_STR_LIST: snprintf(v, sizeof v, "[a, b]"); break;
+    case CFG_FLOAT_LIST: snprintf(v, sizeof v, "[1.5, 2.5]"); break;
+    }
+    if (!v[0]) return 0;
+    snprintf(out, cap, "%s=%s", k->key, v);
+    return 1;
+}
+
+/* The pipeline's cache keys are complete: for every stage, every setting under every prefix of the stage's
+ * key list (stage_pipeline_impl.key_prefixes, the lists in runner/pipeline.c) is changed in turn, and each
+ * change must change every task id of that stage. A key added to a list is covered without an edit here;
+ * a prefix that names no setting (a typo) fails. The plans use the test stage's samples (no videos). */
+static void test_cache_keys(void) {
+    char path[300];
+    /* an explicit root: changing dataset.format away from synth needs one; 6 subjects: eval.folds 5 or 6 */
+    if (start_run_yaml(path, sizeof path,
+                       "dataset:\n  format: synth\n  root: %s/data\n  synth:\n    subjects: 6\n    per_class: 1\n"
+                       "output:\n  dir: %s/out\n",
+                       dir, dir) < 0)
+        SKIP_ALL("cannot write a config in a temporary directory");
+    impl.key_prefixes = stage_pipeline_impl.key_prefixes;
+    cfg_doc d0;
+    mer_plan p0;
+    if (build(&p0, &d0, NULL, 0) < 0) {
+        CHECK(0, "base plan");
+        return;
+    }
+    const stage_kind kinds[] = {STAGE_PREP, STAGE_FEATURES, STAGE_TRAIN};
+    for (size_t s = 0; s < sizeof kinds / sizeof *kinds; s++) {
+        const char *prefixes[32];
+        const size_t np = impl.key_prefixes(prefixes, 32, &d0.base, kinds[s]);
+        CHECK(np > 0 && np < 32, "%s: %zu cache-key prefixes", stage_name(kinds[s]), np);
+        size_t n_changed = 0;
+        for (size_t i = 0; i < np; i++) {
+            size_t n_settings = 0;
+            for (size_t r = 0; r < CFG_N_KEYS; r++) {
+                const cfg_key *k = &CFG_KEYS[r];
+                if (strncmp(k->key, prefixes[i], strlen(prefixes[i]))) continue;
+                n_settings++;
+                char over[512];
+                const char *const overs[] = {over};
+                if (!changed_setting(over, sizeof over, k)) {
+                    CHECK(0, "%s: no other valid value for %s (extend changed_setting)", stage_name(kinds[s]), k->key);
+                    continue;
+                }
+                cfg_doc d1;
+                mer_plan p1;
+                if (build(&p1, &d1, overs, 1) < 0) {
+                    CHECK(0, "%s: plan with %s", stage_name(kinds[s]), over);
+                    continue;
+                }
+                const size_t n_tasks = count_kind(&p1, kinds[s]), shared = shared_ids(&p1, &p0, kinds[s]);
+                CHECK(n_tasks > 0 && shared == 0, "%s: %s changes every task id (%zu of %zu kept)", stage_name(kinds[s]),
+                      over, shared, n_tasks);
+                n_changed++;
+                plan_free(&p1);
+                config_doc_free(&d1);
+            }
+            CHECK(n_settings > 0, "%s: cache-key prefix '%s' names a setting", stage_name(kinds[s]), prefixes[i]);
+        }
+        printf("%s: %zu prefixes, %zu settings changed one at a time\n", stage_name(kinds[s]), np, n_changed);
+    }
+    plan_free(&p0);
+    config_doc_free(&d0);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_dep_usable(void) {
     mer_task t = {.sample_begin = 2, .sample_end = 6}, d = {.sample_begin = 4, .sample_end = 8};
     size_t ex1[] = {4, 5}, ex2[] = {1, 4}, ex3[] = {0, 4, 5, 6, 7};
@@ -203,8 +317,10 @@ static void test_dep_usable(void) {
 }
 
 int main(void) {
+    impl = stage_test_impl;
     test_folds();
     test_graph();
+    test_cache_keys();
     test_dep_usable();
     return check_summary();
 }
