@@ -131,7 +131,7 @@ def main():
     tc, tt = min(t_c), min(t_t)
     print("MagNet %dx%d pair, %d factors, %.1f GFLOP per pair, %d thread(s), best of %d" % (S, S, T, gflop,
                                                                                           args.threads, args.repeat))
-    print("  mer (C, engine as built: mer --version):%.3f s  %.1f GFLOP/s   (runs: %s)" % (
+    print("  mer (C, engine as built: mer --version): %.3f s  %.1f GFLOP/s   (runs: %s)" % (
         tc, gflop / tc, ", ".join("%.3f" % x for x in t_c)))
     print("  PyTorch %s:                  %.3f s  %.1f GFLOP/s   (runs: %s)" % (
         torch.__version__, tt, gflop / tt, ", ".join("%.3f" % x for x in t_t)))
