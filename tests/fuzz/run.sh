@@ -53,7 +53,7 @@ for t in $targets; do
 done
 wait
 
-fail=0
+fail=0 n_ok=0 n_bad=0
 printf '%-8s %10s %6s %7s %s\n' target execs cov ft result
 for t in $targets; do
     st=$(cat "$work/$t.status" 2>/dev/null || echo "?")
@@ -62,6 +62,7 @@ for t in $targets; do
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
     printf '%-8s %10s %6s %7s %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$st"
+    if [ "$st" = ok ]; then n_ok=$((n_ok + 1)); else n_bad=$((n_bad + 1)); fi
     if [ "$st" != ok ]; then
         fail=1
         echo "---- fuzz_$t ($st) log tail:"
@@ -73,4 +74,5 @@ for t in $targets; do
         done
     fi
 done
+echo "fuzz: $n_ok passed, $n_bad failed"
 exit $fail
