@@ -475,12 +475,7 @@ void results_stage_time_format(const stage_time *t, char *buf, size_t size) {
                                 total > 0 ? 100.0 * t->seconds[s] / total : 0.0);
 }
 
-int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, mer_err *err) {
-    return results_collect_timed(dir, n_rows_out, n_train_done, NULL, err);
-}
-
-int results_collect_timed(const char *dir, size_t *n_rows_out, size_t *n_train_done, stage_time *time_out,
-                          mer_err *err) {
+int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, stage_time *time_out, mer_err *err) {
     stored_plan sp;
     if (stored_plan_read(&sp, dir, err) < 0) return -1;
     ledger_state led;

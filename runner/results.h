@@ -12,17 +12,16 @@
 /* Write DIR/plan.h5 atomically. */
 int results_write_plan(const mer_plan *plan, mer_err *err);
 
-/* Rebuild DIR/results.h5 (atomically) from DIR/plan.h5, DIR/ledger.tsv and DIR/tasks/. Counts of the
- * prediction rows and finished train tasks are returned when the pointers are not NULL. */
-int results_collect(const char *dir, size_t *n_rows, size_t *n_train_done, mer_err *err);
-
 /* Where the time went: wall seconds summed over each stage's finished tasks (stored as /meta/time). */
 typedef struct {
     double seconds[STAGE_COUNT];
     size_t tasks[STAGE_COUNT];
 } stage_time;
-/* results_collect that also returns the time per stage (time may be NULL). */
-int results_collect_timed(const char *dir, size_t *n_rows, size_t *n_train_done, stage_time *time, mer_err *err);
+
+/* Rebuild DIR/results.h5 (atomically) from DIR/plan.h5, DIR/ledger.tsv and DIR/tasks/. The counts of the
+ * prediction rows and finished train tasks, and the time per stage, are returned when the pointers are not
+ * NULL. */
+int results_collect(const char *dir, size_t *n_rows, size_t *n_train_done, stage_time *time, mer_err *err);
 /* Sum wall_s of the K tasks whose state is "done", by stage name. */
 void results_stage_time(stage_time *t, const char *const *stage, const char *const *state, const double *wall_s,
                         size_t K);

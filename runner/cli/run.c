@@ -301,7 +301,7 @@ static int run_config(const run_request *rq) {
             code = run_exit_code(&sum);
             log_info("slice %d/%d: %zu of its %zu tasks done; when every slice is done: mer collect %s", slice,
                      n_slices, sum.n_done, sum.n_tasks, plan.output_dir);
-        } else if (results_collect_timed(plan.output_dir, &rows, &trains, &time, &err) < 0) {
+        } else if (results_collect(plan.output_dir, &rows, &trains, &time, &err) < 0) {
             fprintf(stderr, "mer run: %s\n", err.msg);
             code = MER_EXIT_FAILURE;
         } else {
@@ -491,7 +491,7 @@ int cmd_collect(int argc, char **argv) {
     if (optind + 1 != argc) return usage_error("collect", "expected one DIR");
     mer_err err = {0};
     size_t rows = 0, trains = 0;
-    if (results_collect(argv[optind], &rows, &trains, &err) < 0) {
+    if (results_collect(argv[optind], &rows, &trains, NULL, &err) < 0) {
         fprintf(stderr, "mer collect: %s\n", err.msg);
         return 1;
     }

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         stored_plan_free(&sp);
         size_t rows, done;
         if (files & 8) {
-            if (results_collect(dir, &rows, &done, &err)) fz_why("results_collect", err.msg);
+            if (results_collect(dir, &rows, &done, NULL, &err)) fz_why("results_collect", err.msg);
             snprintf(p, sizeof p, "%s/results.h5", dir);
             unlink(p);
         }
