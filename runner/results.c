@@ -37,8 +37,8 @@
 #include "io/base/strbuf.h"
 #include "io/h5.h"
 #include "mer_version.h"
-#include "runner/cli/commands.h"
 #include "runner/ledger.h"
+#include "runner/versions.h"
 
 /* ---- plan.h5 --------------------------------------------------------------------------------------- */
 

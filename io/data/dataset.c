@@ -419,7 +419,7 @@ static int read_sheet(loader *L, sheet_kind kind, const char *source, const char
                 !strcmp(KNOWN_UNLABELLED[k].clip, clip))
                 known_bad = 1;
         if (known_bad) {
-            problem(L, DS_WARNING, file, row->line, "%s: known to have no usable label (data.md): skipped", id);
+            problem(L, DS_WARNING, file, row->line, "%s: known to have no usable label in the published sheet: skipped", id);
             continue;
         }
         char emo[64];

@@ -33,8 +33,6 @@ int cmd_version(int argc, char **argv);
  * next to the executable (PREFIX/bin/mer, an installed tree), else the source tree the binary was built
  * from. Written into buf; -1 when none of them exists. */
 int mer_share_dir(char *buf, size_t size);
-/* The same report to any stream (stored in results.h5 /meta/libraries). */
-void fprint_versions(FILE *f);
 
 /* runner/cli/report.c */
 int cmd_report(int argc, char **argv);
