@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "io/base/strbuf.h"
+#include "io/data/dataset.h"
 #include "io/h5.h"
 
 static char *dup_str(const char *s, mer_err *err) {
@@ -44,6 +45,7 @@ static void points_free(report_point *p, size_t n) {
         free(p[i].f1);
         for (size_t s = 0; s < p[i].n_subjects; s++) free(p[i].subjects[s].subject);
         free(p[i].subjects);
+        free(p[i].per_dataset);
     }
     free(p);
 }
@@ -61,6 +63,7 @@ void report_free(mer_report *r) {
     points_free(r->oracle, r->oracle ? r->n_points : 0);
     free(r->oracle_label);
     free(r->sweep_keys); /* entries borrowed from points[].keys */
+    strs_free(r->datasets, r->n_datasets);
     for (size_t i = 0; i < r->n_failed; i++) {
         free(r->failed[i].id);
         free(r->failed[i].stage);
@@ -159,6 +162,8 @@ static int cmp_subject(const void *a, const void *b) {
     int c = strcmp(x->subject, y->subject);
     return c ? c : (x->row < y->row ? -1 : x->row > y->row);
 }
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -482,6 +487,88 @@ static int collect_sweep_keys(mer_report *r, mer_err *err) {
     return 0;
 }
 
+/* Composite runs: when every prediction row's subject carries a dataset prefix, the sorted dataset names and
+ * each point's figures per dataset (report.h, report_subset). */
+static int compute_per_dataset(mer_report *r, mer_err *err) {
+    const report_rows *rows = &r->rows;
+    if (rows->n == 0) return 0;
+    for (size_t i = 0; i < rows->n; i++)
+        if (!dataset_subject_prefix(rows->subject[i])) return 0;
+    size_t C = r->n_classes, D = 0;
+    int rc = -1;
+    size_t *ds_of = mer_calloc(rows->n, sizeof *ds_of, err);
+    char **names = mer_calloc(rows->n, sizeof *names, err);
+    int64_t *conf = NULL;
+    double *vals = NULL;
+    if (!ds_of || !names) goto done;
+    for (size_t i = 0; i < rows->n; i++) { /* distinct names (lower case), then sorted */
+        size_t n = dataset_subject_prefix(rows->subject[i]), d = 0;
+        while (d < D && (strlen(names[d]) != n || strncasecmp(names[d], rows->subject[i], n))) d++;
+        if (d == D) {
+            if (!(names[D] = mer_malloc(n + 1, err))) goto done;
+            for (size_t k = 0; k < n; k++) names[D][k] = (char)tolower((unsigned char)rows->subject[i][k]);
+            names[D++][n] = 0;
+        }
+    }
+    qsort(names, D, sizeof *names, cmp_str);
+    for (size_t i = 0; i < rows->n; i++) {
+        size_t n = dataset_subject_prefix(rows->subject[i]), d = 0;
+        while (strlen(names[d]) != n || strncasecmp(names[d], rows->subject[i], n)) d++;
+        ds_of[i] = d;
+    }
+    for (size_t p = 0; p < r->n_points; p++) {
+        report_point *pt = &r->points[p];
+        size_t S = pt->n_seeds;
+        free(conf);
+        free(vals);
+        conf = mer_calloc((S ? S : 1) * D * C * C, sizeof *conf, err);
+        vals = mer_calloc(S ? S : 1, sizeof *vals, err);
+        if (!conf || !vals || !(pt->per_dataset = mer_calloc(D, sizeof *pt->per_dataset, err))) goto done;
+        for (size_t i = 0; i < rows->n; i++) {
+            if ((size_t)rows->point[i] != p) continue;
+            size_t s = 0;
+            while (s < S && pt->seeds[s].seed != rows->seed[i]) s++;
+            conf[((s * D + ds_of[i]) * C + (size_t)rows->truth[i]) * C + (size_t)rows->pred[i]]++;
+        }
+        for (size_t d = 0; d < D; d++) {
+            report_subset *sub = &pt->per_dataset[d];
+            double *acc = vals;
+            mer_metrics *per_seed = mer_calloc(S ? S : 1, sizeof *per_seed, err);
+            if (!per_seed) goto done;
+            for (size_t s = 0; s < S; s++) {
+                const int64_t *cm = conf + (s * D + d) * C * C;
+                int64_t n = 0;
+                for (size_t k = 0; k < C * C; k++) n += cm[k];
+                if (!n) continue; /* this seed has no prediction of the dataset (its folds failed) */
+                if (metrics_from_confusion(&per_seed[sub->n_seeds], NULL, NULL, NULL, cm, (int)C, err) < 0) {
+                    free(per_seed);
+                    goto done;
+                }
+                if (n > sub->n) sub->n = n;
+                sub->n_seeds++;
+            }
+            for (int k = 0; k < 3; k++) {
+                for (size_t s = 0; s < sub->n_seeds; s++)
+                    acc[s] = k == 0 ? per_seed[s].accuracy : k == 1 ? per_seed[s].uf1 : per_seed[s].uar;
+                double *mean = k == 0 ? &sub->accuracy : k == 1 ? &sub->uf1 : &sub->uar;
+                double *std = k == 0 ? &sub->accuracy_std : k == 1 ? &sub->uf1_std : &sub->uar_std;
+                metrics_mean_std(mean, std, acc, sub->n_seeds);
+            }
+            free(per_seed);
+        }
+    }
+    r->datasets = names;
+    r->n_datasets = D;
+    names = NULL;
+    rc = 0;
+done:
+    strs_free(names, D);
+    free(ds_of);
+    free(conf);
+    free(vals);
+    return rc;
+}
+
 static int read_str_or_empty(hid_t f, const char *path, char **out, mer_err *err) {
     if (h5_exists(f, path)) return h5_read_str(f, path, out, err);
     return (*out = dup_str("", err)) ? 0 : -1;
@@ -520,7 +607,7 @@ int report_load(mer_report *r, const char *path, mer_err *err) {
     if (compute_points(r->points, r->n_points, &r->rows, r->n_classes, err) < 0) goto done;
     for (size_t p = 0; p < r->n_points; p++)
         if (r->points[p].n_seeds && (r->best < 0 || better(&r->points[p], &r->points[r->best]))) r->best = (long)p;
-    if (collect_sweep_keys(r, err) < 0) goto done;
+    if (collect_sweep_keys(r, err) < 0 || compute_per_dataset(r, err) < 0) goto done;
     if (h5_exists(f, "oracle/point")) {
         if (read_str_or_empty(f, "oracle/label", &r->oracle_label, err) < 0) goto done;
         if (!*r->oracle_label) { /* never show oracle numbers without the label */
@@ -557,13 +644,10 @@ long report_find_point(const mer_report *r, const char *id) {
 
 /* Split a MEGC2019 composite subject id "casme2_sub01" / "casme2/sub01" into dataset and subject. */
 static void megc_subject(char *ds, size_t nds, const char **subject, const char *fallback) {
-    static const char *const KNOWN[] = {"casme2", "samm", "smic"};
     const char *s = *subject;
     size_t n = strcspn(s, "/_");
     if (s[n]) {
-        int known = s[n] == '/';
-        for (size_t k = 0; k < sizeof KNOWN / sizeof KNOWN[0] && !known; k++)
-            known = strlen(KNOWN[k]) == n && !strncasecmp(s, KNOWN[k], n);
+        int known = s[n] == '/' || dataset_subject_prefix(s) == n;
         if (known) {
             snprintf(ds, nds, "%.*s", (int)n, s);
             *subject = s + n + 1;

@@ -31,6 +31,14 @@ typedef struct {
     int64_t n, correct; /* summed over seeds */
 } report_subject;
 
+/* One dataset's figures inside a composite run: the point's pooled predictions of that dataset's samples
+ * (subjects "casme2_sub01" or "casme2/sub01"), scored per seed, then mean and sample std over seeds. */
+typedef struct {
+    int64_t n;               /* samples per seed (the largest over seeds) */
+    size_t n_seeds;          /* seeds with predictions of this dataset */
+    double accuracy, accuracy_std, uf1, uf1_std, uar, uar_std;
+} report_subset;
+
 typedef struct {
     char *id, *params;       /* /points/id, /points/params */
     size_t n_kv;             /* params parsed as "key=value key=value" */
@@ -45,6 +53,7 @@ typedef struct {
     report_subject *subjects; /* ascending subject name */
     size_t n_subjects;
     size_t n_failed;         /* failed tasks whose /tasks/point names this point (0 if the column is absent) */
+    report_subset *per_dataset; /* [mer_report.n_datasets], NULL when the run is not a composite */
 } report_point;
 
 typedef struct {
@@ -71,6 +80,9 @@ typedef struct {
     report_point *points;    /* every point of /points, in file order */
     size_t n_points;
     long best;               /* index of the best point: highest mean accuracy, then UF1, then UAR; -1 none */
+    char **datasets;         /* composite runs (every subject carries a dataset prefix, io/data/dataset.h
+                              * dataset_subject_prefix): the datasets, sorted; else NULL */
+    size_t n_datasets;
     char **sweep_keys;       /* keys that vary between points, in order of first appearance */
     size_t n_sweep_keys;
     report_point *oracle;    /* NULL when the file has no /oracle; else n_points entries */

@@ -196,6 +196,43 @@ done:
     return rc;
 }
 
+/* Composite runs: UF1 / UAR / accuracy of every point for Full and for each dataset's samples. */
+static int md_per_dataset(FILE *f, const mer_report *r, mer_err *err) {
+    tbl t = {.cols = 7};
+    char a[64], b[64], c[64];
+    int rc = -1;
+    fprintf(f, "## Per dataset\n\n");
+    fprintf(f, "Every figure comes from the same run: a dataset's row pools the predictions of its samples over\n"
+               "the folds of a seed (mean ± std over seeds as above); Full = all samples. Under leave-one-dataset-out\n"
+               "a dataset's row is its held-out fold.\n\n");
+    if (tbl_add(&t, err, "%s", "") < 0 || tbl_add(&t, err, "point") < 0 || tbl_add(&t, err, "dataset") < 0 ||
+        tbl_add(&t, err, "n") < 0 || tbl_add(&t, err, "UF1") < 0 || tbl_add(&t, err, "UAR") < 0 ||
+        tbl_add(&t, err, "accuracy %%") < 0)
+        goto done;
+    for (size_t p = 0; p < r->n_points; p++) {
+        const report_point *pt = &r->points[p];
+        for (size_t d = 0; d <= r->n_datasets; d++) {
+            const report_subset *sub = d ? &pt->per_dataset[d - 1] : NULL;
+            const report_subset full = {pt->n, pt->n_seeds, pt->accuracy, pt->accuracy_std, pt->uf1, pt->uf1_std,
+                                        pt->uar, pt->uar_std};
+            if (!sub) sub = &full;
+            if (tbl_add(&t, err, "%s", d == 0 && (long)p == r->best ? "*" : "") < 0 ||
+                tbl_add(&t, err, "%s", d == 0 ? pt->id : "") < 0 ||
+                tbl_add(&t, err, "%s", d ? r->datasets[d - 1] : "Full") < 0 ||
+                tbl_add(&t, err, "%" PRId64, sub->n) < 0 ||
+                tbl_add(&t, err, "%s", pm(a, sizeof a, sub->uf1, sub->uf1_std, sub->n_seeds, 1, 4)) < 0 ||
+                tbl_add(&t, err, "%s", pm(b, sizeof b, sub->uar, sub->uar_std, sub->n_seeds, 1, 4)) < 0 ||
+                tbl_add(&t, err, "%s", pm(c, sizeof c, sub->accuracy, sub->accuracy_std, sub->n_seeds, 100, 2)) < 0)
+                goto done;
+        }
+    }
+    tbl_print(f, &t);
+    rc = 0;
+done:
+    tbl_free(&t);
+    return rc;
+}
+
 static int md_by_key(FILE *f, const mer_report *r, const char *key, mer_err *err) {
     const char **vals = NULL;
     size_t nv = 0;
@@ -351,6 +388,7 @@ int report_write_md(FILE *f, const mer_report *r, const char *plot_dir, mer_err 
     fprintf(f, "## Sweep points\n\n");
     if (md_points_table(f, r, r->points, 0, err) < 0) return -1;
     if (r->best >= 0) fprintf(f, "`*` = best point (highest mean accuracy; ties broken by UF1, then UAR)\n\n");
+    if (r->n_datasets && md_per_dataset(f, r, err) < 0) return -1;
     if (r->n_sweep_keys) {
         fprintf(f, "## Sweep tables\n\n");
         for (size_t k = 0; k < r->n_sweep_keys; k++)
@@ -439,6 +477,21 @@ static void csv_rows(FILE *f, const mer_report *r, const report_point *pts, int 
             if (k) fputc(';', f);
             if (!isnan(pt->f1[k])) fprintf(f, "%.12g", pt->f1[k]);
         }
+        /* per_dataset columns: one entry per dataset, ';'-separated like the per-class columns; empty when the
+         * run is not a composite (and for the leaky rows) */
+        fputc(',', f);
+        for (size_t d = 0; !leaky && d < r->n_datasets; d++) fprintf(f, "%s%s", d ? ";" : "", r->datasets[d]);
+        fputc(',', f);
+        for (size_t d = 0; !leaky && d < r->n_datasets; d++) fprintf(f, "%s%" PRId64, d ? ";" : "", pt->per_dataset[d].n);
+        for (int k = 0; k < 3; k++) {
+            fputc(',', f);
+            for (size_t d = 0; !leaky && d < r->n_datasets; d++) {
+                const report_subset *sub = &pt->per_dataset[d];
+                double v = k == 0 ? sub->accuracy : k == 1 ? sub->uf1 : sub->uar;
+                if (d) fputc(';', f);
+                if (!isnan(v)) fprintf(f, "%.12g", v);
+            }
+        }
         fputc('\n', f);
     }
 }
@@ -526,6 +579,25 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
         json_num(f, su->n ? (double)su->correct / (double)su->n : NAN);
         fputs("}", f);
     }
+    fputs("],\n     \"per_dataset\": [", f);
+    for (size_t d = 0; !leaky && d < r->n_datasets; d++) {
+        const report_subset *sub = &pt->per_dataset[d];
+        fputs(d ? ", {\"dataset\": " : "{\"dataset\": ", f);
+        json_write_str(f, r->datasets[d], JSON_ESC_SHORT);
+        fprintf(f, ", \"n\": %" PRId64 ", \"n_seeds\": %zu, \"accuracy\": ", sub->n, sub->n_seeds);
+        json_num(f, sub->accuracy);
+        fputs(", \"accuracy_std\": ", f);
+        json_num(f, sub->accuracy_std);
+        fputs(", \"uf1\": ", f);
+        json_num(f, sub->uf1);
+        fputs(", \"uf1_std\": ", f);
+        json_num(f, sub->uf1_std);
+        fputs(", \"uar\": ", f);
+        json_num(f, sub->uar);
+        fputs(", \"uar_std\": ", f);
+        json_num(f, sub->uar_std);
+        fputs("}", f);
+    }
     fputs("]}", f);
 }
 
@@ -544,7 +616,12 @@ static void write_json(FILE *f, const mer_report *r, size_t n) {
         fputs(", \"best\": ", f);
         if (ri->best >= 0) json_write_str(f, ri->points[ri->best].id, JSON_ESC_SHORT);
         else fputs("null", f);
-        fputs(", \"sweep_keys\": [", f);
+        fputs(", \"datasets\": [", f);
+        for (size_t d = 0; d < ri->n_datasets; d++) {
+            fputs(d ? ", " : "", f);
+            json_write_str(f, ri->datasets[d], JSON_ESC_SHORT);
+        }
+        fputs("], \"sweep_keys\": [", f);
         for (size_t k = 0; k < ri->n_sweep_keys; k++) {
             fputs(k ? ", " : "", f);
             json_write_str(f, ri->sweep_keys[k], JSON_ESC_SHORT);
@@ -600,7 +677,8 @@ int report_write(FILE *f, report_format fmt, const mer_report *r, size_t n, cons
         write_json(f, r, n);
     } else if (fmt == REPORT_CSV) {
         fputs("dataset,point,params,best,leaky,n,folds,seeds,accuracy,accuracy_std,uf1,uf1_std,uar,uar_std,"
-              "failed_tasks,classes,recall,f1\n",
+              "failed_tasks,classes,recall,f1,per_dataset,per_dataset_n,per_dataset_accuracy,per_dataset_uf1,"
+              "per_dataset_uar\n",
               f);
         for (size_t i = 0; i < n; i++) {
             csv_rows(f, &r[i], r[i].points, 0);

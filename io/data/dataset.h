@@ -120,5 +120,9 @@ int dataset_check(dataset *d, mer_err *err);
 void dataset_report(FILE *f, const dataset *d);
 
 size_t dataset_count(const dataset *d, ds_severity severity); /* problems of that severity */
+/* Composite subject ids carry their source: "casme2_sub01" (or "casme2/sub01"). The length of that dataset
+ * prefix (6 here), 0 when the subject has none; and the NULL-terminated list of the source names. */
+size_t dataset_subject_prefix(const char *subject);
+const char *const *dataset_sources(void);
 int dataset_class_index(const dataset *d, const char *name);  /* -1 when absent */
 void dataset_free(dataset *d);

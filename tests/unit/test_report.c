@@ -21,6 +21,8 @@
 static const char *const SUBJ[6] = {"casme2_sub01", "casme2_sub01", "samm_006", "samm_006", "smic/s1", "smic/s1"};
 static const char *const SAMPLE[6] = {"casme2_sub01/s1", "casme2_sub01/s2", "samm_006/s3",
                                       "samm_006/s4",     "smic/s1/s5",      "smic/s1/s6"};
+/* the same run with subjects that name no dataset (not a composite: no per-dataset figures) */
+static const char *const PLAIN_SUBJ[6] = {"sub01", "sub01", "006", "006", "s1", "s1"};
 static const int64_t FOLD[6] = {0, 0, 1, 1, 2, 2};
 static const int64_t TRUTH[6] = {0, 1, 0, 2, 1, 0};
 
@@ -42,7 +44,7 @@ static const run RUNS[] = {
 };
 #define N_RUNS (sizeof RUNS / sizeof RUNS[0])
 
-static int write_results(const char *path, int with_oracle, int with_wrong_metric) {
+static int write_results(const char *path, int with_oracle, int with_wrong_metric, int plain_subjects) {
     mer_err err = {0};
     hid_t f;
     if (h5_create(path, &f, &err) < 0) return fprintf(stderr, "%s\n", err.msg), -1;
@@ -60,7 +62,7 @@ static int write_results(const char *path, int with_oracle, int with_wrong_metri
     for (size_t r = N_RUNS; r-- > 0;)
         for (int i = RUNS[r].n; i-- > 0;) {
             point[n] = RUNS[r].point, seed[n] = RUNS[r].seed, fold[n] = FOLD[i], truth[n] = TRUTH[i];
-            pred[n] = RUNS[r].pred[i], subj[n] = SUBJ[i], sample[n] = SAMPLE[i];
+            pred[n] = RUNS[r].pred[i], subj[n] = plain_subjects ? PLAIN_SUBJ[i] : SUBJ[i], sample[n] = SAMPLE[i];
             n++;
         }
     float *prob = calloc(n * 4, sizeof *prob);
@@ -270,7 +272,7 @@ int main(void) {
     char path[256], plots[256];
     snprintf(path, sizeof path, "%s/results.h5", dir);
     snprintf(plots, sizeof plots, "%s/figs", dir);
-    if (write_results(path, 1, 1) < 0) return 1;
+    if (write_results(path, 1, 1, 0) < 0) return 1;
 
     mer_report r;
     mer_err err = {0};
@@ -363,8 +365,50 @@ int main(void) {
         CHECK(r.oracle[2].n_seeds == 0 && isnan(r.oracle[2].accuracy), "oracle p2 has no rows");
     }
 
+    /* ---- per dataset (composite): subjects casme2_..., samm_..., smic/...; rows 0-1 casme2, 2-3 samm, 4-5 smic ----
+     * Each dataset's confusion pools its own rows of one seed; F1/UAR exclusions as above.
+     * p0 seed 1: all correct -> 1, 1, 1 everywhere.
+     * p0 seed 2: casme2 (0->0, 1->1) and samm (0->0, 2->2) correct -> 1; smic (1->0, 0->0): accuracy 1/2,
+     *   recall c0 1, c1 0 -> UAR 1/2; F1 c0 = 2/(2+1) = 2/3, c1 = 0 -> UF1 1/3.
+     *   smic over seeds: accuracy (1 + 1/2)/2 = 3/4, std (1/2)/sqrt 2; UF1 (1 + 1/3)/2 = 2/3, std (2/3)/sqrt 2.
+     * p1 (everything negative): each dataset has one negative and one other truth -> accuracy 1/2, UAR 1/2,
+     *   F1 negative 2/3, other 0 -> UF1 1/3.
+     * p3 seed 1: samm (0->0, 2->3): accuracy 1/2, UAR (1 + 0)/2 = 1/2, F1 c0 1, c2 0, c3 (predicted only) 0 ->
+     *   UF1 1/3; smic (1->1, 0->2): UAR 1/2, F1 c0 0, c1 1, c2 0 -> UF1 1/3.
+     * p3 seed 2: fold 2 (smic) failed; casme2 and samm correct. So samm: accuracy (1/2 + 1)/2 = 3/4,
+     *   UF1 (1/3 + 1)/2 = 2/3; smic: one seed only, 1/2, 1/3, 1/2. */
+    CHECK(r.n_datasets == 3 && !strcmp(r.datasets[0], "casme2") && !strcmp(r.datasets[1], "samm") &&
+              !strcmp(r.datasets[2], "smic"),
+          "datasets from the subject prefixes, sorted");
+    if (r.n_datasets == 3) {
+        const report_subset *c0 = &p0->per_dataset[0], *s0 = &p0->per_dataset[2];
+        CHECK(c0->n == 2 && c0->n_seeds == 2 && c0->accuracy == 1 && c0->uf1 == 1 && c0->uar == 1 &&
+                  c0->accuracy_std == 0,
+              "p0 casme2: all correct in both seeds");
+        CHECK_NEAR(s0->accuracy, 0.75, TOL, "p0 smic accuracy");
+        CHECK_NEAR(s0->accuracy_std, 0.5 / sqrt(2), TOL, "p0 smic accuracy std");
+        CHECK_NEAR(s0->uf1, 2.0 / 3, TOL, "p0 smic UF1");
+        CHECK_NEAR(s0->uf1_std, (2.0 / 3) / sqrt(2), TOL, "p0 smic UF1 std");
+        CHECK_NEAR(s0->uar, 0.75, TOL, "p0 smic UAR");
+        for (int d = 0; d < 3; d++) {
+            CHECK_NEAR(p1->per_dataset[d].accuracy, 0.5, TOL, "p1 %s accuracy", r.datasets[d]);
+            CHECK_NEAR(p1->per_dataset[d].uf1, 1.0 / 3, TOL, "p1 %s UF1", r.datasets[d]);
+            CHECK_NEAR(p1->per_dataset[d].uar, 0.5, TOL, "p1 %s UAR", r.datasets[d]);
+        }
+        CHECK_NEAR(p3->per_dataset[1].accuracy, 0.75, TOL, "p3 samm accuracy");
+        CHECK_NEAR(p3->per_dataset[1].uf1, 2.0 / 3, TOL, "p3 samm UF1 (predicted-only class counts)");
+        CHECK_NEAR(p3->per_dataset[1].uar, 0.75, TOL, "p3 samm UAR");
+        CHECK(p3->per_dataset[2].n_seeds == 1 && p3->per_dataset[2].n == 2, "p3 smic: the failed seed is left out");
+        CHECK_NEAR(p3->per_dataset[2].uf1, 1.0 / 3, TOL, "p3 smic UF1");
+        CHECK_NEAR(p3->per_dataset[2].uar, 0.5, TOL, "p3 smic UAR");
+    }
+
     /* ---- JSON ---- */
     char *json = render(&r, REPORT_JSON, NULL);
+    CHECK(json && strstr(json, "\"datasets\": [\"casme2\", \"samm\", \"smic\"]"), "JSON source datasets");
+    CHECK(json && strstr(json, "\"per_dataset\": [{\"dataset\": \"casme2\", \"n\": 2, \"n_seeds\": 1, \"accuracy\": 0.5, "
+                               "\"accuracy_std\": 0, \"uf1\": 0.333333333333, \"uf1_std\": 0, \"uar\": 0.5, \"uar_std\": 0}"),
+          "JSON p1 per-dataset figures");
     CHECK(json && json_valid(json), "JSON parses");
     CHECK_NEAR(json_num_of(json, "\"points\"", "p0", "accuracy"), 11.0 / 12, TOL, "JSON p0 accuracy");
     CHECK_NEAR(json_num_of(json, "\"points\"", "p0", "accuracy_std"), (1.0 / 6) / sqrt(2), TOL, "JSON p0 std");
@@ -394,7 +438,8 @@ int main(void) {
     char *csv = render(&r, REPORT_CSV, NULL);
     CHECK(csv && strstr(csv, "\nmegc2019,p1,model.attention.n_rounds=4 magnify.method=linear,0,0,6,3,1,0.5,0,"
                               "0.222222222222,0,0.333333333333,0,0,negative;positive;surprise;others,1;0;0;,"
-                              "0.666666666667;0;0;\n"),
+                              "0.666666666667;0;0;,casme2;samm;smic,2;2;2,0.5;0.5;0.5,"
+                              "0.333333333333;0.333333333333;0.333333333333,0.5;0.5;0.5\n"),
           "CSV row of p1:\n%s", csv ? csv : "");
     CHECK(csv && strstr(csv, "\nmegc2019,p0,") && strstr(strstr(csv, "\nmegc2019,p0,"), ",1,0,6,3,2,0.916666666667,"),
           "CSV p0 marked best");
@@ -413,6 +458,16 @@ int main(void) {
     CHECK(md && strstr(md, "83.33 ± 23.57"), "MD pivot cell p3");
     CHECK(md && strstr(md, "NaN loss at epoch 3"), "MD failed task reason");
     CHECK(md && strstr(md, "## Warnings"), "MD warnings");
+    /* per-dataset table: p0's smic row (values above), UF1 0.6667 ± 0.4714, UAR 0.7500 ± 0.3536 */
+    CHECK(md && strstr(md, "## Per dataset"), "MD per-dataset table");
+    CHECK(md && strstr(md, "| smic    | 2 | 0.6667 ± 0.4714 | 0.7500 ± 0.3536 | 75.00 ± 35.36 "), "MD p0 smic row");
+    {
+        char *html = render(&r, REPORT_HTML, NULL);
+        CHECK(html && strstr(html, "<h2>Per dataset</h2>") &&
+                  strstr(html, "<td>smic</td><td>2</td><td>0.6667 ± 0.4714</td><td>0.7500 ± 0.3536</td>"),
+              "HTML per-dataset table");
+        free(html);
+    }
     if (md && getenv("MER_TEST_VERBOSE")) fputs(md, stdout);
     free(md);
 
@@ -509,12 +564,24 @@ int main(void) {
     report_free(&r);
 
     /* a file without /oracle and with consistent /metrics: no LEAKY output, no warnings */
-    write_results(path, 0, 0);
+    write_results(path, 0, 0, 0);
     CHECK(report_load(&r, path, &err) == 0, "load without oracle: %s", err.msg);
     CHECK(r.oracle == NULL && r.n_warnings == 0, "no oracle, no warnings");
     md = render(&r, REPORT_MD, NULL);
     CHECK(md && !strstr(md, "LEAKY"), "no LEAKY text without an oracle");
     free(md);
+    report_free(&r);
+
+    /* subjects without a dataset prefix: not a composite, no per-dataset table or figures */
+    write_results(path, 0, 0, 1);
+    CHECK(report_load(&r, path, &err) == 0, "load plain subjects: %s", err.msg);
+    CHECK(r.n_datasets == 0 && r.points[0].per_dataset == NULL, "no datasets without prefixes");
+    md = render(&r, REPORT_MD, NULL);
+    json = render(&r, REPORT_JSON, NULL);
+    CHECK(md && !strstr(md, "## Per dataset"), "no per-dataset table without prefixes");
+    CHECK(json && strstr(json, "\"per_dataset\": []") && strstr(json, "\"datasets\": []"), "JSON: empty per_dataset");
+    free(md);
+    free(json);
     report_free(&r);
 
     /* a prediction with a label outside the classes is an error naming the file */
