@@ -272,7 +272,8 @@ void train_selection_use(train_selection *s, train_pick pick) {
 
 /* ---- training maths -------------------------------------------------------------------------- */
 
-int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask, int T, mer_err *err) {
+int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask, int T, double *mean_out,
+                      double *sd_out, mer_err *err) {
     double *mean = mer_calloc((size_t)D, sizeof *mean, err), *var = mer_calloc((size_t)D, sizeof *var, err);
     if (!mean || !var) {
         free(mean);
@@ -285,24 +286,33 @@ int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask,
         cnt++;
         for (int d = 0; d < D; d++) mean[d] += X[r * (size_t)D + d];
     }
-    if (cnt < 2) goto out;
-    for (int d = 0; d < D; d++) mean[d] /= cnt;
-    for (size_t r = 0; r < n_rows; r++) {
-        if (!train_mask[r / (size_t)T]) continue;
-        for (int d = 0; d < D; d++) {
-            double e = X[r * (size_t)D + d] - mean[d];
-            var[d] += e * e;
+    if (cnt < 2) { /* too few rows: the identity (mean 0, sd 1) */
+        for (int d = 0; d < D; d++) mean[d] = 0, var[d] = 1;
+    } else {
+        for (int d = 0; d < D; d++) mean[d] /= cnt;
+        for (size_t r = 0; r < n_rows; r++) {
+            if (!train_mask[r / (size_t)T]) continue;
+            for (int d = 0; d < D; d++) {
+                double e = X[r * (size_t)D + d] - mean[d];
+                var[d] += e * e;
+            }
+        }
+        for (int d = 0; d < D; d++) { /* var becomes the sd applied */
+            double sd = sqrt(var[d] / (cnt - 1));
+            var[d] = sd > 1e-8 ? sd : 1.0;
         }
     }
-    for (size_t r = 0; r < n_rows; r++)
-        for (int d = 0; d < D; d++) {
-            double sd = sqrt(var[d] / (cnt - 1));
-            X[r * (size_t)D + d] = (float)((X[r * (size_t)D + d] - mean[d]) / (sd > 1e-8 ? sd : 1.0));
-        }
-out:
+    train_standardize_apply(X, n_rows, D, mean, var);
+    if (mean_out) memcpy(mean_out, mean, (size_t)D * sizeof *mean);
+    if (sd_out) memcpy(sd_out, var, (size_t)D * sizeof *var);
     free(mean);
     free(var);
     return 0;
+}
+
+void train_standardize_apply(float *X, size_t n_rows, int D, const double *mean, const double *sd) {
+    for (size_t r = 0; r < n_rows; r++)
+        for (int d = 0; d < D; d++) X[r * (size_t)D + d] = (float)((X[r * (size_t)D + d] - mean[d]) / sd[d]);
 }
 
 typedef struct {

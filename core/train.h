@@ -119,8 +119,12 @@ void train_selection_use(train_selection *s, train_pick pick);
 /* ---- training maths ------------------------------------------------------------------------- */
 
 /* Standardise X (n_rows, D), rows grouped T per sample, with the mean and standard deviation per
- * dimension over the rows of the samples with train_mask[sample] set (needs >= 2 rows, else X stays). */
-int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask, int T, mer_err *err);
+ * dimension over the rows of the samples with train_mask[sample] set (needs >= 2 rows, else X stays).
+ * mean_out, sd_out (D, may be NULL) get what was applied (sd 1 where it was ~0; with < 2 rows mean 0, sd 1):
+ * train_standardize_apply with them standardises new rows identically (a trained model's inputs). */
+int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask, int T, double *mean_out,
+                      double *sd_out, mer_err *err);
+void train_standardize_apply(float *X, size_t n_rows, int D, const double *mean, const double *sd);
 
 /* Inner validation: round(frac x n) of the n distinct subjects among the samples with outer_train set,
  * at least 1 and at most n - 1 (n >= 2), chosen by ranking the subjects by a hash of (seed, subject):

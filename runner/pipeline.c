@@ -42,6 +42,7 @@
 #include "io/h5.h"
 #include "io/base/log.h"
 #include "runner/core_options.h"
+#include "runner/pipeline.h"
 #include "runner/plan.h"
 
 /* Per-process state: the dataset and the models loaded lazily by the first task that needs them. */
@@ -131,7 +132,10 @@ static void pipe_unload(void *data) {
 
 static const char *const PREP_KEYS[] = {"dataset", "preprocess"};
 static const char *const FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
-static const char *const TRAIN_KEYS[] = {"dataset", "preprocess", "magnify", "model", "train", "eval", "seed"};
+/* eval.* but final_model: asking for a final model adds tasks and leaves the folds' results cached */
+static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magnify",        "model",
+                                         "train",         "eval.protocol", "eval.folds",     "eval.selection",
+                                         "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     (void)cfg;
@@ -155,7 +159,7 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
         double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
         return macs * 2 / 40e9; /* ~40 GFLOP/s per core */
     }
-    double n_train = (double)(plan->samples.n - plan->folds[t->fold].n_test);
+    double n_train = (double)(plan->samples.n - (t->fold < 0 ? 0 : plan->folds[t->fold].n_test));
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
     if (is_finetune(c)) per += resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * 6;
     return c->train_epochs * n_train * per / 10e9;
@@ -251,14 +255,14 @@ static int as_rgb(uint8_t **rgb, const mer_image *im, mer_err *err) {
     return 0;
 }
 
-/* The frozen backbone of a config: pretrained weights (with ImageNet input normalisation) or a
- * randomly initialised ResNet-18 seeded from the model.backbone settings. */
-static int backbone_create(resnet18 **net, int *normalize, const mer_config *cfg, mer_err *err) {
+int pipeline_backbone_create(resnet18 **net, int *normalize, const mer_config *cfg, uint64_t *seed, mer_err *err) {
     if (resnet18_create(net, 0, err) < 0) return -1;
     *normalize = cfg->model_backbone_weights[0] != 0;
+    if (seed) *seed = 0;
     if (*normalize) {
         if (resnet18_load_weights(*net, cfg->model_backbone_weights, err) < 0) {
             resnet18_free(*net);
+            *net = NULL;
             return mer_err_prefix(err, "model.backbone.weights");
         }
         return 0;
@@ -267,45 +271,106 @@ static int backbone_create(resnet18 **net, int *normalize, const mer_config *cfg
     char *text = config_to_string(cfg, keys, 1);
     if (!text) {
         resnet18_free(*net);
+        *net = NULL;
         return mer_errf(err, "out of memory");
     }
-    resnet18_init_kaiming(*net, fnv1a64(text, strlen(text), FNV1A64_INIT));
+    uint64_t h = fnv1a64(text, strlen(text), FNV1A64_INIT);
+    resnet18_init_kaiming(*net, h);
+    if (seed) *seed = h;
     free(text);
     return 0;
 }
 
-static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
-                         mer_err *err) {
-    const mer_config *cfg = t->cfg;
-    const mer_plan *p = ctx->plan;
-    double *factors = NULL;
-    int T = 0, normalize = 0, rc = -1;
+int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_model *mag, resnet18 *net,
+                           int normalize, mer_err *err) {
+    memset(pf, 0, sizeof *pf);
+    pf->mag = mag;
+    pf->net = net;
+    pf->normalize = normalize;
+    pf->finetune = is_finetune(cfg);
+    pf->S = cfg->prep_size;
+    pf->method = options_magnify(cfg).method;
+    pf->input = options_input(cfg);
+    if (options_factors(&pf->factors, &pf->T, cfg, err) < 0) {
+        pipeline_features_free(pf);
+        return -1;
+    }
+    const size_t frame_floats = (size_t)3 * pf->S * pf->S;
+    pf->D = pf->finetune ? frame_floats : RESNET18_FEATURES;
+    pf->frames = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->frames, err);
+    pf->x = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->x, err);
+    pf->onset_f = mer_malloc(frame_floats * sizeof *pf->onset_f, err);
+    if (!pf->frames || !pf->x || !pf->onset_f || (!pf->finetune && !net) ||
+        (pf->method == MAGNIFY_NETWORK && !mag)) {
+        if (pf->frames && pf->x && pf->onset_f) mer_errf(err, "the features stage lacks its backbone or MagNet");
+        pipeline_features_free(pf);
+        return -1;
+    }
+    return 0;
+}
+
+int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err *err) {
+    const magnify_options mo = options_magnify(cfg);
     magnet_model *mag = NULL;
     resnet18 *net = NULL;
+    int normalize = cfg->model_backbone_weights[0] != 0;
+    if (magnify_load_model(&mag, &mo, err) < 0) return -1;
+    /* finetune: the inputs only, the backbone is trained per fold in TRAIN */
+    if (!is_finetune(cfg) && pipeline_backbone_create(&net, &normalize, cfg, NULL, err) < 0) {
+        magnify_model_free(mag);
+        return -1;
+    }
+    return pipeline_features_init(pf, cfg, mag, net, normalize, err);
+}
+
+void pipeline_features_free(pipeline_features *pf) {
+    free(pf->factors);
+    magnify_model_free(pf->mag);
+    resnet18_free(pf->net);
+    free(pf->frames);
+    free(pf->x);
+    free(pf->onset_f);
+    memset(pf, 0, sizeof *pf);
+}
+
+int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err) {
+    const int S = pf->S;
+    uint8_t *onset = NULL, *apex = NULL;
+    int ok = r->onset.w == S && r->onset.h == S && r->apex.w == S && r->apex.h == S;
+    if (!ok) mer_errf(err, "prep result has size %dx%d, expected %d", r->onset.w, r->onset.h, S);
+    ok = ok && as_rgb(&onset, &r->onset, err) == 0 && as_rgb(&apex, &r->apex, err) == 0 &&
+         magnify_sequence(pf->frames, onset, apex, S, S, pf->factors, pf->T, pf->method, pf->mag, err) == 0;
+    if (ok) {
+        /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference */
+        for (int c = 0; c < 3; c++)
+            for (int k = 0; k < S * S; k++) pf->onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
+        recnet_prepare_input(pf->x, pf->frames, pf->onset_f, 1, pf->T, S, S, pf->input, pf->normalize);
+    }
+    free(onset);
+    free(apex);
+    if (!ok) return -1;
+    if (pf->finetune) {
+        memcpy(row, pf->x, (size_t)pf->T * pf->D * sizeof *row);
+        return 0;
+    }
+    return resnet18_forward(pf->net, row, NULL, pf->x, pf->T, S, S, 0, err);
+}
+
+static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
+                         mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    pipeline_features pf;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
-    float *frames = NULL, *x = NULL, *onset_f = NULL, *feat = NULL;
+    float *feat = NULL;
     int64_t *index = NULL;
     const char **ids = NULL;
-    const int finetune = is_finetune(cfg);
-    const magnify_options mo = options_magnify(cfg);
-    if (options_factors(&factors, &T, cfg, err) < 0 || magnify_load_model(&mag, &mo, err) < 0)
-        goto done;
-    if (finetune) /* the inputs only: the backbone is trained per fold in TRAIN */
-        normalize = cfg->model_backbone_weights[0] != 0;
-    else if (backbone_create(&net, &normalize, cfg, err) < 0)
-        goto done;
-    const int S = cfg->prep_size;
-    const size_t frame_floats = (size_t)3 * S * S;
-    /* per sample: D floats per frame, the backbone features or (finetune) the frame itself */
-    const size_t D = finetune ? frame_floats : RESNET18_FEATURES;
-    frames = mer_malloc((size_t)T * frame_floats * sizeof *frames, err);
-    x = mer_malloc((size_t)T * frame_floats * sizeof *x, err);
-    onset_f = mer_malloc(frame_floats * sizeof *onset_f, err);
-    feat = mer_malloc(cap * (size_t)T * D * sizeof *feat, err);
+    int rc = -1;
+    if (pipeline_features_open(&pf, t->cfg, err) < 0) return -1;
+    const size_t row = (size_t)pf.T * pf.D;
+    feat = mer_malloc(cap * row * sizeof *feat, err);
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
-    if (!frames || !x || !onset_f || !feat || !index || !ids) goto done;
-    const input_mode input = options_input(cfg);
+    if (!feat || !index || !ids) goto done;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (stage_should_stop(ctx)) {
             rc = STAGE_INTERRUPTED;
@@ -316,46 +381,25 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         int found = read_prep(&r, t, i, ctx, err);
         if (found < 0) goto done;
         if (!found) continue; /* failed in PREP: excluded */
-        uint8_t *onset = NULL, *apex = NULL;
-        int ok = as_rgb(&onset, &r.onset, err) == 0 && as_rgb(&apex, &r.apex, err) == 0 && r.onset.w == S &&
-                 r.onset.h == S;
-        if (ok && magnify_sequence(frames, onset, apex, S, S, factors, T, mo.method, mag, err) < 0) ok = 0;
-        if (ok) {
-            /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference */
-            for (int c = 0; c < 3; c++)
-                for (int k = 0; k < S * S; k++) onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
-            recnet_prepare_input(x, frames, onset_f, 1, T, S, S, input, normalize);
-        }
-        free(onset);
-        free(apex);
+        int bad = pipeline_features_of(&pf, feat + n * row, &r, err) < 0;
         prep_result_free(&r);
-        if (!ok) {
-            if (!err->msg[0]) mer_errf(err, "prep result has size %dx%d, expected %d", r.onset.w, r.onset.h, S);
+        if (bad) {
             mer_err_prefix(err, "sample %s", p->samples.id[i]);
             goto done;
         }
-        if (finetune)
-            memcpy(feat + n * (size_t)T * D, x, (size_t)T * D * sizeof *x);
-        else if (resnet18_forward(net, feat + n * (size_t)T * D, NULL, x, T, S, S, 0, err) < 0)
-            goto done;
         index[n] = (int64_t)i;
         ids[n] = p->samples.id[i];
         n++;
     }
-    size_t dims[3] = {n, (size_t)T, D};
-    size_t nf = (size_t)T;
+    size_t dims[3] = {n, (size_t)pf.T, pf.D};
+    size_t nf = (size_t)pf.T;
     rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
-                 h5_write_f32(out, finetune ? "x" : "feat", feat, 3, dims, err) ||
-                 h5_write_f64(out, "factors", factors, 1, &nf, err)
+                 h5_write_f32(out, pf.finetune ? "x" : "feat", feat, 3, dims, err) ||
+                 h5_write_f64(out, "factors", pf.factors, 1, &nf, err)
              ? -1
              : 0;
 done:
-    free(factors);
-    magnify_model_free(mag);
-    resnet18_free(net);
-    free(frames);
-    free(x);
-    free(onset_f);
+    pipeline_features_free(&pf);
     free(feat);
     free(index);
     free(ids);
@@ -383,7 +427,9 @@ static int gather_features(feature_set *fs, const char *name, const mer_task *t,
     fs->have = mer_calloc(p->samples.n, 1, err);
     if (!fs->have) return -1;
     for (size_t k = 0; k < t->n_deps; k++) {
-        if (!stage_dep_usable(t, &p->tasks[t->deps[k]], ex, n_ex)) continue; /* failed: no file */
+        const mer_task *dep = &p->tasks[t->deps[k]];
+        /* failed: no file; a final model's fold deps (inner_val) hold no features */
+        if (dep->kind != STAGE_FEATURES || !stage_dep_usable(t, dep, ex, n_ex)) continue;
         char path[4096];
         task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
         hid_t f;
@@ -508,11 +554,60 @@ done:
 
 static int task_should_stop(const void *ctx) { return stage_should_stop(ctx); }
 
+/* The final model trains for the median (the lower one of an even count) of the epochs its fold tasks selected
+ * on their inner validation subjects; -1 when no fold selected one (then train.epochs). */
+static int median_selected_epoch(const mer_task *t, const run_ctx *ctx, mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    int64_t *e = mer_calloc(t->n_deps ? t->n_deps : 1, sizeof *e, err);
+    if (!e) return -2;
+    size_t n = 0;
+    for (size_t k = 0; k < t->n_deps; k++) {
+        const mer_task *dep = &p->tasks[t->deps[k]];
+        if (dep->kind != STAGE_TRAIN) continue;
+        char path[4096];
+        task_output_path(path, sizeof path, p, dep);
+        hid_t f;
+        if (h5_open(path, 0, &f, err) < 0) {
+            free(e);
+            return -2;
+        }
+        int bad = h5_exists(f, "selection/epoch") && h5_read_scalar_i64(f, "selection/epoch", &e[n++], err) < 0;
+        h5_close(f, NULL);
+        if (bad) {
+            free(e);
+            return -2;
+        }
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: a few dozen folds */
+        for (size_t j = i; j > 0 && e[j - 1] > e[j]; j--) {
+            int64_t x = e[j];
+            e[j] = e[j - 1];
+            e[j - 1] = x;
+        }
+    int m = n ? (int)e[(n - 1) / 2] : -1;
+    free(e);
+    return m;
+}
+
+/* Epoch callback of the final model: the selection's (stop requests) and then the epoch limit. */
+typedef struct {
+    train_selection *sel;
+    int last_epoch; /* stop after this epoch (0-based); -1: run train.epochs */
+} final_stop;
+
+static int final_on_epoch(void *user, int epoch, double train_loss) {
+    final_stop *f = user;
+    return train_selection_on_epoch(f->sel, epoch, train_loss) || (f->last_epoch >= 0 && epoch >= f->last_epoch);
+}
+
+/* A fold task (fold >= 0): train on the other subjects, predict the fold's test samples into /pred. The
+ * final model (fold -1): train on every sample, for train.epochs or (inner_val) the folds' median epoch. */
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     const mer_config *cfg = t->cfg;
     const mer_samples *s = &p->samples;
-    const mer_fold *fold = &p->folds[t->fold];
+    const int final = t->fold < 0;
+    const mer_fold *fold = final ? NULL : &p->folds[t->fold];
     const int C = (int)s->n_classes, finetune = is_finetune(cfg);
     feature_set fs = {0};
     split tr = {0}, va = {0}, te = {0};
@@ -520,26 +615,36 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     resnet18 *bb = NULL;
     recnet net = {0};
     float *cw = NULL;
+    double *mean = NULL, *sd = NULL;
     trainer trn = {0};
     train_selection sel = {0};
-    int rc = -1, net_ready = 0;
+    int rc = -1, net_ready = 0, last_epoch = -1;
     uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
     uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
     if (!is_test || !outer || !in_train || !in_val ||
         gather_features(&fs, finetune ? "x" : "feat", t, ex, n_ex, ctx, err) < 0)
         goto done;
-    for (size_t k = 0; k < fold->n_test; k++) is_test[fold->test[k]] = 1;
+    for (size_t k = 0; fold && k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
-    int use_val = cfg->eval_selection == CFG_SELECTION_INNER_VAL;
+    int use_val = !final && cfg->eval_selection == CFG_SELECTION_INNER_VAL;
     if (use_val) {
         if (train_inner_split(in_train, in_val, (const char *const *)s->subject, s->n, outer,
                               cfg->eval_inner_val_fraction, t->rng_seed, err) < 0)
             goto done;
     } else
         memcpy(in_train, outer, s->n);
-    /* frozen: standardise the features with the statistics of the samples the head is fitted on
-     * (finetune: the backbone's BatchNorm does that job on the frames) */
-    if (!finetune && train_standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T, err) < 0) goto done;
+    if (final && cfg->eval_selection == CFG_SELECTION_INNER_VAL &&
+        (last_epoch = median_selected_epoch(t, ctx, err)) < -1)
+        goto done;
+    /* frozen: standardise the features with the statistics of the samples the head is fitted on (kept with
+     * the head: a trained model standardises new clips with them); finetune: the backbone's BatchNorm does
+     * that job on the frames */
+    if (!finetune) {
+        mean = mer_calloc((size_t)fs.D, sizeof *mean, err);
+        sd = mer_calloc((size_t)fs.D, sizeof *sd, err);
+        if (!mean || !sd || train_standardize(fs.X, s->n * (size_t)fs.T, fs.D, in_train, fs.T, mean, sd, err) < 0)
+            goto done;
+    }
     if (make_split(&tr, &fs, s, in_train, err) < 0 || make_split(&va, &fs, s, in_val, err) < 0 ||
         make_split(&te, &fs, s, is_test, err) < 0)
         goto done;
@@ -547,7 +652,8 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     feature_set_free(&fs); /* the splits hold copies (finetune: the frames, the large part) */
     memset(&fs, 0, sizeof fs);
     if (tr.n == 0) {
-        rc = mer_errf(err, "fold %s: no training sample has features", fold->name);
+        rc = mer_errf(err, "%s%s: no training sample has features", final ? "final model" : "fold ",
+                      final ? "" : fold->name);
         goto done;
     }
     lsh_head_options ho;
@@ -559,23 +665,27 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     train_model m = {h, NULL, cfg->prep_size, cfg->prep_size};
     if (finetune) {
         int normalize;
-        if (backbone_create(&bb, &normalize, cfg, err) < 0 || recnet_init(&net, bb, h, BACKBONE_FINETUNE, err) < 0)
+        if (pipeline_backbone_create(&bb, &normalize, cfg, NULL, err) < 0 ||
+            recnet_init(&net, bb, h, BACKBONE_FINETUNE, err) < 0)
             goto done;
         net_ready = 1;
         m.net = &net;
     }
     const train_rows val = {va.X, va.y, va.n}, oracle = {te.X, te.y, te.n};
-    if (train_selection_init(&sel, &m, C, use_val ? &val : NULL, cfg->eval_oracle_epoch ? &oracle : NULL, err) < 0)
+    if (train_selection_init(&sel, &m, C, use_val ? &val : NULL, !final && cfg->eval_oracle_epoch ? &oracle : NULL,
+                             err) < 0)
         goto done;
     sel.should_stop = task_should_stop;
     sel.stop_user = ctx;
-    to.on_epoch = train_selection_on_epoch;
-    to.user = &sel;
+    final_stop fstop = {&sel, last_epoch};
+    to.on_epoch = final ? final_on_epoch : train_selection_on_epoch;
+    to.user = final ? (void *)&fstop : (void *)&sel;
     if (trainer_init(&trn, &m, &to, err) < 0 || trainer_run(&trn, tr.X, tr.y, tr.n, err) < 0) goto done;
     if (sel.stopped) {
         rc = STAGE_INTERRUPTED;
         goto done;
     }
+    if (final && h5_write_scalar_i64(out, "final/epochs", trn.epoch, err) < 0) goto done;
     if (sel.rows[TRAIN_PICK_ORACLE]) { /* LEAKY: the epoch with the best accuracy on the test subject itself */
         train_selection_keep_last(&sel);
         train_selection_use(&sel, TRAIN_PICK_ORACLE);
@@ -588,12 +698,16 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         train_selection_use(&sel, TRAIN_PICK_VAL);
         if (h5_write_scalar_i64(out, "selection/epoch", sel.best_epoch[TRAIN_PICK_VAL], err) < 0) goto done;
     }
-    if (write_predictions(out, "pred", &m, &te, s, err) < 0) goto done;
+    if (!final && write_predictions(out, "pred", &m, &te, s, err) < 0) goto done;
+    size_t nd = (size_t)D;
+    if (mean && (h5_write_f64(out, "weights/standardize/mean", mean, 1, &nd, err) < 0 ||
+                 h5_write_f64(out, "weights/standardize/sd", sd, 1, &nd, err) < 0))
+        goto done;
     hid_t g;
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);
     H5Gclose(g);
-    if (!rc && finetune && cfg->output_save_backbone) {
+    if (!rc && finetune && (final || cfg->output_save_backbone)) { /* a final model is kept whole */
         if (h5_group(out, "weights/backbone", 1, &g, err) < 0) {
             rc = -1;
             goto done;
@@ -611,6 +725,8 @@ done:
     split_free(&va);
     split_free(&te);
     free(cw);
+    free(mean);
+    free(sd);
     trainer_free(&trn);
     train_selection_free(&sel);
     if (net_ready) recnet_free(&net);

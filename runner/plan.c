@@ -249,6 +249,25 @@ void plan_free(mer_plan *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* The final model of a variant: a TRAIN task with fold -1 on every sample. It depends on the FEATURES tasks
+ * and, with eval.selection inner_val, on the variant's fold tasks too (it trains for the median of the
+ * epochs they selected), so their ids are part of its key. */
+static int add_final(builder *b, strbuf *key, const mer_config *cfg, size_t vi, const size_t *feat, size_t n_feat,
+                     const size_t *folds_of, mer_err *err) {
+    mer_plan *p = b->plan;
+    size_t n = n_feat + (cfg->eval_selection == CFG_SELECTION_INNER_VAL ? p->n_folds : 0), idx;
+    size_t *deps = mer_calloc(n ? n : 1, sizeof *deps, err);
+    if (!deps) return -1;
+    memcpy(deps, feat, n_feat * sizeof *deps);
+    if (n > n_feat) memcpy(deps + n_feat, folds_of, p->n_folds * sizeof *deps);
+    int rc = make_key(key, p, cfg, STAGE_TRAIN, "final: every sample", deps, n, err) < 0 ||
+                     add_task(&idx, b, key->buf, STAGE_TRAIN, vi, -1, 0, p->samples.n, deps, n, err) < 0
+                 ? -1
+                 : 0;
+    free(deps);
+    return rc;
+}
+
 static size_t chunk_size(size_t c, size_t n) { return c == 0 || c > n ? n : c; }
 
 int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samples *samples, mer_err *err) {
@@ -260,7 +279,7 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     builder b = {.plan = p};
     strbuf key = STRBUF_INIT, what = STRBUF_INIT;
     int rc = -1;
-    size_t *deps = NULL, *prep_of = NULL;
+    size_t *deps = NULL, *prep_of = NULL, *folds_of = NULL;
     const mer_samples *s = &p->samples;
     if (s->n == 0) {
         mer_errf(err, "the dataset has no samples");
@@ -283,7 +302,8 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
     size_t max_deps = s->n + 1;
     deps = mer_calloc(max_deps, sizeof *deps, err);
     prep_of = mer_calloc(s->n, sizeof *prep_of, err); /* PREP task index of every sample, this variant */
-    if (!p->variants || !deps || !prep_of) goto done;
+    folds_of = mer_calloc(p->n_folds, sizeof *folds_of, err); /* TRAIN task index of every fold, this variant */
+    if (!p->variants || !deps || !prep_of || !folds_of) goto done;
     for (size_t pi = 0; pi < p->n_points; pi++)
         for (size_t si = 0; si < doc->n_seeds; si++) {
             mer_variant *v = &p->variants[p->n_variants];
@@ -336,6 +356,11 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
                 free(feat);
                 goto done;
             }
+            folds_of[f] = idx;
+        }
+        if (cfg->eval_final_model && add_final(&b, &key, cfg, vi, feat, n_feat, folds_of, err) < 0) {
+            free(feat);
+            goto done;
         }
         free(feat);
     }
@@ -357,6 +382,7 @@ done:
     strbuf_release(&what);
     free(deps);
     free(prep_of);
+    free(folds_of);
     if (rc < 0) {
         plan_free(p);
         mer_err_prefix(err, "plan");
@@ -384,7 +410,9 @@ void plan_print(FILE *f, const mer_plan *p) {
         const mer_task *t = &p->tasks[i];
         const mer_variant *v = &p->variants[t->variant];
         char what[64], dep[64];
-        if (t->kind == STAGE_TRAIN)
+        if (t->kind == STAGE_TRAIN && t->fold < 0)
+            snprintf(what, sizeof what, "final (every subject)");
+        else if (t->kind == STAGE_TRAIN)
             snprintf(what, sizeof what, "fold %d %.16s", t->fold, p->folds[t->fold].name);
         else if (t->sample_end - t->sample_begin == 1)
             snprintf(what, sizeof what, "%.23s", p->samples.id[t->sample_begin]);

@@ -5,6 +5,9 @@
  * each to the fold with fewest samples so far, ties to the lower fold); megc2019 - LOSO over the
  * composite 3-class dataset (dataset.format megc2019: 68 subjects = 68 folds).
  *
+ * With eval.final_model each variant also gets a final-model task: kind STAGE_TRAIN, fold -1, trained on every
+ * sample (deps: the FEATURES tasks, and with eval.selection inner_val the variant's fold tasks).
+ *
  * Tasks are ordered deterministically (variant by variant, stage by stage), so every rank that builds the
  * plan from the same config and dataset gets the same task indices (the farm checks a hash of the plan).
  */

@@ -17,7 +17,7 @@
  *     summed over each stage's finished tasks (their last attempt, whichever run did it), S = STAGE_COUNT;
  *     /meta/engine str: the NN engine, BLAS kernels and threads of the process that collected
  *   /features/<task id>/...  copies of the FEATURES task files (when output.save_features)
- *   /weights/<task id>/...   copies of each train task's /weights
+ *   /weights/<task id>/...   copies of each train task's /weights (final models too: task fold -1, no rows)
  * Rows are in plan order (variant by variant, fold by fold), so the file does not depend on the number of
  * ranks or the order tasks finished in. /predictions/subject is the sample's subject (the held-out
  * subject of its fold under LOSO).
@@ -519,7 +519,7 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, s
         if (is_train) {
             n_train++;
             size_t v = (size_t)sp.task_variant[k];
-            bad = read_rows(&pred, f, "pred", &sp, by_id, v, sp.task_fold[k], err) ||
+            bad = (sp.task_fold[k] >= 0 && read_rows(&pred, f, "pred", &sp, by_id, v, sp.task_fold[k], err)) ||
                   (h5_exists(f, "oracle/pred") && read_rows(&oracle, f, "oracle", &sp, by_id, v, sp.task_fold[k], err));
             snprintf(prefix, sizeof prefix, "weights/%s", sp.task_id[k]);
             if (!bad && h5_exists(f, "weights")) bad = h5_copy(f, "weights", out, prefix, err) < 0;

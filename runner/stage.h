@@ -13,6 +13,8 @@
  *   STAGE_PREP      one task per chunk of `chunk[STAGE_PREP]` samples           (no deps)
  *   STAGE_FEATURES  one task per chunk of `chunk[STAGE_FEATURES]` samples       deps: the PREP tasks of those samples
  *   STAGE_TRAIN     one task per fold                                           deps: every FEATURES task
+ *                   + with eval.final_model one with fold -1 on every sample     deps: FEATURES (+ the folds
+ *                     (the final model: no /pred; /final/epochs)                  with inner_val)
  * A task's id is the 16-hex-digit FNV-1a 64 hash of its key text: the stage name, the config text
  * config_to_string(cfg, prefixes) with the prefixes the implementation names for that stage, and the
  * samples (chunks) or the fold's test subjects (train). Tasks with equal ids are one task: a sweep over
@@ -101,7 +103,7 @@ typedef struct mer_task {
     char id[17];              /* 16 hex digits; also the output file name */
     stage_kind kind;
     size_t variant;           /* first variant that needs the task (its cfg is t->cfg) */
-    int fold;                 /* STAGE_TRAIN: index into plan->folds; else -1 */
+    int fold;                 /* STAGE_TRAIN: index into plan->folds, -1 for the final model; else -1 */
     size_t sample_begin;      /* PREP/FEATURES: samples [begin, end); TRAIN: 0, n */
     size_t sample_end;
     size_t *deps;             /* indices into plan->tasks */

@@ -73,8 +73,9 @@ static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_con
     (void)cfg;
     static const char *const prep[] = {"dataset", "preprocess"};
     static const char *const feat[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
-    static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval",
-                                        "output.save_features", "output.save_backbone", "seed"};
+    static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval.protocol",
+                                        "eval.folds", "eval.selection", "eval.inner_val_fraction",
+                                        "eval.oracle_epoch", "output.save_features", "output.save_backbone", "seed"};
     if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, prep);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, feat);
     return STAGE_KEYS_PUT(prefixes, max, train);
@@ -82,7 +83,8 @@ static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_con
 
 static double test_cost(const mer_task *t, const mer_plan *plan) {
     if (t->kind == STAGE_TRAIN)
-        return 0.01 * (double)(plan->samples.n - plan->folds[t->fold].n_test) * (t->cfg->train_epochs > 0 ? t->cfg->train_epochs : 1);
+        return 0.01 * (double)(plan->samples.n - (t->fold < 0 ? 0 : plan->folds[t->fold].n_test)) *
+               (t->cfg->train_epochs > 0 ? t->cfg->train_epochs : 1);
     return (t->kind == STAGE_PREP ? 1.0 : 0.5) * (double)(t->sample_end - t->sample_begin);
 }
 
@@ -190,7 +192,9 @@ static int gather(float *all, uint8_t *have, const mer_task *t, const size_t *ex
                   const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
     for (size_t k = 0; k < t->n_deps; k++) {
-        if (!stage_dep_usable(t, &p->tasks[t->deps[k]], ex, n_ex)) continue;
+        const mer_task *dep = &p->tasks[t->deps[k]];
+        /* a final model's fold deps (inner_val) hold no features */
+        if (dep->kind == STAGE_TRAIN || !stage_dep_usable(t, dep, ex, n_ex)) continue;
         char path[4096];
         task_output_path(path, sizeof path, p, &p->tasks[t->deps[k]]);
         hid_t f;
@@ -247,7 +251,7 @@ done:
 
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
-    const mer_fold *fold = &p->folds[t->fold];
+    const mer_fold none = {0}, *fold = t->fold < 0 ? &none : &p->folds[t->fold]; /* final model: no test fold */
     size_t ns = p->samples.n, C = p->samples.n_classes;
     float *all = mer_calloc(ns * TEST_DIM, sizeof *all, err), *cent = mer_calloc(C * TEST_DIM, sizeof *cent, err);
     float *prob = mer_calloc(fold->n_test * C, sizeof *prob, err);
@@ -299,8 +303,10 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         n++;
     }
     size_t dp[2] = {n, C}, dc[2] = {C, TEST_DIM};
-    rc = h5_write_strs(out, "pred/sample", ids, n, err) || h5_write_i64(out, "pred/truth", truth, 1, &n, err) ||
-                 h5_write_i64(out, "pred/pred", pred, 1, &n, err) || h5_write_f32(out, "pred/prob", prob, 2, dp, err) ||
+    rc = (t->fold >= 0 && (h5_write_strs(out, "pred/sample", ids, n, err) ||
+                           h5_write_i64(out, "pred/truth", truth, 1, &n, err) ||
+                           h5_write_i64(out, "pred/pred", pred, 1, &n, err) ||
+                           h5_write_f32(out, "pred/prob", prob, 2, dp, err))) ||
                  h5_write_f32(out, "weights/head/centroids", cent, 2, dc, err)
              ? -1
              : 0;

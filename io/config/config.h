@@ -133,6 +133,7 @@ typedef struct {
     cfg_selection eval_selection;
     double eval_inner_val_fraction;
     int eval_oracle_epoch;          /* bool: leaky "best epoch on the test subject", labelled */
+    int eval_final_model;           /* bool: also train one model on every subject per point and seed */
 
     /* output */
     char *output_dir;

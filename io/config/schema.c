@@ -167,6 +167,9 @@ const cfg_key CFG_KEYS[] = {
      "share of training subjects held out for inner_val"},
     {"eval.oracle_epoch", CFG_BOOL, F(eval_oracle_epoch), "false", ANY, NULL,
      "also report the leaky best-epoch-on-test score, labelled as such"},
+    {"eval.final_model", CFG_BOOL, F(eval_final_model), "false", ANY, NULL,
+     "also train one model on every subject per point and seed (for mer export / mer predict): "
+     "train.epochs epochs, or with inner_val the median epoch the folds selected"},
 
     /* output */
     {"output.dir", CFG_STR, F(output_dir), "out", ANY, NULL, "run folder (ledger, per-task results, report)"},

@@ -108,6 +108,8 @@ static void test_bad_configs(void) {
                  "'LOSO' is not a valid value for 'eval.protocol' (allowed: loso, kfold, megc2019)");
     expect_error("bool", "preprocess:\n  grey: yes\n", 2, 9,
                  "'yes' is not a boolean for 'preprocess.grey' (use true or false)");
+    expect_error("final model bool", "eval:\n  final_model: 1\n", 2, 16,
+                 "'1' is not a boolean for 'eval.final_model' (use true or false)");
     expect_error("empty value for an int", "train:\n  epochs:\n  lr: 0.1\n", 2, 10,
                  "no value for 'train.epochs' (expected an integer)");
     expect_error("mapping where a scalar belongs", "train:\n  lr:\n    value: 1\n", 3, 5,
@@ -303,7 +305,8 @@ static void test_values_and_defaults(void) {
     CHECK_STR(cfg_enum_name(&CFG_OPTIMIZERS, def.train_optimizer), "adam", "default optimizer");
     CHECK_STR(cfg_enum_name(&CFG_LR_SCHEDULES, def.train_lr_schedule), "cosine", "default schedule");
     CHECK_STR(cfg_enum_name(&CFG_PROTOCOLS, def.eval_protocol), "loso", "default protocol");
-    CHECK(def.eval_folds == 5 && def.eval_inner_val_fraction == 0.2 && !def.eval_oracle_epoch, "default eval");
+    CHECK(def.eval_folds == 5 && def.eval_inner_val_fraction == 0.2 && !def.eval_oracle_epoch &&
+              !def.eval_final_model, "default eval");
     CHECK_STR(def.output_dir, "out", "default output");
     CHECK(def.output_save_features == 1 && def.output_save_backbone == 0, "default output bools");
     CHECK(def.rt_threads == 0 && def.rt_retries == 2 && !def.rt_fail_fast && def.rt_max_walltime == 0,

@@ -196,6 +196,39 @@ static void test_graph(void) {
         plan_free(&p1);
         config_doc_free(&d1);
     }
+    /* final models: one more train task per variant (fold -1, every sample); the folds keep their ids */
+    const char *fin[] = {"eval.final_model=true"};
+    if (build(&p1, &d1, fin, 1) == 0) {
+        size_t n_final = 0, fin_deps_ok = 1;
+        for (size_t i = 0; i < p1.n_tasks; i++)
+            if (p1.tasks[i].kind == STAGE_TRAIN && p1.tasks[i].fold < 0) {
+                n_final++;
+                fin_deps_ok &= p1.tasks[i].n_deps == 5 && p1.tasks[i].sample_end == 9;
+            }
+        CHECK(n_final == 6 && count_kind(&p1, STAGE_TRAIN) == 24, "one final model per point x seed (%zu)", n_final);
+        CHECK(shared_ids(&p0, &p1, STAGE_TRAIN) == 18, "asking for final models keeps the fold tasks' ids");
+        CHECK(fin_deps_ok, "a fixed-epoch final model depends on the features only");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
+    /* with inner_val the final model trains for the folds' median epoch: it depends on them */
+    const char *fin_val[] = {"eval.final_model=true", "eval.selection=inner_val"};
+    if (build(&p1, &d1, fin_val, 2) == 0) {
+        int val_deps_ok = 1;
+        for (size_t i = 0; i < p1.n_tasks; i++) {
+            const mer_task *t = &p1.tasks[i];
+            if (t->kind != STAGE_TRAIN || t->fold >= 0) continue;
+            size_t n_fold_deps = 0;
+            for (size_t k = 0; k < t->n_deps; k++) {
+                const mer_task *d = &p1.tasks[t->deps[k]];
+                n_fold_deps += d->kind == STAGE_TRAIN && d->fold >= 0 && d->variant == t->variant;
+            }
+            val_deps_ok &= t->n_deps == 8 && n_fold_deps == 3;
+        }
+        CHECK(val_deps_ok, "an inner_val final model depends on the features and its variant's 3 folds");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
     /* narrowing the sweep keeps the ids of the remaining point */
     const char *one[] = {"model.attention.n_rounds=4"};
     if (build(&p1, &d1, one, 1) == 0) {

@@ -1,0 +1,40 @@
+/* The parts of the pipeline (runner/pipeline.c) that `mer predict` runs on new clips, so a trained model
+ * sees its inputs computed by the very code that computed them in training: prep (core/prep.h) ->
+ * magnify + network input + frozen backbone (pipeline_features_of) -> standardise + head
+ * (train_standardize_apply, train_model_predict in core/train.h).
+ */
+#pragma once
+#include <stdint.h>
+
+#include "core/magnify/magnify.h"
+#include "core/models/recnet.h"
+#include "core/models/resnet18.h"
+#include "core/prep.h"
+#include "io/config/config.h"
+
+/* The FEATURES stage of one config: its magnification, network input and (frozen) backbone. */
+typedef struct {
+    int S, T;             /* crop side, frames per sample (magnification factors) */
+    size_t D;             /* floats per frame of a row: 512 (frozen features) or 3*S*S (finetune: the input) */
+    int finetune, normalize;
+    double *factors;      /* (T) the network's factors m_i */
+    input_mode input;
+    magnify_method method;
+    magnet_model *mag;    /* owned; NULL unless method network */
+    resnet18 *net;        /* owned; the frozen backbone (NULL with finetune) */
+    float *frames, *x, *onset_f; /* scratch */
+} pipeline_features;
+
+/* From the config alone (what `mer run` does): MagNet from magnify.weights, the backbone from
+ * model.backbone (pretrained weights, or the random init seeded by the model.backbone settings). */
+int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err *err);
+/* With models loaded elsewhere (a model file); takes ownership of mag and net, also on failure. */
+int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_model *mag, resnet18 *net,
+                           int normalize, mer_err *err);
+void pipeline_features_free(pipeline_features *pf);
+/* One sample's row (T, D) from its prep result. */
+int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err);
+
+/* The backbone of a config: pretrained weights (*normalize = 1: ImageNet input normalisation) or a random
+ * init seeded by the hash of the model.backbone settings (*seed gets it; 0 for pretrained; seed may be NULL). */
+int pipeline_backbone_create(resnet18 **net, int *normalize, const mer_config *cfg, uint64_t *seed, mer_err *err);
