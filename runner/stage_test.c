@@ -18,7 +18,11 @@
  *                      output.dir/flaky-<task id> counts the failures)
  *   MER_TEST_IGNORE_STOP  never stop at a safe point (a task that cannot be interrupted: tests the second
  *                      signal, which must not wait for it)
+ *   MER_TEST_EXEC_LOG  append "unix_time task_id" to this file each time a task starts executing (one
+ *                      O_APPEND write: the record the chaos test checks "no finished task runs again" on,
+ *                      independent of the ledger)
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +150,23 @@ static int finish_task(hid_t out, const char *name, const int64_t *index, const 
                : 0;
 }
 
+/* MER_TEST_EXEC_LOG: one line per execution of a task (see the header). */
+static void log_execution(const mer_task *t) {
+    const char *path = getenv("MER_TEST_EXEC_LOG");
+    if (!path) return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char line[64];
+    int n = snprintf(line, sizeof line, "%.6f %s\n", (double)ts.tv_sec + ts.tv_nsec * 1e-9, t->id);
+    ssize_t w = write(fd, line, (size_t)n); /* a lost line shows as a missing execution in the test */
+    (void)w;
+    close(fd);
+}
+
 static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
+    log_execution(t);
     const mer_samples *s = &ctx->plan->samples;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
     int64_t *index = mer_calloc(cap, sizeof *index, err);
@@ -223,6 +243,7 @@ static int gather(float *all, uint8_t *have, const mer_task *t, const size_t *ex
 
 static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
                          mer_err *err) {
+    log_execution(t);
     const mer_plan *p = ctx->plan;
     size_t ns = p->samples.n, n = 0;
     float *all = mer_calloc(ns * TEST_DIM, sizeof *all, err), *feat = mer_calloc(ns * TEST_DIM, sizeof *feat, err);
@@ -250,6 +271,7 @@ done:
 }
 
 static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx, mer_err *err) {
+    log_execution(t);
     const mer_plan *p = ctx->plan;
     const mer_fold none = {0}, *fold = t->fold < 0 ? &none : &p->folds[t->fold]; /* final model: no test fold */
     size_t ns = p->samples.n, C = p->samples.n_classes;
