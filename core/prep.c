@@ -1,6 +1,7 @@
 /* Per-sample preprocessing: face + landmarks on the onset frame, one transform, aligned onset/apex. */
 #include "core/prep.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@ void prep_result_free(prep_result *r) {
     if (!r) return;
     image_free(&r->onset);
     image_free(&r->apex);
+    free(r->spot_frames);
+    free(r->spot_curve);
     memset(r, 0, sizeof *r);
 }
 
@@ -62,7 +65,58 @@ int prep_image(prep_result *out, const mer_image *img, const prep_opts *o, const
     return ret;
 }
 
-static int prep_clip(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+/* The apex spotted among the clip's frames onset..offset (offset < 0: to the last), each decoded grey and
+ * warped with the onset transform into the aligned crop the rest of the pipeline sees. */
+static int spot_apex(prep_result *out, clip *c, int onset, int offset, const prep_opts *o, mer_err *err) {
+    size_t nf = 0, a = 0, n = 0;
+    const int *fr = clip_frame_numbers(c, &nf);
+    while (a < nf && fr[a] < onset) a++;
+    while (a + n < nf && (offset < 0 || fr[a + n] <= offset)) n++;
+    if (n < 2)
+        return mer_errk(err, MER_ERR_DATA,
+                        "%s: %zu frame(s) from the onset %d to the %s: spotting the apex needs at least 2",
+                        clip_path(c), n, onset, offset < 0 ? "end of the clip" : "offset");
+    align_opts ga = o->align;
+    ga.grey = 1;
+    apex_spot_options so = o->spot;
+    so.eye_y = ga.eye_y;
+    so.eye_dist = ga.eye_dist;
+    so.mask = NULL;
+    const int S = ga.size;
+    apex_spotter *sp = NULL;
+    float *buf = mer_malloc((size_t)S * S * sizeof *buf, err);
+    out->spot_frames = mer_malloc(n * sizeof *out->spot_frames, err);
+    out->spot_curve = mer_malloc(n * sizeof *out->spot_curve, err);
+    int rc = -1;
+    if (!buf || !out->spot_frames || !out->spot_curve || apex_spotter_new(&sp, S, S, &so, err) < 0) goto done;
+    for (size_t k = 0; k < n; k++) {
+        mer_image img = {0}, al = {0};
+        int f = fr[a + k];
+        if (clip_read(&img, c, f, 1, err) < 0 || align_warp(&al, &img, out->transform, &ga, err) < 0) {
+            image_free(&img);
+            mer_err_prefix(err, "%s: spotting the apex: frame %d", clip_path(c), f);
+            goto done;
+        }
+        for (int i = 0; i < S * S; i++) buf[i] = al.px[i];
+        image_free(&img);
+        image_free(&al);
+        if (apex_spotter_add(sp, buf, err) < 0) goto done;
+        out->spot_frames[k] = f;
+    }
+    apex_spot_result r;
+    if (apex_spotter_finish(sp, &r, out->spot_curve, err) < 0) goto done;
+    out->n_spot = (int)n;
+    out->apex_frame = fr[a + (size_t)r.apex];
+    out->apex_spotted = 1;
+    rc = 0;
+done:
+    if (rc < 0 && err->msg[0] && !strstr(err->msg, clip_path(c))) mer_err_prefix(err, "%s", clip_path(c));
+    apex_spotter_free(sp);
+    free(buf);
+    return rc;
+}
+
+static int prep_clip(prep_result *out, const char *clip_path, int onset, int apex, int offset, const prep_opts *o,
                      const face_models *m, const float *landmarks68, const int box[4], mer_err *err) {
     memset(out, 0, sizeof *out);
     clip *c;
@@ -73,26 +127,33 @@ static int prep_clip(prep_result *out, const char *clip_path, int onset, int ape
         mer_err_prefix(err, "onset");
     } else {
         ret = m ? prep_image(out, &onset_img, o, m, err) : align_onset(out, &onset_img, landmarks68, box, o, err);
-        if (ret < 0) mer_err_prefix(err, "%s: onset frame %d", clip_path, onset);
-        else ret = align_apex(out, c, apex, o, err);
+        out->onset_frame = onset; /* prep_image cleared out */
+        out->apex_frame = apex;
+        out->apex_given = apex;
+        if (ret < 0) {
+            mer_err_prefix(err, "%s: onset frame %d", clip_path, onset);
+        } else {
+            /* an apex after the offset is kept: a wrong offset is the likelier defect (CASME II has one) */
+            int outside = !clip_has_frame(c, apex) || apex < onset;
+            if (apex < 0 || (o->spot_fallback && outside)) ret = spot_apex(out, c, onset, offset, o, err);
+            if (ret == 0) ret = align_apex(out, c, out->apex_frame, o, err);
+        }
     }
-    out->onset_frame = onset;
-    out->apex_frame = apex;
     image_free(&onset_img);
     clip_close(c);
     if (ret < 0) prep_result_free(out);
     return ret;
 }
 
-int prep_sample(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
+int prep_sample(prep_result *out, const char *clip_path, int onset, int apex, int offset, const prep_opts *o,
                 const face_models *m, mer_err *err) {
     if (!m) return mer_errk(err, MER_ERR_CONFIG, "%s: no face models", clip_path);
-    return prep_clip(out, clip_path, onset, apex, o, m, NULL, NULL, err);
+    return prep_clip(out, clip_path, onset, apex, offset, o, m, NULL, NULL, err);
 }
 
-int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, const prep_opts *o,
-                          const float *landmarks68, const int box[4], mer_err *err) {
-    return prep_clip(out, clip_path, onset, apex, o, NULL, landmarks68, box, err);
+int prep_sample_landmarks(prep_result *out, const char *clip_path, int onset, int apex, int offset,
+                          const prep_opts *o, const float *landmarks68, const int box[4], mer_err *err) {
+    return prep_clip(out, clip_path, onset, apex, offset, o, NULL, landmarks68, box, err);
 }
 
 static int write_image(hid_t loc, const char *group, const char *name, const mer_image *img, mer_err *err) {
@@ -115,7 +176,23 @@ int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_er
     snprintf(path, sizeof path, "%s/box", group);
     if (h5_write_i64(loc, path, box, 1, &d4, err) < 0) return -1;
     snprintf(path, sizeof path, "%s/frames", group);
-    return h5_write_i64(loc, path, frames, 1, &d2, err);
+    if (h5_write_i64(loc, path, frames, 1, &d2, err) < 0) return -1;
+    if (!r->apex_spotted) return 0;
+    size_t n = (size_t)r->n_spot;
+    int64_t *fr = mer_malloc((n ? n : 1) * sizeof *fr, err);
+    if (!fr) return -1;
+    for (size_t k = 0; k < n; k++) fr[k] = r->spot_frames[k];
+    int rc = -1;
+    snprintf(path, sizeof path, "%s/spot/given", group);
+    if (h5_write_scalar_i64(loc, path, r->apex_given, err) == 0) {
+        snprintf(path, sizeof path, "%s/spot/frames", group);
+        if (h5_write_i64(loc, path, fr, 1, &n, err) == 0) {
+            snprintf(path, sizeof path, "%s/spot/curve", group);
+            rc = h5_write_f32(loc, path, r->spot_curve, 1, &n, err);
+        }
+    }
+    free(fr);
+    return rc;
 }
 
 static int read_image(mer_image *img, hid_t loc, const char *group, const char *name, mer_err *err) {
@@ -171,6 +248,36 @@ int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err)
     for (int i = 0; i < 4; i++) r->box[i] = (int)box[i];
     r->onset_frame = (int)frames[0];
     r->apex_frame = (int)frames[1];
+    r->apex_given = r->apex_frame;
+    snprintf(path, sizeof path, "%s/spot", group);
+    if (h5_exists(loc, path)) {
+        int64_t given, *sf = NULL;
+        float *sc = NULL;
+        size_t ds[H5_MAX_DIMS], dc[H5_MAX_DIMS];
+        int nds = 0, ndc = 0;
+        snprintf(path, sizeof path, "%s/spot/given", group);
+        int bad = h5_read_scalar_i64(loc, path, &given, err) < 0;
+        snprintf(path, sizeof path, "%s/spot/frames", group);
+        bad = bad || h5_read_i64(loc, path, &sf, &nds, ds, err) < 0;
+        snprintf(path, sizeof path, "%s/spot/curve", group);
+        bad = bad || h5_read_f32(loc, path, &sc, &ndc, dc, err) < 0;
+        if (!bad && (nds != 1 || ndc != 1 || ds[0] != dc[0] || ds[0] > INT32_MAX)) {
+            char fn[256];
+            bad = mer_errf(err, "%s: %s/spot: frames and curve differ in shape", h5_filename(loc, fn, sizeof fn), group);
+        }
+        if (!bad) r->spot_frames = mer_malloc((ds[0] ? ds[0] : 1) * sizeof *r->spot_frames, err);
+        if (bad || !r->spot_frames) {
+            free(sf);
+            free(sc);
+            goto done;
+        }
+        for (size_t k = 0; k < ds[0]; k++) r->spot_frames[k] = (int)sf[k];
+        free(sf);
+        r->spot_curve = sc;
+        r->n_spot = (int)ds[0];
+        r->apex_spotted = 1;
+        r->apex_given = (int)given;
+    }
     ret = 0;
 done:
     free(t);

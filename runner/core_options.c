@@ -15,6 +15,15 @@ prep_opts options_prep(const mer_config *cfg) {
     o.min_neighbors = cfg->prep_min_neighbors;
     o.min_face = cfg->prep_min_face;
     o.threads = 1;
+    o.spot = apex_spot_defaults();
+    o.spot.method = APEX_SPOT_DIFF; /* the one method (a second one gets a preprocess.spot.method key) */
+    o.spot.blur = cfg->spot_blur;
+    o.spot.smooth = cfg->spot_smooth;
+    o.spot.reg = cfg->spot_register;
+    o.spot.eye_y = cfg->prep_eye_y;
+    o.spot.eye_dist = cfg->prep_eye_dist;
+    /* dataset.apex middle keeps the old contract: an apex outside the clip is an error, not a guess */
+    o.spot_fallback = cfg->dataset_apex != CFG_APEX_MIDDLE;
     return o;
 }
 

@@ -11,7 +11,8 @@
 #include "io/base/err.h"
 #include "io/config/config.h"
 
-/* preprocess.* (the only section a prep result depends on); one decoder thread. */
+/* preprocess.* (with preprocess.spot.*) and dataset.apex (spot_fallback): what a prep result depends on; one
+ * decoder thread. */
 prep_opts options_prep(const mer_config *cfg);
 /* magnify.method and magnify.weights (the weights string stays owned by cfg). */
 magnify_options options_magnify(const mer_config *cfg);

@@ -1,7 +1,9 @@
 /* The real pipeline behind `mer run` (runner/stage.h): the method of CN114743235A as three cached stages.
  *
  *   PREP      one sample per task: decode the onset and apex frames (io/media/video.h), find the face and its 68
- *             landmarks on the onset frame (core/face/face.h), align and crop both frames (core/prep.h).
+ *             landmarks on the onset frame (core/face/face.h), align and crop both frames (core/prep.h); where
+ *             dataset.apex asks for it, the apex is spotted first on the aligned onset..offset frames
+ *             (core/spot/apex.h).
  *             File: /index i64 (1), /prep/... (core/prep.h layout).
  *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
  *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference), then
@@ -194,10 +196,16 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
         }
         const ds_sample *s = &pd->ds.s[i];
         prep_result r;
-        if (prep_sample(&r, s->path, s->onset, s->apex, &o, pd->faces, err) < 0) {
+        /* dataset.apex: spotted ignores the annotation; annotated passes it (-1 where missing: spotted) and
+         * prep spots where it lies outside the clip; middle got the midpoint from the dataset reader */
+        int apex = t->cfg->dataset_apex == CFG_APEX_SPOTTED ? -1 : s->apex;
+        if (prep_sample(&r, s->path, s->onset, apex, s->offset, &o, pd->faces, err) < 0) {
             free(index);
             return mer_err_prefix(err, "sample %s", s->id);
         }
+        if (r.apex_spotted && apex >= 0)
+            log_warn("sample %s: annotated apex %d is not a frame of the clip from the onset %d on: spotted apex %d "
+                     "used", s->id, apex, s->onset, r.apex_frame);
         char group[64];
         snprintf(group, sizeof group, "prep/%zu", n);
         int rc = prep_result_write(out, group, &r, err);

@@ -50,6 +50,7 @@ typedef enum {
 } cfg_lr_schedule;
 typedef enum { CFG_PROTOCOL_LOSO, CFG_PROTOCOL_KFOLD, CFG_PROTOCOL_MEGC2019, CFG_PROTOCOL_COUNT } cfg_protocol;
 typedef enum { CFG_SELECTION_FIXED, CFG_SELECTION_INNER_VAL, CFG_SELECTION_COUNT } cfg_selection;
+typedef enum { CFG_APEX_ANNOTATED, CFG_APEX_SPOTTED, CFG_APEX_MIDDLE, CFG_APEX_SOURCE_COUNT } cfg_apex_source;
 typedef enum {
     CFG_LOG_LEVEL_DEBUG, CFG_LOG_LEVEL_INFO, CFG_LOG_LEVEL_WARN, CFG_LOG_LEVEL_ERROR, CFG_LOG_LEVEL_COUNT
 } cfg_log_level;
@@ -62,7 +63,7 @@ typedef struct {
 
 extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_BACKBONE_MODES,
     CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
-    CFG_LOG_LEVELS;
+    CFG_LOG_LEVELS, CFG_APEX_SOURCES;
 
 /* The name of value k ("?" when out of range), and the value named s (-1 when s is not in the vocabulary). */
 const char *cfg_enum_name(const cfg_vocab *v, int k);
@@ -77,6 +78,7 @@ typedef struct {
     int dataset_min_class_samples;  /* drop classes with fewer samples (patent: 10) */
     cfg_str_list dataset_include;   /* optional sample ids (subject/clip) to keep */
     cfg_str_list dataset_exclude;   /* optional sample ids to drop */
+    cfg_apex_source dataset_apex;   /* annotated (spotted where missing/outside the clip), spotted, middle */
     /* dataset.synth: generated when format = synth and root is missing */
     int synth_subjects, synth_per_class, synth_width, synth_height, synth_fps;
     long synth_seed;
@@ -91,6 +93,10 @@ typedef struct {
     double prep_scale_factor;       /* cascade pyramid step */
     int prep_min_neighbors;
     int prep_min_face;              /* px, smallest face searched */
+    /* preprocess.spot: apex spotting (core/spot/apex.h) where dataset.apex asks for it */
+    double spot_blur;               /* spatial Gaussian sigma, fraction of the crop width */
+    double spot_smooth;             /* temporal Gaussian sigma of the motion curve, frames */
+    int spot_register;              /* bool: undo residual head translation */
 
     /* magnify: onset->apex motion at a ramp of factors */
     cfg_mag_method mag_method;

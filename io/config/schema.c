@@ -28,6 +28,7 @@ VOCAB(CFG_LR_SCHEDULES, CFG_LR_SCHEDULE_COUNT, "none", "step", "cosine");
 VOCAB(CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, "loso", "kfold", "megc2019");
 VOCAB(CFG_SELECTIONS, CFG_SELECTION_COUNT, "fixed", "inner_val");
 VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
+VOCAB(CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, "annotated", "spotted", "middle");
 
 /* The loader stores and reads an enum field as an int. */
 #define INT_SIZED(t) static_assert(sizeof(t) == sizeof(int), #t " is stored as an int")
@@ -44,6 +45,7 @@ INT_SIZED(cfg_lr_schedule);
 INT_SIZED(cfg_protocol);
 INT_SIZED(cfg_selection);
 INT_SIZED(cfg_log_level);
+INT_SIZED(cfg_apex_source);
 
 const char *cfg_enum_name(const cfg_vocab *v, int k) { return k >= 0 && k < v->n ? v->names[k] : "?"; }
 
@@ -81,6 +83,9 @@ const cfg_key CFG_KEYS[] = {
     {"dataset.include", CFG_STR_LIST, F(dataset_include), "[]", ANY, NULL,
      "sample ids (subject/clip) to keep; [] = all"},
     {"dataset.exclude", CFG_STR_LIST, F(dataset_exclude), "[]", ANY, NULL, "sample ids (subject/clip) to drop"},
+    {"dataset.apex", CFG_ENUM, F(dataset_apex), "annotated", ANY, &CFG_APEX_SOURCES,
+     "apex frame: annotated (spotted where missing or outside the clip, with a warning), spotted (always, "
+     "preprocess.spot.*), or middle (midpoint of onset and offset where missing)"},
     {"dataset.synth.subjects", CFG_INT, F(synth_subjects), "8", IN(1, 1000), NULL, "synthetic subjects"},
     {"dataset.synth.per_class", CFG_INT, F(synth_per_class), "4", IN(1, 1000), NULL,
      "synthetic clips per subject and class"},
@@ -106,6 +111,12 @@ const cfg_key CFG_KEYS[] = {
     {"preprocess.min_neighbors", CFG_INT, F(prep_min_neighbors), "3", IN(0, 100), NULL,
      "cascade: neighbours a detection needs"},
     {"preprocess.min_face", CFG_INT, F(prep_min_face), "40", IN(1, 10000), NULL, "smallest face searched, px"},
+    {"preprocess.spot.blur", CFG_FLOAT, F(spot_blur), "0.015", IN(0, 0.25), NULL,
+     "apex spotting: spatial blur sigma as a fraction of the crop width (sensor noise)"},
+    {"preprocess.spot.smooth", CFG_FLOAT, F(spot_smooth), "1.0", IN(0, 100), NULL,
+     "apex spotting: temporal smoothing sigma of the motion curve, frames (0 = none)"},
+    {"preprocess.spot.register", CFG_BOOL, F(spot_register), "true", ANY, NULL,
+     "apex spotting: undo residual head translation against the onset before differencing"},
 
     /* magnify */
     {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, &CFG_MAG_METHODS,

@@ -276,18 +276,26 @@ static int frames_of_row(loader *L, const char *file, int line, const char *id, 
         problem(L, DS_ERROR, file, line, "%s: apex frame '%s' is not a frame number", id, ap_s);
         return 1;
     }
+    const cfg_apex_source mode = L->d->apex_mode;
     if (r_ap == 1) {
         if (*off < *on) {
             problem(L, DS_ERROR, file, line, "%s: onset %d after offset %d and no apex", id, *on, *off);
             return 1;
         }
-        *ap = *on + (*off - *on) / 2;
-        if (warn_no_apex)
+        *ap = mode == CFG_APEX_MIDDLE ? *on + (*off - *on) / 2 : -1;
+        if (warn_no_apex && mode == CFG_APEX_MIDDLE)
             problem(L, DS_WARNING, file, line, "%s: apex missing ('%s'): using the midpoint %d of onset %d and offset %d",
                 id, ap_s, *ap, *on, *off);
+        else if (warn_no_apex && mode == CFG_APEX_ANNOTATED)
+            problem(L, DS_WARNING, file, line, "%s: apex missing ('%s'): it will be spotted between onset %d and offset %d",
+                id, ap_s, *on, *off);
         return 0;
     }
-    if (*ap < *on) {
+    if (*ap < *on && mode != CFG_APEX_MIDDLE) {
+        if (mode == CFG_APEX_ANNOTATED)
+            problem(L, DS_WARNING, file, line, "%s: apex %d before onset %d: it will be spotted", id, *ap, *on);
+        *ap = -1;
+    } else if (*ap < *on) {
         problem(L, DS_ERROR, file, line, "%s: apex %d before onset %d", id, *ap, *on);
         return 1;
     }
@@ -595,7 +603,8 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
                     off = fr[nf - 1];
                     clip_close(c);
                 }
-                int ap = on + (off - on) / 2; /* SMIC has no apex: the middle frame */
+                /* SMIC has no apex: spotted, or the middle frame (the common convention) */
+                int ap = L->d->apex_mode == CFG_APEX_MIDDLE ? on + (off - on) / 2 : -1;
                 rc = add_sample(L, "smic", subject, clips[k], path, on, ap, off, SMIC_VOCAB[ci], SMIC_VOCAB[ci], "",
                                 file, line);
             }
@@ -938,6 +947,7 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
 int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     memset(d, 0, sizeof *d);
     loader L = {d, cfg, 0, 0, 0, err};
+    d->apex_mode = cfg->dataset_apex;
     const cfg_dataset_format format = cfg->dataset_format;
     const char *fmt = cfg_enum_name(&CFG_DATASET_FORMATS, format);
     const char *root = cfg->dataset_root ? cfg->dataset_root : "";
@@ -1031,10 +1041,18 @@ int dataset_check(dataset *d, mer_err *err) {
                     s->path, nf ? fr[0] : 0, nf ? fr[nf - 1] : -1);
             bad = 1;
         }
-        if (!clip_has_frame(c, s->apex)) {
-            problem(&L, DS_ERROR, s->file, s->line, "%s: apex frame %d not found in %s (frames %d..%d)", s->id, s->apex,
-                    s->path, nf ? fr[0] : 0, nf ? fr[nf - 1] : -1);
-            bad = 1;
+        if (s->apex >= 0 && !clip_has_frame(c, s->apex)) {
+            if (d->apex_mode == CFG_APEX_MIDDLE) {
+                problem(&L, DS_ERROR, s->file, s->line, "%s: apex frame %d not found in %s (frames %d..%d)", s->id,
+                        s->apex, s->path, nf ? fr[0] : 0, nf ? fr[nf - 1] : -1);
+                bad = 1;
+            } else {
+                if (d->apex_mode == CFG_APEX_ANNOTATED)
+                    problem(&L, DS_WARNING, s->file, s->line,
+                            "%s: apex frame %d not found in %s (frames %d..%d): it will be spotted", s->id, s->apex,
+                            s->path, nf ? fr[0] : 0, nf ? fr[nf - 1] : -1);
+                s->apex = -1;
+            }
         }
         if (!bad && (s->offset < s->apex || !clip_has_frame(c, s->offset))) {
             int last = fr[nf - 1];
@@ -1044,7 +1062,7 @@ int dataset_check(dataset *d, mer_err *err) {
                 s->offset = last;
             }
         }
-        for (int k = 0; k < 2 && !bad; k++) {
+        for (int k = 0; k < (s->apex >= 0 ? 2 : 1) && !bad; k++) {
             int f = k ? s->apex : s->onset;
             mer_image img = {0};
             if (clip_read(&img, c, f, 1, &e)) {
@@ -1120,6 +1138,18 @@ void dataset_report(FILE *f, const dataset *d) {
         fprintf(f, "%s%s %zu", j % 8 ? ", " : "\n  ", d->subjects[j], k);
     }
     fprintf(f, "\n");
+    size_t n_spot = 0;
+    for (size_t i = 0; i < d->n; i++) n_spot += d->apex_mode == CFG_APEX_SPOTTED || d->s[i].apex < 0;
+    if (d->apex_mode == CFG_APEX_SPOTTED) {
+        fprintf(f, "apex spotted (dataset.apex: spotted): all %zu samples\n", d->n);
+    } else if (n_spot) {
+        fprintf(f, "apex spotted (missing%s in the annotations): %zu sample(s)", d->checked ? " or not in the clip" : "",
+                n_spot);
+        size_t k = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->s[i].apex < 0) fprintf(f, "%s%s", k++ % 6 ? ", " : "\n  ", d->s[i].id);
+        fprintf(f, "\n");
+    }
     size_t ne = dataset_count(d, DS_ERROR), nw = dataset_count(d, DS_WARNING);
     fprintf(f, "problems: %zu error(s), %zu warning(s)\n", ne, nw);
     for (size_t i = 0; i < d->n_problems; i++) {

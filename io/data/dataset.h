@@ -4,7 +4,7 @@
  *   dataset d;
  *   if (dataset_load(&d, cfg, &err) < 0) ...            annotations read, class set + filters applied
  *   if (dataset_check(&d, &err) < 0) ...                frames verified; -1 = not usable (err says why)
- *   for (size_t i = 0; i < d.n; i++) d.s[i].path, d.s[i].onset, d.s[i].apex, d.s[i].label ...
+ *   for (size_t i = 0; i < d.n; i++) d.s[i].path, d.s[i].onset, d.s[i].apex (-1: to be spotted), ...
  *   dataset_free(&d);
  *
  * Formats (config dataset.format; dataset.root, dataset.annotations):
@@ -16,14 +16,14 @@
  *   Filename, Onset Frame, Apex Frame, Offset Frame, Estimated Emotion [, Action Units]. Subject "6" -> 006.
  * - smic: ROOT/s1/micro/negative/s1_ne_01/image*.bmp (ROOT = the HS folder). The class is the folder name.
  *   Without annotations: onset = first frame, offset = last frame found in the clip folder. With annotations
- *   (CSV: Subject, Filename, OnsetFrame, OffsetFrame): those numbers. SMIC has NO apex: apex = the middle
- *   frame (onset + offset) / 2, rounded down — the common convention.
+ *   (CSV: Subject, Filename, OnsetFrame, OffsetFrame): those numbers. SMIC has NO apex: apex = -1 (spotted
+ *   by the PREP stage), or with dataset.apex = middle the middle frame (onset + offset) / 2, rounded down.
  * - megc2019: dataset.annotations is an index CSV with columns dataset,root,annotations (one row per source:
  *   casme2, samm, smic; relative paths are relative to the index file's folder; smic's annotations may be
  *   empty). Emotions map to negative / positive / surprise; others are left out. Subject ids are
  *   prefixed by the source: casme2_sub01, samm_006, smic_s1.
  * - manifest: CSV subject,clip,onset,apex,offset,label; clip = a frame folder or a video file, relative to
- *   dataset.root (or to the manifest's folder when root is empty). An empty apex means the midpoint.
+ *   dataset.root (or to the manifest's folder when root is empty). An empty apex means a missing one.
  * - synth: when ROOT/coding.csv (or dataset.annotations) is absent, a dataset is generated into ROOT with
  *   dataset.synth.* (io/data/synth.h; classes = dataset.classes or the generator's default), then read as casme2.
  *
@@ -38,7 +38,11 @@
  * Excluded samples are skipped before their row is checked.
  *
  * Annotation defects and policy:
- * - apex missing ("/", "-", empty, negative): midpoint of onset and offset, warning;
+ * - apex missing ("/", "-", empty, negative): apex = -1 (the PREP stage spots it, core/spot/apex.h), warning;
+ *   with dataset.apex = middle the midpoint of onset and offset, warning (the behaviour before spotting);
+ * - apex before the onset: apex = -1 and a warning (middle: error); apex not on disk (dataset_check):
+ *   apex = -1 and a warning (middle: error). With dataset.apex = spotted the annotation is kept but unused
+ *   (no warnings about it);
  * - offset before the apex or not on disk while onset and apex are: the last frame on disk, warning;
  * - non-numeric frame numbers, onset after offset, unknown emotion, duplicate rows, bad subject: error
  *   with the CSV line (the row is skipped);
@@ -57,7 +61,7 @@ typedef struct {
     char *clip;        /* "EP02_01f" */
     char *id;          /* "subject/clip" */
     char *path;        /* frame folder or video file */
-    int onset, apex, offset; /* frame numbers (videos: 0-based frame index) */
+    int onset, apex, offset; /* frame numbers (videos: 0-based frame index); apex -1 = to be spotted */
     int label;         /* index into dataset.classes */
     char *emotion;     /* class name after mapping (lower case) */
     char *raw_emotion; /* as written in the annotation (or the SMIC folder name) */
@@ -102,6 +106,7 @@ typedef struct {
     char **files;               /* annotation files read */
     size_t n_files;
     int checked;                /* dataset_check ran */
+    cfg_apex_source apex_mode;  /* dataset.apex: how a missing or impossible apex is handled (see above) */
 } dataset;
 
 /* Read the annotations (and, for smic without annotations and synth, the folders; synth may generate),

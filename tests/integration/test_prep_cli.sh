@@ -29,16 +29,22 @@ dataset:
 output:
   dir: $T/out
 EOC
-# break one sample: remove its apex frame
+# break one sample: remove its onset frame
 row=$(sed -n 2p "$T/ds/coding.csv")
-subj=$(printf 'sub%02d' "$(echo "$row" | cut -d, -f1)"); clipn=$(echo "$row" | cut -d, -f2); apex=$(echo "$row" | cut -d, -f4)
-rm "$T/ds/$subj/$clipn/img$apex.jpg"
+subj=$(printf 'sub%02d' "$(echo "$row" | cut -d, -f1)"); clipn=$(echo "$row" | cut -d, -f2); onset=$(echo "$row" | cut -d, -f3)
+rm "$T/ds/$subj/$clipn/img$onset.jpg"
+# and the apex frame of another: dataset.apex annotated (the default) spots it instead, with a warning
+arow=$(sed -n 5p "$T/ds/coding.csv")
+asub=$(printf 'sub%02d' "$(echo "$arow" | cut -d, -f1)"); aclip=$(echo "$arow" | cut -d, -f2); aapex=$(echo "$arow" | cut -d, -f4)
+rm "$T/ds/$asub/$aclip/img$aapex.jpg"
 
 "$MER" prep "$T/cfg.yaml" > "$T/run1.txt" 2> "$T/run1.err"; rc=$?
 cat "$T/run1.txt"
 check '[ $rc -eq 0 ]' "mer prep exit 0 (rc $rc)"
 check 'grep -q "4 samples: 3 ok (3 computed, 0 from the cache), 1 failed" "$T/run1.txt"' "summary of the first run"
-check 'grep -q "  $subj/$clipn: .*no frame number $apex" "$T/run1.txt"' "failure reason names the sample and the frame"
+check 'grep -q "  $subj/$clipn: .*no frame number $onset" "$T/run1.txt"' "failure reason names the sample and the frame"
+check 'grep -q "sample $asub/$aclip: annotated apex $aapex is not a frame of the clip.*spotted apex" "$T/run1.err"' \
+  "an apex missing on disk is spotted, with a warning naming the sample"
 cache=$(sed -n 's/^cache: //p' "$T/run1.txt")
 check '[ "$cache" = "$T/out/tasks/prep" ]' "the cache is the run's PREP task folder"
 # mer run sees mer prep's files as its own PREP tasks: cache hits, except the failed sample
@@ -50,6 +56,9 @@ osub=$(printf 'sub%02d' "$(echo "$other" | cut -d, -f1)"); oclip=$(echo "$other"
 oid=$(awk -v s="$osub/$oclip" '$2 == "prep" && $6 == s {print $3}' "$T/dry1.txt")
 check '[ -n "$oid" ] && h5ls -r "$cache/$oid.h5" | grep -q "/prep/0/onset .*{112, 112, 3}"' "aligned onset 112x112x3"
 check 'h5ls -r "$cache/$oid.h5" | grep -q "/prep/0/landmarks .*{68, 2}"' "68 landmarks stored"
+aid=$(awk -v s="$asub/$aclip" '$2 == "prep" && $6 == s {print $3}' "$T/dry1.txt")
+check '[ -n "$aid" ] && h5ls -r "$cache/$aid.h5" | grep -q "/prep/0/spot/curve"' "the spotted sample keeps its motion curve"
+check '! h5ls -r "$cache/$oid.h5" | grep -q "/prep/0/spot"' "an annotated apex is used as given (no curve)"
 
 "$MER" prep "$T/cfg.yaml" > "$T/run2.txt" 2>/dev/null; rc=$?
 check '[ $rc -eq 0 ] && grep -q "4 samples: 3 ok (0 computed, 3 from the cache), 1 failed" "$T/run2.txt"' "re-run reuses the cache"

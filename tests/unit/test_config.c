@@ -106,6 +106,10 @@ static void test_bad_configs(void) {
                  "'adamx' is not a valid value for 'train.optimizer' (allowed: sgd, adam, adamw)");
     expect_error("enum is case sensitive", "eval:\n  protocol: LOSO\n", 2, 13,
                  "'LOSO' is not a valid value for 'eval.protocol' (allowed: loso, kfold, megc2019)");
+    expect_error("dataset.apex", "dataset:\n  apex: spot\n", 2, 9,
+                 "'spot' is not a valid value for 'dataset.apex' (allowed: annotated, spotted, middle)");
+    expect_error("preprocess.spot.blur range", "preprocess:\n  spot:\n    blur: 0.5\n", 3, 11,
+                 "'0.5' is out of range for 'preprocess.spot.blur' (must be in [0, 0.25])");
     expect_error("bool", "preprocess:\n  grey: yes\n", 2, 9,
                  "'yes' is not a boolean for 'preprocess.grey' (use true or false)");
     expect_error("final model bool", "eval:\n  final_model: 1\n", 2, 16,
@@ -312,6 +316,8 @@ static void test_values_and_defaults(void) {
     CHECK(def.rt_threads == 0 && def.rt_retries == 2 && !def.rt_fail_fast && def.rt_max_walltime == 0,
           "default runtime");
     CHECK_STR(cfg_enum_name(&CFG_LOG_LEVELS, def.rt_log_level), "info", "default log level");
+    CHECK_STR(cfg_enum_name(&CFG_APEX_SOURCES, def.dataset_apex), "annotated", "default apex source");
+    CHECK(def.spot_register == 1 && def.spot_blur == 0.015 && def.spot_smooth == 1.0, "spotting defaults");
     CHECK(def.seed == 0 && doc.n_seeds == 1 && doc.seeds[0] == 0, "default seed");
     config_free(&def);
     config_doc_free(&doc);
@@ -607,6 +613,7 @@ static void test_enum_vocabularies(void) {
         {"eval.protocol", &CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, offsetof(mer_config, eval_protocol)},
         {"eval.selection", &CFG_SELECTIONS, CFG_SELECTION_COUNT, offsetof(mer_config, eval_selection)},
         {"runtime.log_level", &CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, offsetof(mer_config, rt_log_level)},
+        {"dataset.apex", &CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, offsetof(mer_config, dataset_apex)},
     };
     const size_t n_enums = sizeof ENUMS / sizeof ENUMS[0];
     size_t enum_rows = 0;

@@ -118,7 +118,7 @@ static void test_casme2(void) {
     write_text(P("casme/coding.csv"),
                "subject,FileName,Onset Frame,ApexFrame,OffsetFrame,Unnamed: 9,Action Units,Estimated Emotion\r\n" /* 1 */
                "1,EP02_01f,46,59,86,,4+7,happiness\r\n"      /* 2 ok */
-               "01,EP03_02,10,/,30,,4,disgust\r\n"           /* 3 apex missing -> 20 */
+               "01,EP03_02,10,/,30,,4,disgust\r\n"           /* 3 apex missing -> -1 (spotted) */
                "sub02,EP01_01,1,10,5,,12,Happiness\r\n"      /* 4 offset before apex -> last frame 20 */
                "2,EP01_02,abc,5,9,,12,happiness\r\n"         /* 5 non-numeric onset */
                "2,EP01_03,30,35,20,,12,happiness\r\n"        /* 6 onset after offset */
@@ -146,8 +146,8 @@ static void test_casme2(void) {
               !strcmp(s->aus, "4+7") && strstr(s->path, "casme/sub01/EP02_01f"),
           "row 2 read");
     s = find(&d, "sub01/EP03_02");
-    CHECK(s && s->apex == 20, "missing apex -> midpoint 20");
-    CHECK(has_problem(&d, DS_WARNING, 3, "apex missing"), "warning on line 3");
+    CHECK(s && s->apex == -1, "missing apex -> -1 (to be spotted)");
+    CHECK(has_problem(&d, DS_WARNING, 3, "apex missing ('/'): it will be spotted"), "warning on line 3");
     CHECK(has_problem(&d, DS_ERROR, 5, "onset frame 'abc'"), "non-numeric onset, line 5");
     CHECK(has_problem(&d, DS_ERROR, 6, "onset 30 after offset 20"), "onset after offset, line 6");
     CHECK(has_problem(&d, DS_ERROR, 7, "unknown emotion 'joy'"), "unknown emotion, line 7");
@@ -249,7 +249,7 @@ static void test_samm(void) {
     CHECK(dataset_load(&d, &cfg, &e) == 0, "samm load: %s", e.msg);
     CHECK(d.n == 3, "3 samples (%zu)", d.n);
     const ds_sample *s = find(&d, "006/006_1_3");
-    CHECK(s && s->apex == 110 && s->line == 6, "SAMM subject 6 -> 006, apex -1 -> midpoint");
+    CHECK(s && s->apex == -1 && s->line == 6, "SAMM subject 6 -> 006, apex -1 -> missing");
     CHECK(has_problem(&d, DS_WARNING, 6, "apex missing"), "apex warning line 6");
     CHECK(has_problem(&d, DS_ERROR, 8, "unknown emotion 'Joy'"), "unknown emotion line 8");
     s = find(&d, "007/007_3_1");
@@ -282,9 +282,14 @@ static void test_smic(void) {
     CHECK(dataset_load(&d, &cfg, &e) == 0, "smic load: %s", e.msg);
     CHECK(d.n == 4 && d.n_subjects == 2 && d.n_classes == 3, "4 clips, 2 subjects, 3 classes");
     const ds_sample *s = find(&d, "s1/s1_ne_01");
-    CHECK(s && s->onset == 101 && s->offset == 121 && s->apex == 111 && s->line == 0 && !strcmp(s->emotion, "negative"),
-          "onset/offset from the frames, apex = middle");
+    CHECK(s && s->onset == 101 && s->offset == 121 && s->apex == -1 && s->line == 0 && !strcmp(s->emotion, "negative"),
+          "onset/offset from the frames, apex to be spotted");
     CHECK(dataset_check(&d, &e) == 0, "smic usable: %s", e.msg);
+    dataset_free(&d);
+    cfg.dataset_apex = CFG_APEX_MIDDLE; /* the common convention, as before spotting */
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "smic load: %s", e.msg);
+    s = find(&d, "s1/s1_ne_01");
+    CHECK(s && s->apex == 111, "dataset.apex middle: apex = middle");
     dataset_free(&d);
     /* with annotations: onset/offset from the CSV; a row without a clip is an error */
     write_text(P("smic/smic.csv"), "Subject,Filename,OnsetFrame,OffsetFrame\ns1,s1_ne_01,105,115\n2,s2_sur_01,6,12\ns3,s3_po_01,1,9\n");
@@ -320,7 +325,7 @@ static void test_manifest_megc(void) {
     CHECK(d.n == 2 && d.n_classes == 2 && !strcmp(d.classes[0], "calm") && !strcmp(d.classes[1], "tense"),
           "labels sorted");
     const ds_sample *s = find(&d, "B/b/clip2");
-    CHECK(s && s->apex == 5 && strstr(s->path, "other/b/clip2"), "empty apex -> midpoint; path relative to the CSV");
+    CHECK(s && s->apex == -1 && strstr(s->path, "other/b/clip2"), "empty apex -> missing; path relative to the CSV");
     CHECK(has_problem(&d, DS_ERROR, 4, "offset frame 'x'"), "bad offset line 4");
     dataset_free(&d);
 
@@ -393,6 +398,71 @@ static void test_synth_roundtrip(void) {
     config_free(&cfg);
 }
 
+/* dataset.apex: annotated marks missing, before-onset and (dataset_check) not-on-disk apexes as -1 with a
+ * warning naming the sample, and the report lists them; middle keeps the midpoint and the errors; spotted keeps
+ * the annotation without warnings (the PREP stage ignores it). */
+static void test_apex_modes(void) {
+    frames(P("apex/sub01/EP01"), "img", 0, 10, 30);
+    frames(P("apex/sub01/EP02"), "img", 0, 10, 30);
+    frames(P("apex/sub02/EP03"), "img", 0, 10, 30);
+    frames(P("apex/sub02/EP04"), "img", 0, 10, 30);
+    write_text(P("apex/coding.csv"), "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n"
+                                     "1,EP01,10,/,30,happiness\n"  /* 2 missing */
+                                     "1,EP02,10,40,30,surprise\n"  /* 3 after the last frame on disk */
+                                     "2,EP03,12,11,30,happiness\n" /* 4 before the onset */
+                                     "2,EP04,10,18,30,surprise\n"); /* 5 fine */
+    mer_config cfg;
+    config_defaults(&cfg);
+    cfg.dataset_format = CFG_DATASET_CASME2;
+    set_str(&cfg.dataset_root, P("apex"));
+    set_str(&cfg.dataset_annotations, P("apex/coding.csv"));
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {0};
+    for (int mode = 0; mode < CFG_APEX_SOURCE_COUNT; mode++) {
+        cfg.dataset_apex = (cfg_apex_source)mode;
+        const char *name = cfg_enum_name(&CFG_APEX_SOURCES, mode);
+        CHECK(dataset_load(&d, &cfg, &e) == 0, "%s: load: %s", name, e.msg);
+        const ds_sample *a = find(&d, "sub01/EP01"), *b = find(&d, "sub01/EP02"), *c = find(&d, "sub02/EP03"),
+                        *ok = find(&d, "sub02/EP04");
+        int usable = dataset_check(&d, &e) == 0;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (f) {
+            dataset_report(f, &d);
+            fclose(f);
+        }
+        CHECK(ok && ok->apex == 18, "%s: a good apex is kept", name);
+        if (mode == CFG_APEX_ANNOTATED) {
+            CHECK(a && a->apex == -1 && has_problem(&d, DS_WARNING, 2, "sub01/EP01: apex missing"), "annotated: missing");
+            CHECK(b && b->apex == -1 && has_problem(&d, DS_WARNING, 3, "sub01/EP02: apex frame 40 not found") &&
+                      has_problem(&d, DS_WARNING, 3, "it will be spotted"),
+                  "annotated: apex not on disk -> spotted, with a warning");
+            CHECK(c && c->apex == -1 && has_problem(&d, DS_WARNING, 4, "apex 11 before onset 12: it will be spotted"),
+                  "annotated: apex before the onset");
+            CHECK(usable && dataset_count(&d, DS_ERROR) == 0, "annotated: usable: %s", e.msg);
+            CHECK(text && strstr(text, "apex spotted") && strstr(text, "3 sample(s)") && strstr(text, "sub01/EP01") &&
+                      strstr(text, "sub01/EP02") && strstr(text, "sub02/EP03") && !strstr(text, "sub02/EP04,"),
+                  "annotated: the report lists the rows to spot:\n%s", text ? text : "");
+        } else if (mode == CFG_APEX_MIDDLE) {
+            CHECK(a && a->apex == 20 && has_problem(&d, DS_WARNING, 2, "midpoint 20"), "middle: midpoint");
+            CHECK(!c && has_problem(&d, DS_ERROR, 4, "apex 11 before onset 12"), "middle: apex before onset is an error");
+            CHECK(!usable && has_problem(&d, DS_ERROR, 3, "apex frame 40 not found"), "middle: apex not on disk is an error");
+            CHECK(text && !strstr(text, "apex spotted"), "middle: nothing spotted");
+        } else {
+            CHECK(a && a->apex == -1 && b && c && c->apex == -1 && dataset_count(&d, DS_WARNING) == 0,
+                  "spotted: no warnings about the apex (%zu)", dataset_count(&d, DS_WARNING));
+            CHECK(usable, "spotted: usable: %s", e.msg);
+            CHECK(text && strstr(text, "dataset.apex: spotted") && strstr(text, "all 4 samples"), "spotted: report");
+        }
+        free(text);
+        dump(&d);
+        dataset_free(&d);
+    }
+    config_free(&cfg);
+}
+
 int main(void) {
     snprintf(ROOT, sizeof ROOT, "/tmp/mer_test_dataset_XXXXXX");
     if (!mkdtemp(ROOT)) SKIP_ALL("cannot create a temporary directory");
@@ -401,6 +471,7 @@ int main(void) {
     test_smic();
     test_manifest_megc();
     test_synth_roundtrip();
+    test_apex_modes();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", ROOT);
     if (!check_failed_ && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", ROOT);

@@ -65,7 +65,7 @@ int main(void) {
     prep_result first = {0};
     for (int ci = 0; ci < 2; ci++) {
         prep_result r;
-        CHECK(prep_sample_landmarks(&r, clips[ci], onsets[ci], apexes[ci], &o, lm, box, &err) == 0, "%s: %s", clips[ci], err.msg);
+        CHECK(prep_sample_landmarks(&r, clips[ci], onsets[ci], apexes[ci], -1, &o, lm, box, &err) == 0, "%s: %s", clips[ci], err.msg);
         if (!r.onset.px) continue;
         CHECK(r.onset.w == 64 && r.onset.h == 64 && r.onset.c == 3 && r.apex.w == 64, "shapes");
         /* template eyes: (16, 24) and (48, 24); the bright blobs must be there */
@@ -125,25 +125,64 @@ int main(void) {
         prep_opts og = o;
         og.align.grey = 1;
         prep_result r;
-        CHECK(prep_sample_landmarks(&r, folder, 46, 47, &og, lm, NULL, &err) == 0 && r.onset.c == 1 && r.apex.c == 1, "grey: %s", err.msg);
+        CHECK(prep_sample_landmarks(&r, folder, 46, 47, -1, &og, lm, NULL, &err) == 0 && r.onset.c == 1 && r.apex.c == 1, "grey: %s", err.msg);
         prep_result_free(&r);
+    }
+    /* spotting: no apex, or one outside the clip with spot_fallback: the mouth bar moves down by t px, so the
+     * last frame of the span moved most; the span ends at the offset when one is given */
+    {
+        prep_opts os = o;
+        os.spot = apex_spot_defaults();
+        prep_result r;
+        CHECK(prep_sample_landmarks(&r, folder, 46, -1, -1, &os, lm, box, &err) == 0, "spot: %s", err.msg);
+        CHECK(r.apex_spotted && r.apex_given == -1 && r.apex_frame == 53 && r.n_spot == 8 && r.spot_frames[0] == 46 &&
+                  r.spot_frames[7] == 53 && r.spot_curve[0] == 0 && r.spot_curve[7] > r.spot_curve[1],
+              "spotted apex %d (want 53), %d frames", r.apex_frame, r.n_spot);
+        char h5p[700];
+        snprintf(h5p, sizeof h5p, "%s/spot.h5", dir);
+        hid_t f;
+        prep_result back = {0};
+        CHECK(h5_create_tmp(h5p, &f, &err) == 0 && prep_result_write(f, "p", &r, &err) == 0 && h5_commit(f, h5p, &err) == 0,
+              "spot write: %s", err.msg);
+        CHECK(h5_open(h5p, 0, &f, &err) == 0 && prep_result_read(&back, f, "p", &err) == 0, "spot read: %s", err.msg);
+        h5_close(f, NULL);
+        CHECK(back.apex_spotted && back.apex_given == -1 && back.n_spot == 8 && back.spot_frames[7] == 53 &&
+                  !memcmp(back.spot_curve, r.spot_curve, 8 * sizeof(float)),
+              "spot round trip");
+        prep_result_free(&back);
+        prep_result_free(&r);
+        CHECK(prep_sample_landmarks(&r, video, 0, -1, 4, &os, lm, box, &err) == 0 && r.apex_frame == 4 && r.n_spot == 5,
+              "video, span ends at the offset 4: apex %d, %d frames (%s)", r.apex_frame, r.n_spot, err.msg);
+        prep_result_free(&r);
+        os.spot_fallback = 1;
+        CHECK(prep_sample_landmarks(&r, folder, 46, 99, -1, &os, lm, box, &err) == 0 && r.apex_spotted &&
+                  r.apex_given == 99 && r.apex_frame == 53,
+              "apex 99 not in the clip: spotted (%s)", err.msg);
+        prep_result_free(&r);
+        CHECK(prep_sample_landmarks(&r, folder, 46, 49, -1, &os, lm, box, &err) == 0 && !r.apex_spotted &&
+                  r.apex_frame == 49 && r.n_spot == 0,
+              "a good apex is used as given");
+        prep_result_free(&r);
+        CHECK(prep_sample_landmarks(&r, folder, 53, -1, -1, &os, lm, box, &err) < 0 && strstr(err.msg, folder) &&
+                  strstr(err.msg, "at least 2") && err.kind == MER_ERR_DATA,
+              "one frame from the onset on: %s", err.msg);
     }
     /* errors name the clip and the frame, and say whether a retry can help (a missing file may reappear on a
      * network mount; a missing frame or degenerate landmarks never change) */
     {
         prep_result r;
-        CHECK(prep_sample_landmarks(&r, folder, 46, 99, &o, lm, box, &err) < 0 && strstr(err.msg, "99") &&
+        CHECK(prep_sample_landmarks(&r, folder, 46, 99, -1, &o, lm, box, &err) < 0 && strstr(err.msg, "99") &&
               strstr(err.msg, folder) && strstr(err.msg, "apex") && r.onset.px == NULL, "missing apex: %s", err.msg);
         CHECK(err.kind == MER_ERR_DATA, "missing apex: bad data, got %s", mer_err_kind_name(err.kind));
-        CHECK(prep_sample_landmarks(&r, video, 12, 3, &o, lm, box, &err) < 0 && strstr(err.msg, "onset") &&
+        CHECK(prep_sample_landmarks(&r, video, 12, 3, -1, &o, lm, box, &err) < 0 && strstr(err.msg, "onset") &&
               strstr(err.msg, "12"), "missing onset: %s", err.msg);
         CHECK(err.kind == MER_ERR_DATA, "missing onset: bad data, got %s", mer_err_kind_name(err.kind));
         float zero[136] = {0};
-        CHECK(prep_sample_landmarks(&r, folder, 46, 47, &o, zero, box, &err) < 0 && strstr(err.msg, "coincide"), "degenerate: %s", err.msg);
+        CHECK(prep_sample_landmarks(&r, folder, 46, 47, -1, &o, zero, box, &err) < 0 && strstr(err.msg, "coincide"), "degenerate: %s", err.msg);
         CHECK(err.kind == MER_ERR_DATA, "degenerate: bad data, got %s", mer_err_kind_name(err.kind));
         char nope[700];
         snprintf(nope, sizeof nope, "%s/missing", dir);
-        CHECK(prep_sample_landmarks(&r, nope, 46, 47, &o, lm, box, &err) < 0 && strstr(err.msg, nope), "missing clip: %s", err.msg);
+        CHECK(prep_sample_landmarks(&r, nope, 46, 47, -1, &o, lm, box, &err) < 0 && strstr(err.msg, nope), "missing clip: %s", err.msg);
         CHECK(err.kind == MER_ERR_IO, "missing clip: io, got %s", mer_err_kind_name(err.kind));
     }
     for (int t = 0; t < 8; t++) image_free(&frames[t]);
