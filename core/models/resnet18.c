@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/models/resnet18_train_dnnl.h"
 #include "core/nn/conv2d.h"
 #include "core/nn/dnnl_seq.h"
 #include "core/nn/layers.h"
@@ -58,6 +59,13 @@ struct resnet18 {
 #ifdef MER_HAVE_DNNL
     r18_plan *plans[R18_PLANS];
     float *fold; /* one conv's folded weights, plain OIHW */
+    /* training on oneDNN: plans of the two most recent shapes sharing one arena; the last forward's plan */
+    r18t *tplans[R18_PLANS], *tlast;
+    unsigned long tused[R18_PLANS];
+    void *tarena;
+    size_t tarena_cap;
+    float *tfeat; /* features (N,512) of the last training forward, then their gradient (N,512) */
+    size_t tfeat_cap;
 #endif
     int n_classes;
     convbn stem;
@@ -142,8 +150,15 @@ static void plan_free(r18_plan *p) {
 
 void resnet18_release_activations(resnet18 *m) {
 #ifdef MER_HAVE_DNNL
-    for (int i = 0; i < R18_PLANS; i++) plan_free(m->plans[i]), m->plans[i] = NULL;
+    for (int i = 0; i < R18_PLANS; i++) {
+        plan_free(m->plans[i]), m->plans[i] = NULL;
+        r18t_free(m->tplans[i]), m->tplans[i] = NULL;
+    }
     free(m->fold), m->fold = NULL;
+    free(m->tarena), m->tarena = NULL;
+    free(m->tfeat), m->tfeat = NULL;
+    m->tlast = NULL;
+    m->tarena_cap = m->tfeat_cap = 0;
 #endif
     free(m->acts), free(m->ws), free(m->argmax), free(m->gfeat);
     for (int i = 0; i < 3; i++) free(m->gbuf[i]), m->gbuf[i] = NULL;
@@ -177,7 +192,11 @@ nn_engine resnet18_engine(const resnet18 *m) { return m->engine; }
 void resnet18_zero_grad(resnet18 *m) { memset(m->tab.grads, 0, m->tab.n_params * sizeof(float)); }
 
 size_t resnet18_activation_bytes(const resnet18 *m) {
-    return (m->acts_cap + m->ws_cap + 3 * m->gbuf_cap + m->gfeat_cap) * sizeof(float) + m->argmax_cap * sizeof(int32_t);
+    size_t bytes = (m->acts_cap + m->ws_cap + 3 * m->gbuf_cap + m->gfeat_cap) * sizeof(float) + m->argmax_cap * sizeof(int32_t);
+#ifdef MER_HAVE_DNNL
+    bytes += m->tarena_cap + m->tfeat_cap * sizeof(float);
+#endif
+    return bytes;
 }
 
 /* ---- initialisation --------------------------------------------------------------------------- */
@@ -555,6 +574,95 @@ static int forward_dnnl(resnet18 *m, float **feat, const float *x, int N, int H,
 }
 #endif
 
+/* ---- training on oneDNN ------------------------------------------------------------------------ */
+
+#ifdef MER_HAVE_DNNL
+/* The units in the order resnet18_train_dnnl.h wants, pointing at the current tensors. */
+static int dnnl_units(resnet18 *m, r18t_unit *u, int has_ds[8]) {
+    int n = 0;
+    const convbn *c[R18T_MAX_UNITS];
+    c[n++] = &m->stem;
+    for (int i = 0; i < 8; i++) {
+        const basic_block *b = &m->blocks[i];
+        c[n++] = &b->c1, c[n++] = &b->c2;
+        if ((has_ds[i] = b->has_ds)) c[n++] = &b->ds;
+    }
+    for (int i = 0; i < n; i++) {
+        const convbn *k = c[i];
+        u[i] = (r18t_unit){.cin = k->cin, .cout = k->cout, .k = k->k, .stride = k->stride, .pad = k->pad,
+                           .w = P(m, k->w), .gamma = P(m, k->g), .beta = P(m, k->b),
+                           .dw = nn_table_grad(&m->tab, k->w), .dgamma = nn_table_grad(&m->tab, k->g),
+                           .dbeta = nn_table_grad(&m->tab, k->b), .running_mean = nn_table_data(&m->tab, k->rm),
+                           .running_var = nn_table_data(&m->tab, k->rv)};
+    }
+    return n;
+}
+
+/* Training forward on oneDNN with the plan of this shape (built on first use); features into m->tfeat. */
+static int train_forward_dnnl(resnet18 *m, const float *x, int N, int H, int W, mer_err *err) {
+    r18t_unit u[R18T_MAX_UNITS];
+    int has_ds[8];
+    const int n = dnnl_units(m, u, has_ds);
+    int k = -1, victim = 0;
+    for (int i = 0; i < R18_PLANS; i++) {
+        if (m->tplans[i] && r18t_is_shape(m->tplans[i], N, H, W)) k = i;
+        if (!m->tplans[i] || (m->tplans[victim] && m->tused[i] < m->tused[victim])) victim = i;
+    }
+    if (k < 0) {
+        k = victim;
+        r18t_free(m->tplans[k]), m->tplans[k] = NULL;
+        if (r18t_create(&m->tplans[k], u, n, has_ds, N, H, W, BN_EPS, err) < 0) return -1;
+    }
+    r18t *p = m->tplans[k];
+    m->tused[k] = ++m->tick;
+    const size_t need = r18t_arena_bytes(p);
+    if (need > m->tarena_cap) {
+        free(m->tarena), m->tarena_cap = 0;
+        if (!(m->tarena = aligned_alloc(64, (need + 63) / 64 * 64))) return mer_errf(err, "out of memory (%zu bytes of activations)", need);
+        m->tarena_cap = need;
+    }
+    if (ensure(&m->tfeat, &m->tfeat_cap, (size_t)N * RESNET18_FEATURES * 2, err) < 0) return -1;
+    m->tlast = NULL;
+    if (r18t_forward(p, m->tarena, m->tfeat, x, u, BN_MOMENTUM, err) < 0) return -1;
+    m->tlast = p;
+    return 0;
+}
+
+static int train_backward_dnnl(resnet18 *m, float *dx, const float *dfeatures, const float *dlogits, mer_err *err) {
+    const int N = m->N;
+    float *feat = m->tfeat, *gfeat = m->tfeat + (size_t)N * RESNET18_FEATURES;
+    if (dfeatures)
+        memcpy(gfeat, dfeatures, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+    else
+        memset(gfeat, 0, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+    if (dlogits && m->n_classes > 0)
+        linear_backward(gfeat, nn_table_grad(&m->tab, m->fc_w), nn_table_grad(&m->tab, m->fc_b), dlogits, feat,
+                        P(m, m->fc_w), N, RESNET18_FEATURES, m->n_classes);
+    r18t_unit u[R18T_MAX_UNITS];
+    int has_ds[8];
+    dnnl_units(m, u, has_ds);
+    return r18t_backward(m->tlast, m->tarena, dx, gfeat, u, err);
+}
+
+int resnet18_run_convs(resnet18 *m, int train, mer_err *err) {
+    if (m->engine != NN_ENGINE_DNNL) return 0;
+    if (train) {
+        if (!m->tlast) return mer_errf(err, "resnet18_run_convs: no training pass yet");
+        return r18t_run_convs(m->tlast, 1, err) < 0 ? -1 : 1;
+    }
+    r18_plan *p = NULL;
+    for (int i = 0; i < R18_PLANS; i++)
+        if (m->plans[i] && (!p || m->plans[i]->last_used > p->last_used)) p = m->plans[i];
+    if (!p) return mer_errf(err, "resnet18_run_convs: no forward pass yet");
+    return dn_seq_run_kind(&p->seq, 0, p->seq.n_steps, dnnl_convolution, err) < 0 ? -1 : 1;
+}
+#else
+int resnet18_run_convs(resnet18 *m, int train, mer_err *err) {
+    (void)m, (void)train, (void)err;
+    return 0;
+}
+#endif
+
 int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
                      mer_err *err) {
     if (N <= 0 || H <= 0 || W <= 0) return mer_errf(err, "resnet18_forward: bad input shape (%d,3,%d,%d)", N, H, W);
@@ -570,6 +678,17 @@ int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x
     }
 #endif
     if (train) m->wgen++; /* the running statistics move (and an optimiser step usually follows) */
+#ifdef MER_HAVE_DNNL
+    if (train && m->engine == NN_ENGINE_DNNL) {
+        if (train_forward_dnnl(m, x, N, H, W, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
+        if (logits && m->n_classes > 0)
+            linear_forward(logits, m->tfeat, P(m, m->fc_w), P(m, m->fc_b), N, RESNET18_FEATURES, m->n_classes);
+        if (features) memcpy(features, m->tfeat, sizeof(float) * (size_t)N * RESNET18_FEATURES);
+        m->N = N, m->H = H, m->W = W, m->x = x;
+        m->train_ready = 2;
+        return 0;
+    }
+#endif
     if (ensure_memory(m, N, H, W, train, err) < 0) return mer_err_prefix(err, "resnet18_forward: batch %d of %dx%d", N, H, W);
     m->N = N, m->H = H, m->W = W, m->x = x;
     const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
@@ -640,6 +759,9 @@ static void convbn_backward(resnet18 *m, const convbn *u, float *dinput, float *
 
 int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const float *dlogits, mer_err *err) {
     if (!m->train_ready) return mer_errf(err, "resnet18_backward: no training-mode forward pass to differentiate");
+#ifdef MER_HAVE_DNNL
+    if (m->train_ready == 2) return train_backward_dnnl(m, dx, dfeatures, dlogits, err) < 0 ? mer_err_prefix(err, "resnet18_backward") : 0;
+#endif
     const int N = m->N;
     float *gfeat = m->gfeat; /* (N,512) first; afterwards a free buffer of the largest activation size */
     if (dfeatures)

@@ -12,9 +12,12 @@
  * the backward pass needs is kept until the next forward). Memory grows to the largest batch seen;
  * resnet18_release_activations() gives it back.
  *
- * Engines (core/nn/engine.h): the eval forward runs on oneDNN in builds with it (BatchNorm folded into the
- * convolutions, ReLU and the residual add fused, blocked layouts between layers, one plan of primitives per
- * input shape for the two most recent shapes), else and in training on the im2col + OpenBLAS reference.
+ * Engines (core/nn/engine.h): in builds with oneDNN both passes run on it by default. Eval: BatchNorm folded
+ * into the convolutions, ReLU and the residual add fused, blocked layouts between layers, one plan of
+ * primitives per input shape for the two most recent shapes. Training: core/models/resnet18_train_dnnl.h
+ * (batch-statistics BatchNorm, backward, weights reordered from the plain arena once per forward, weight
+ * gradients reordered back once per backward). Otherwise, or with resnet18_set_engine(NN_ENGINE_REFERENCE),
+ * both run on the im2col + OpenBLAS reference.
  * The oneDNN plans hold the weights folded and reordered; they are refreshed when the weights may have
  * changed: after resnet18_table(), loading, initialising, a training-mode forward, or
  * resnet18_weights_changed() (call it after writing through a table pointer obtained earlier).
@@ -43,7 +46,8 @@ int resnet18_n_classes(const resnet18 *m);
  * Marks the weights as changed (see Engines above). */
 nn_table *resnet18_table(resnet18 *m);
 void resnet18_weights_changed(resnet18 *m);
-/* The engine of the eval forward (default nn_engine_default()); fails if this build lacks it. */
+/* The engine of both passes (default nn_engine_default()); fails if this build lacks it. Set it before a
+ * training forward: its backward runs on the engine of that forward. */
 int resnet18_set_engine(resnet18 *m, nn_engine e, mer_err *err);
 nn_engine resnet18_engine(const resnet18 *m);
 
@@ -78,6 +82,11 @@ void resnet18_zero_grad(resnet18 *m);
 void resnet18_release_activations(resnet18 *m);
 /* Bytes currently held for activations, gradients of activations and convolution workspace. */
 size_t resnet18_activation_bytes(const resnet18 *m);
+
+/* Run only the convolutions of the last pass on the engine's cached primitives (train: the last training
+ * forward and backward), on whatever their buffers hold: how long the engine's convolutions alone take, for
+ * benchmarks. Returns 1 if done, 0 when the engine is the reference (time conv2d's GEMMs instead), -1 on error. */
+int resnet18_run_convs(resnet18 *m, int train, mer_err *err);
 
 /* Multiply-accumulates of one forward pass on an H x W image (convolutions + fc). */
 double resnet18_forward_macs(int H, int W, int n_classes);

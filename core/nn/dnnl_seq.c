@@ -85,9 +85,9 @@ int dn_seq_mem(dn_seq *s, dnnl_memory_t *out, const dnnl_memory_desc_t *md, int 
 }
 
 int dn_seq_add(dn_seq *s, dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args, int nargs, mer_err *err) {
-    if (nargs > 7) {
+    if (nargs > DN_MAX_ARGS) {
         dnnl_primitive_desc_destroy(pd);
-        return mer_errf(err, "dn_seq_add: %d arguments (at most 7)", nargs);
+        return mer_errf(err, "dn_seq_add: %d arguments (at most %d)", nargs, DN_MAX_ARGS);
     }
     if (s->n_steps == s->cap_steps) {
         const int cap = s->cap_steps ? 2 * s->cap_steps : 32;
@@ -102,6 +102,8 @@ int dn_seq_add(dn_seq *s, dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args,
     const size_t sp_bytes = sp ? dnnl_memory_desc_get_size(sp) : 0;
     if (sp_bytes > s->scratch_bytes) s->scratch_bytes = sp_bytes;
     dn_step *st = &s->steps[s->n_steps];
+    st->kind = dnnl_undefined_primitive;
+    dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &st->kind);
     const dnnl_status_t rc = dnnl_primitive_create(&st->prim, pd);
     dnnl_primitive_desc_destroy(pd);
     DN_TRY(rc, "oneDNN primitive");
@@ -173,9 +175,20 @@ int dn_seq_finalize(dn_seq *s, mer_err *err) {
     return 0;
 }
 
-int dn_seq_run(dn_seq *s, mer_err *err) {
-    for (int i = 0; i < s->n_steps; i++)
+int dn_seq_run(dn_seq *s, mer_err *err) { return dn_seq_run_range(s, 0, s->n_steps, err); }
+
+int dn_seq_run_range(dn_seq *s, int from, int to, mer_err *err) {
+    for (int i = from; i < to; i++)
         DN_TRY(dnnl_primitive_execute(s->steps[i].prim, s->stream, s->steps[i].nargs, s->steps[i].args), "oneDNN execute");
+    DN_TRY(dnnl_stream_wait(s->stream), "oneDNN stream");
+    return 0;
+}
+
+int dn_seq_run_kind(dn_seq *s, int from, int to, dnnl_primitive_kind_t kind, mer_err *err) {
+    for (int i = from; i < to; i++)
+        if (s->steps[i].kind == kind)
+            DN_TRY(dnnl_primitive_execute(s->steps[i].prim, s->stream, s->steps[i].nargs, s->steps[i].args),
+                   "oneDNN execute");
     DN_TRY(dnnl_stream_wait(s->stream), "oneDNN stream");
     return 0;
 }

@@ -14,11 +14,13 @@
 #include "io/base/err.h"
 
 #define DN_MAX_SLOTS 8
+#define DN_MAX_ARGS 11
 
 typedef struct {
     dnnl_primitive_t prim;
     int nargs;
-    dnnl_exec_arg_t args[8];
+    dnnl_primitive_kind_t kind;
+    dnnl_exec_arg_t args[DN_MAX_ARGS + 1]; /* + the scratchpad */
 } dn_step;
 
 typedef struct {
@@ -69,6 +71,11 @@ int dn_reorder_now(dn_seq *s, dnnl_memory_t dst, dnnl_memory_t src, mer_err *err
 int dn_seq_finalize(dn_seq *s, mer_err *err);
 /* Execute every step in order and wait. */
 int dn_seq_run(dn_seq *s, mer_err *err);
+/* Execute steps [from, to) in order and wait (a sequence holding a forward and a backward pass). */
+int dn_seq_run_range(dn_seq *s, int from, int to, mer_err *err);
+/* Execute only the steps of primitive kind `kind` among [from, to) (dnnl_convolution: the convolutions alone,
+ * for benchmarks) and wait. */
+int dn_seq_run_kind(dn_seq *s, int from, int to, dnnl_primitive_kind_t kind, mer_err *err);
 
 /* Attributes of every primitive: user scratchpad, then the post-ops: sum (accumulate into dst) and/or ReLU. */
 int dn_attr(dnnl_primitive_attr_t *attr, int sum, int relu, mer_err *err);

@@ -2,7 +2,7 @@
  *
  * NN_ENGINE_DNNL: oneDNN (Intel's CPU library, the one PyTorch links), when mer is built with it (CMake option
  * MER_DNNL, defines MER_HAVE_DNNL). Tensors stay in oneDNN's blocked layouts between layers; BatchNorm is
- * folded into the inference convolutions.
+ * folded into the inference convolutions and runs as oneDNN's batch normalization in training.
  * NN_ENGINE_REFERENCE: im2col + OpenBLAS sgemm (core/nn/conv2d.h), the reference the tests compare against and
  * the engine of builds without oneDNN.
  * Every rank of a run uses the same binary, hence the same engine.

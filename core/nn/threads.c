@@ -76,7 +76,7 @@ void nn_describe_threads(char *buf, size_t size, int threads) {
     if (fallback && *fallback) snprintf(chosen, sizeof chosen, " chosen by mer, OpenBLAS picked %s", fallback);
     char engine[48];
     nn_engine_describe(engine, sizeof engine, nn_engine_default());
-    snprintf(buf, size, "%d thread%s (inference convolutions: %s; GEMMs: OpenBLAS %s build, %s kernels%s; own loops: %d)",
+    snprintf(buf, size, "%d thread%s (convolutions: %s; GEMMs: OpenBLAS %s build, %s kernels%s; own loops: %d)",
              threads, threads == 1 ? "" : "s", engine, p >= 0 && p <= 2 ? builds[p] : "?", nn_blas_corename(), chosen,
              nn_loop_threads());
 }

@@ -28,7 +28,7 @@ const char *nn_blas_corename(void);
 const char *nn_blas_core_choice(const char *core, int avx512, int avx2);
 const char *nn_blas_better_core(void);
 const char *nn_blas_advice(void);
-/* "2 threads (inference convolutions: oneDNN 2.6.3; GEMMs: OpenBLAS OpenMP build, SkylakeX kernels; own loops: 2)"
+/* "2 threads (convolutions: oneDNN 2.6.3; GEMMs: OpenBLAS OpenMP build, SkylakeX kernels; own loops: 2)"
  * into buf (the engine: core/nn/engine.h), plus
  * "SkylakeX kernels chosen by mer, OpenBLAS picked Prescott" after a re-execution. */
 void nn_describe_threads(char *buf, size_t size, int threads);

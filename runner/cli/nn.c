@@ -36,8 +36,8 @@ static void nn_usage(FILE *f) {
             "             labels `y` of F.h5 (dropout off, the stored planes).\n"
             "  bench      --model resnet18 --size S --batch B --threads T [--train] [--iters K]\n"
             "             images/s and GFLOP/s of eval or training passes on random data (after one warm-up pass),\n"
-            "             the OpenBLAS sgemm rate on the same threads, and the time spent in the convolution GEMMs\n"
-            "             (batch 32, 3 passes by default).\n"
+            "             the OpenBLAS sgemm rate on the same threads, and the time the engine's convolutions take\n"
+            "             alone (oneDNN's primitives, or the reference's GEMMs) (batch 32, 3 passes by default).\n"
             "  bench      --model head --train [--batch B] [--threads T] [--iters K]\n"
             "             samples/s of the LSH head's training steps (forward, backward, Adam) at the patent's\n"
             "             sizes: T 32, d_in 512, d 1024, n_rounds 4, hidden 256 (batch 16, median of 50 steps).\n"
@@ -47,6 +47,7 @@ static void nn_usage(FILE *f) {
             "Common options:\n"
             "  --threads T    OpenBLAS/OpenMP threads (default: SLURM_CPUS_PER_TASK, MER_THREADS, or all CPUs)\n"
             "  --chunk N      forward: images (resnet18) per pass (default 32), bounds memory\n"
+            "  --engine E     resnet18: onednn (the default in builds with oneDNN) or reference (im2col + OpenBLAS)\n"
             "  -h, --help     this help\n");
 }
 
@@ -54,6 +55,7 @@ typedef struct {
     const char *action, *model, *weights, *input, *output;
     double lr;
     int size, batch, threads, train, iters, classes, pattern, chunk;
+    nn_engine engine;
     uint64_t seed;
 } nn_args;
 
@@ -111,7 +113,9 @@ static int forward_resnet18(const nn_args *a, mer_err *err) {
     size_t dims[H5_MAX_DIMS];
     int rc = -1;
     hid_t f;
-    if (resnet18_load(&m, a->weights, err) < 0 || read_tensor(a->input, "x", 4, &x, dims, err) < 0) goto done;
+    if (resnet18_load(&m, a->weights, err) < 0 || resnet18_set_engine(m, a->engine, err) < 0 ||
+        read_tensor(a->input, "x", 4, &x, dims, err) < 0)
+        goto done;
     if (dims[1] != 3) {
         mer_errf(err, "%s: x must be (N,3,H,W), got %zu channels", a->input, dims[1]);
         goto done;
@@ -203,7 +207,9 @@ static int train_step_resnet18(const nn_args *a, mer_err *err) {
     size_t dims[H5_MAX_DIMS];
     int rc = -1;
     hid_t f;
-    if (resnet18_load(&m, a->weights, err) < 0 || read_tensor(a->input, "x", 4, &x, dims, err) < 0) goto done;
+    if (resnet18_load(&m, a->weights, err) < 0 || resnet18_set_engine(m, a->engine, err) < 0 ||
+        read_tensor(a->input, "x", 4, &x, dims, err) < 0)
+        goto done;
     const int N = (int)dims[0], H = (int)dims[2], W = (int)dims[3], C = resnet18_n_classes(m);
     if (C < 2 || dims[1] != 3) {
         mer_errf(err, "train-step needs an fc layer (%s) and x of shape (N,3,H,W)", a->weights);
@@ -287,12 +293,19 @@ static int bench_resnet18(const nn_args *a, mer_err *err) {
     const int N = a->batch, S = a->size;
     resnet18 *m = NULL;
     if (resnet18_create(&m, 1000, err) < 0) return -1;
+    if (resnet18_set_engine(m, a->engine, err) < 0) {
+        resnet18_free(m);
+        return -1;
+    }
     resnet18_init_kaiming(m, 1);
     float *x = malloc(sizeof(float) * N * 3 * S * S), *logits = malloc(sizeof(float) * N * 1000);
     float *dl = malloc(sizeof(float) * N * 1000);
     mer_rng r = rng_seeded(2);
     for (size_t i = 0; i < (size_t)N * 3 * S * S; i++) x[i] = rng_normal(&r);
     for (int i = 0; i < N * 1000; i++) dl[i] = 1e-3f * rng_normal(&r);
+    char engine[48];
+    nn_engine_describe(engine, sizeof engine, a->engine);
+    printf("engine: %s\n", engine);
     const double peak = sgemm_rate(1024);
     printf("sgemm 1024^3, %d threads, OpenBLAS %s kernels: %.1f GFLOP/s\n", a->threads, nn_blas_corename(), peak);
     int rc = -1;
@@ -308,12 +321,18 @@ static int bench_resnet18(const nn_args *a, mer_err *err) {
         if (it > 0) t_total += t;
     }
     const double per_iter = t_total / a->iters;
-    const double gemm = conv_gemm_seconds(N, S, a->train);
+    /* the convolutions the engine runs: oneDNN's primitives of the passes above, else conv2d's GEMMs */
+    const char *conv_what = "oneDNN convolutions alone";
+    double gemm = now_seconds();
+    const int on_dnnl = resnet18_run_convs(m, a->train, err);
+    if (on_dnnl < 0) goto done;
+    gemm = now_seconds() - gemm;
+    if (!on_dnnl) gemm = conv_gemm_seconds(N, S, a->train), conv_what = "convolution GEMMs alone";
     const double flops = 2.0 * resnet18_forward_macs(S, S, 1000) * N * (a->train ? 3.0 : 1.0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("per pass %.3f s; convolution GEMMs alone %.3f s (%.0f%%); activations+workspace %.0f MB; peak RSS %.0f MB\n",
-           per_iter, gemm, 100.0 * gemm / per_iter, resnet18_activation_bytes(m) / 1e6, ru.ru_maxrss / 1e3);
+    printf("per pass %.3f s; %s %.3f s (%.0f%%); activations+workspace %.0f MB; peak RSS %.0f MB\n", per_iter,
+           conv_what, gemm, 100.0 * gemm / per_iter, resnet18_activation_bytes(m) / 1e6, ru.ru_maxrss / 1e3);
     printf("achieved %.0f%% of the sgemm rate\n", 100.0 * flops / per_iter / 1e9 / peak);
     printf("resnet18 %s %dx%d batch %d threads %d: %.1f img/s, %.1f GFLOP/s\n", a->train ? "train" : "eval", S, S, N,
            a->threads, N / per_iter, flops / per_iter / 1e9);
@@ -411,10 +430,11 @@ int cmd_nn(int argc, char **argv) {
         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 't'}, {"train", no_argument, 0, 'T'},
         {"iters", required_argument, 0, 'n'}, {"seed", required_argument, 0, 'S'},   {"classes", required_argument, 0, 'c'},
         {"pattern", no_argument, 0, 'p'},     {"chunk", required_argument, 0, 'k'},   {"help", no_argument, 0, 'h'},
+        {"engine", required_argument, 0, 'e'},
         {0, 0, 0, 0},
     };
     nn_args a = {.action = argv[1], .model = NULL, .lr = -1, .size = 112, .batch = 0, .threads = 0, .iters = 0,
-                 .classes = 1000, .chunk = 32, .seed = 1};
+                 .classes = 1000, .chunk = 32, .engine = nn_engine_default(), .seed = 1};
     int c;
     long v;
     optind = 1;
@@ -457,6 +477,14 @@ int cmd_nn(int argc, char **argv) {
         case 'k':
             if (cli_long(optarg, 1, 100000, &v)) return usage_error("nn", "--chunk must be 1..100000, got '%s'", optarg);
             a.chunk = (int)v;
+            break;
+        case 'e':
+            if (!strcmp(optarg, "onednn"))
+                a.engine = NN_ENGINE_DNNL;
+            else if (!strcmp(optarg, "reference"))
+                a.engine = NN_ENGINE_REFERENCE;
+            else
+                return usage_error("nn", "--engine must be onednn or reference, got '%s'", optarg);
             break;
         case 'h': nn_usage(stdout); return 0;
         default: return usage_error("nn", "unknown or incomplete option '%s'", argv[optind]);

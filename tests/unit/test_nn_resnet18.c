@@ -85,63 +85,71 @@ int main(void) {
         }
     }
     free(ref), free(ref_logits), free(feat_ref);
-    resnet18_set_engine(m, nn_engine_default(), &err);
 
-    /* one SGD training step */
-    float *probs = malloc(sizeof(float) * N * 1000), *dlogits = calloc((size_t)N * 1000, sizeof(float));
-    resnet18_zero_grad(m);
-    CHECK(resnet18_forward(m, NULL, logits, x, N, HW, HW, 1, &err) == 0, "train forward: %s", err.msg);
-    const double loss = softmax_ce_forward(probs, logits, labels, NULL, N, 1000);
-    CHECK_NEAR(loss, loss_ref, 1e-4 * fabs(loss_ref), "training loss");
-    softmax_ce_backward(dlogits, probs, labels, NULL, N, 1000, 1.0f);
-    CHECK(resnet18_backward(m, NULL, NULL, dlogits, &err) == 0, "backward: %s", err.msg);
-    for (size_t i = 0; i < tab->n_params; i++) tab->params[i] -= (float)lr * tab->grads[i];
+    /* one SGD training step on each engine of this build (the default last), from the same weights */
+    float *probs = malloc(sizeof(float) * N * 1000), *dlogits = malloc(sizeof(float) * N * 1000);
+    for (int e_i = 0; e_i < 2; e_i++) {
+        const nn_engine eng = e_i ? nn_engine_default() : NN_ENGINE_REFERENCE;
+        if (e_i && eng == NN_ENGINE_REFERENCE) break;
+        char ename[48];
+        nn_engine_describe(ename, sizeof ename, eng);
+        resnet18_set_engine(m, eng, &err);
+        resnet18_init_pattern(m, (uint64_t)seed);
+        memset(dlogits, 0, sizeof(float) * N * 1000);
+        resnet18_zero_grad(m);
+        CHECK(resnet18_forward(m, NULL, logits, x, N, HW, HW, 1, &err) == 0, "train forward: %s", err.msg);
+        const double loss = softmax_ce_forward(probs, logits, labels, NULL, N, 1000);
+        CHECK_NEAR(loss, loss_ref, 1e-4 * fabs(loss_ref), "training loss");
+        softmax_ce_backward(dlogits, probs, labels, NULL, N, 1000, 1.0f);
+        CHECK(resnet18_backward(m, NULL, NULL, dlogits, &err) == 0, "backward: %s", err.msg);
+        for (size_t i = 0; i < tab->n_params; i++) tab->params[i] -= (float)lr * tab->grads[i];
 
-    double e, worst_grad = 0, worst_after = 0;
-    const char *worst_grad_name = "", *worst_after_name = "";
-    char p1[256], p2[256], p3[256];
-    for (int i = 0; i < tab->n; i++) {
-        const nn_tensor *t = &tab->t[i];
-        const float *val = nn_table_data(tab, i), *grad = nn_table_grad(tab, i);
-        if (t->numel <= 4096) {
-            snprintf(p1, sizeof p1, "after/%s", t->name);
-            float *a = read_f32(f, p1, &n);
-            CHECK(a && n == t->numel, "%s present", p1);
-            if (!a) continue;
-            e = nn_test_rel_l2(val, a, n);
-            if (e > worst_after) worst_after = e, worst_after_name = t->name;
-            free(a);
-            if (grad) {
-                snprintf(p1, sizeof p1, "grad/%s", t->name);
-                float *g = read_f32(f, p1, &n);
-                e = g ? nn_test_rel_l2(grad, g, n) : 1.0;
+        double e, worst_grad = 0, worst_after = 0;
+        const char *worst_grad_name = "", *worst_after_name = "";
+        char p1[256], p2[256], p3[256];
+        for (int i = 0; i < tab->n; i++) {
+            const nn_tensor *t = &tab->t[i];
+            const float *val = nn_table_data(tab, i), *grad = nn_table_grad(tab, i);
+            if (t->numel <= 4096) {
+                snprintf(p1, sizeof p1, "after/%s", t->name);
+                float *a = read_f32(f, p1, &n);
+                CHECK(a && n == t->numel, "%s present", p1);
+                if (!a) continue;
+                e = nn_test_rel_l2(val, a, n);
+                if (e > worst_after) worst_after = e, worst_after_name = t->name;
+                free(a);
+                if (grad) {
+                    snprintf(p1, sizeof p1, "grad/%s", t->name);
+                    float *g = read_f32(f, p1, &n);
+                    e = g ? nn_test_rel_l2(grad, g, n) : 1.0;
+                    if (e > worst_grad) worst_grad = e, worst_grad_name = t->name;
+                    free(g);
+                }
+            } else {
+                snprintf(p1, sizeof p1, "sample/%s/index", t->name);
+                snprintf(p2, sizeof p2, "sample/%s/grad", t->name);
+                snprintf(p3, sizeof p3, "sample/%s/after", t->name);
+                int64_t *idx = NULL;
+                int nd;
+                size_t dims[H5_MAX_DIMS];
+                size_t ng, na;
+                float *g = read_f32(f, p2, &ng), *a = read_f32(f, p3, &na);
+                CHECK(h5_read_i64(f, p1, &idx, &nd, dims, &err) == 0 && g && a, "%s present", p1);
+                if (!idx || !g || !a) continue;
+                float *mine_g = malloc(sizeof(float) * dims[0]), *mine_a = malloc(sizeof(float) * dims[0]);
+                for (size_t k = 0; k < dims[0]; k++) mine_g[k] = grad[idx[k]], mine_a[k] = val[idx[k]];
+                e = nn_test_rel_l2(mine_g, g, dims[0]);
                 if (e > worst_grad) worst_grad = e, worst_grad_name = t->name;
-                free(g);
+                e = nn_test_rel_l2(mine_a, a, dims[0]);
+                if (e > worst_after) worst_after = e, worst_after_name = t->name;
+                free(idx), free(g), free(a), free(mine_g), free(mine_a);
             }
-        } else {
-            snprintf(p1, sizeof p1, "sample/%s/index", t->name);
-            snprintf(p2, sizeof p2, "sample/%s/grad", t->name);
-            snprintf(p3, sizeof p3, "sample/%s/after", t->name);
-            int64_t *idx = NULL;
-            int nd;
-            size_t dims[H5_MAX_DIMS];
-            size_t ng, na;
-            float *g = read_f32(f, p2, &ng), *a = read_f32(f, p3, &na);
-            CHECK(h5_read_i64(f, p1, &idx, &nd, dims, &err) == 0 && g && a, "%s present", p1);
-            if (!idx || !g || !a) continue;
-            float *mine_g = malloc(sizeof(float) * dims[0]), *mine_a = malloc(sizeof(float) * dims[0]);
-            for (size_t k = 0; k < dims[0]; k++) mine_g[k] = grad[idx[k]], mine_a[k] = val[idx[k]];
-            e = nn_test_rel_l2(mine_g, g, dims[0]);
-            if (e > worst_grad) worst_grad = e, worst_grad_name = t->name;
-            e = nn_test_rel_l2(mine_a, a, dims[0]);
-            if (e > worst_after) worst_after = e, worst_after_name = t->name;
-            free(idx), free(g), free(a), free(mine_g), free(mine_a);
         }
+        printf("%s: train step: loss %.6f (torch %.6f), worst gradient rel L2 %.3g (%s), worst updated tensor %.3g (%s)\n",
+               ename, loss, loss_ref, worst_grad, worst_grad_name, worst_after, worst_after_name);
+        CHECK(worst_grad <= 1e-3, "%s: gradients rel L2 %g at %s", ename, worst_grad, worst_grad_name);
+        CHECK(worst_after <= 1e-3, "%s: updated tensors rel L2 %g at %s", ename, worst_after, worst_after_name);
     }
-    printf("train step: loss %.6f (torch %.6f), worst gradient rel L2 %.3g (%s), worst updated tensor %.3g (%s)\n",
-           loss, loss_ref, worst_grad, worst_grad_name, worst_after, worst_after_name);
-    CHECK(worst_grad <= 1e-3, "gradients rel L2 %g at %s", worst_grad, worst_grad_name);
-    CHECK(worst_after <= 1e-3, "updated tensors rel L2 %g at %s", worst_after, worst_after_name);
 
     /* save / load round trip */
     char tmp[] = "/tmp/mer_nn_resnet18_XXXXXX";
