@@ -64,7 +64,34 @@ int options_factors(double **factors, int *T, const mer_config *cfg, mer_err *er
 }
 
 input_mode options_input(const mer_config *cfg) {
-    return cfg->model_input == CFG_MODEL_INPUT_DIFFERENCE ? INPUT_DIFFERENCE : INPUT_FRAMES;
+    switch (cfg->model_input) {
+    case CFG_MODEL_INPUT_DIFFERENCE: return INPUT_DIFFERENCE;
+    case CFG_MODEL_INPUT_FLOW: return INPUT_FLOW;
+    case CFG_MODEL_INPUT_FRAMES:
+    case CFG_MODEL_INPUT_COUNT: break;
+    }
+    return INPUT_FRAMES;
+}
+
+flow_input_options options_flow(const mer_config *cfg) {
+    flow_input_options o = {.tvl1 = tvl1_defaults(), .strain_gain = (float)cfg->flow_strain_gain};
+    o.tvl1.tau = cfg->flow_tau;
+    o.tvl1.lambda = cfg->flow_lambda;
+    o.tvl1.theta = cfg->flow_theta;
+    o.tvl1.gamma = cfg->flow_gamma;
+    o.tvl1.epsilon = cfg->flow_epsilon;
+    o.tvl1.scale_step = cfg->flow_scale_step;
+    o.tvl1.nscales = cfg->flow_scales;
+    o.tvl1.warps = cfg->flow_warps;
+    o.tvl1.inner_iterations = cfg->flow_inner_iterations;
+    o.tvl1.outer_iterations = cfg->flow_outer_iterations;
+    switch (cfg->flow_median) {
+    case CFG_FLOW_MEDIAN_OFF: o.tvl1.median_filtering = 1; break;
+    case CFG_FLOW_MEDIAN_3: o.tvl1.median_filtering = 3; break;
+    case CFG_FLOW_MEDIAN_5:
+    case CFG_FLOW_MEDIAN_COUNT: break; /* the default, 5 */
+    }
+    return o;
 }
 
 lsh_head_options options_head(const mer_config *cfg) {

@@ -23,6 +23,8 @@ schedule_spec options_factor_ramp(const mer_config *cfg);
 /* The T factors of that ramp: *factors malloc'ed (free()). Errors are prefixed "config magnify". */
 int options_factors(double **factors, int *T, const mer_config *cfg, mer_err *err);
 input_mode options_input(const mer_config *cfg);
+/* model.flow.* (read for model.input = flow). */
+flow_input_options options_flow(const mer_config *cfg);
 /* model.attention.* and model.head.* */
 lsh_head_options options_head(const mer_config *cfg);
 optim_kind options_optimizer(const mer_config *cfg);

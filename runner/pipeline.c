@@ -6,7 +6,8 @@
  *             (core/spot/apex.h).
  *             File: /index i64 (1), /prep/... (core/prep.h layout).
  *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
- *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference), then
+ *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference) or
+ *             replaced by the onset->frame TV-L1 flow u, v and its optical strain (flow: core/flow/tvl1.h), then
  *             frozen backbone: ResNet-18 features of every frame (core/models/resnet18.h, eval mode);
  *             finetune: the prepared network input itself (the backbone is trained in TRAIN).
  *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen)
@@ -134,14 +135,18 @@ static void pipe_unload(void *data) {
 
 static const char *const PREP_KEYS[] = {"dataset", "preprocess"};
 static const char *const FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
+/* model.input = flow: the flow settings too (only then, so other inputs' features survive a flow sweep) */
+static const char *const FLOW_FEATURE_KEYS[] = {"dataset",     "preprocess",     "magnify",
+                                                "model.input", "model.backbone", "model.flow"};
 /* eval.* but final_model: asking for a final model adds tasks and leaves the folds' results cached */
 static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magnify",        "model",
                                          "train",         "eval.protocol", "eval.folds",     "eval.selection",
                                          "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
-    (void)cfg;
     if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, PREP_KEYS);
+    if (kind == STAGE_FEATURES && cfg->model_input == CFG_MODEL_INPUT_FLOW)
+        return STAGE_KEYS_PUT(prefixes, max, FLOW_FEATURE_KEYS);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, FEATURE_KEYS);
     return STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
 }
@@ -159,7 +164,10 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     if (t->kind == STAGE_PREP) return 0.05 * n;
     if (t->kind == STAGE_FEATURES) {
         double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
-        return macs * 2 / 40e9; /* ~40 GFLOP/s per core */
+        double flow = 0;
+        if (c->model_input == CFG_MODEL_INPUT_FLOW) /* TV-L1 at the defaults: ~8 us per pixel (64-112 px crops) */
+            flow = 8e-6 * c->prep_size * c->prep_size * (c->flow_warps / 5.0) * n_factors(c) * n;
+        return macs * 2 / 40e9 + flow; /* ~40 GFLOP/s per core */
     }
     double n_train = (double)(plan->samples.n - (t->fold < 0 ? 0 : plan->folds[t->fold].n_test));
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
@@ -299,6 +307,7 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     pf->S = cfg->prep_size;
     pf->method = options_magnify(cfg).method;
     pf->input = options_input(cfg);
+    pf->flow = options_flow(cfg);
     if (options_factors(&pf->factors, &pf->T, cfg, err) < 0) {
         pipeline_features_free(pf);
         return -1;
@@ -308,9 +317,11 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     pf->frames = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->frames, err);
     pf->x = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->x, err);
     pf->onset_f = mer_malloc(frame_floats * sizeof *pf->onset_f, err);
-    if (!pf->frames || !pf->x || !pf->onset_f || (!pf->finetune && !net) ||
+    pf->apex_f = mer_malloc(frame_floats * sizeof *pf->apex_f, err);
+    if (!pf->frames || !pf->x || !pf->onset_f || !pf->apex_f || (!pf->finetune && !net) ||
         (pf->method == MAGNIFY_NETWORK && !mag)) {
-        if (pf->frames && pf->x && pf->onset_f) mer_errf(err, "the features stage lacks its backbone or MagNet");
+        if (pf->frames && pf->x && pf->onset_f && pf->apex_f)
+            mer_errf(err, "the features stage lacks its backbone or MagNet");
         pipeline_features_free(pf);
         return -1;
     }
@@ -338,6 +349,7 @@ void pipeline_features_free(pipeline_features *pf) {
     free(pf->frames);
     free(pf->x);
     free(pf->onset_f);
+    free(pf->apex_f);
     memset(pf, 0, sizeof *pf);
 }
 
@@ -349,10 +361,18 @@ int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r
     ok = ok && as_rgb(&onset, &r->onset, err) == 0 && as_rgb(&apex, &r->apex, err) == 0 &&
          magnify_sequence(pf->frames, onset, apex, S, S, pf->factors, pf->T, pf->method, pf->mag, err) == 0;
     if (ok) {
-        /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference */
+        /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference and flow, the apex for
+         * flow with T = 1 (the onset->apex flow of flow-based MER, not the flow to a magnified frame) */
         for (int c = 0; c < 3; c++)
-            for (int k = 0; k < S * S; k++) pf->onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
-        recnet_prepare_input(pf->x, pf->frames, pf->onset_f, 1, pf->T, S, S, pf->input, pf->normalize);
+            for (int k = 0; k < S * S; k++) {
+                pf->onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
+                pf->apex_f[(size_t)c * S * S + k] = apex[(size_t)k * 3 + c] / 255.0f;
+            }
+        if (pf->input != INPUT_FLOW)
+            recnet_prepare_input(pf->x, pf->frames, pf->onset_f, 1, pf->T, S, S, pf->input, pf->normalize);
+        else
+            ok = recnet_prepare_flow(pf->x, pf->T == 1 ? pf->apex_f : pf->frames, pf->onset_f, 1, pf->T, S, S,
+                                     &pf->flow, pf->normalize, err) == 0;
     }
     free(onset);
     free(apex);

@@ -19,10 +19,11 @@ typedef struct {
     int finetune, normalize;
     double *factors;      /* (T) the network's factors m_i */
     input_mode input;
+    flow_input_options flow; /* model.flow (input flow) */
     magnify_method method;
     magnet_model *mag;    /* owned; NULL unless method network */
     resnet18 *net;        /* owned; the frozen backbone (NULL with finetune) */
-    float *frames, *x, *onset_f; /* scratch */
+    float *frames, *x, *onset_f, *apex_f; /* scratch */
 } pipeline_features;
 
 /* From the config alone (what `mer run` does): MagNet from magnify.weights, the backbone from

@@ -74,13 +74,17 @@ fail:
 static void test_unload(void *data) { (void)data; }
 
 static size_t test_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
-    (void)cfg;
     static const char *const prep[] = {"dataset", "preprocess"};
     static const char *const feat[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
+    /* as runner/pipeline.c: the flow settings only with model.input = flow */
+    static const char *const feat_flow[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone",
+                                            "model.flow"};
     static const char *const train[] = {"dataset", "preprocess", "magnify", "model", "train", "eval.protocol",
                                         "eval.folds", "eval.selection", "eval.inner_val_fraction",
                                         "eval.oracle_epoch", "output.save_features", "output.save_backbone", "seed"};
     if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, prep);
+    if (kind == STAGE_FEATURES && cfg->model_input == CFG_MODEL_INPUT_FLOW)
+        return STAGE_KEYS_PUT(prefixes, max, feat_flow);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, feat);
     return STAGE_KEYS_PUT(prefixes, max, train);
 }

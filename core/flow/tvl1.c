@@ -362,7 +362,7 @@ int tvl1_flow(float *u, float *v, const float *i0, const float *i1, int H, int W
     if (!mem || !xofs) {
         free(mem);
         free(xofs);
-        return mer_errf(err, "tvl1_flow: out of memory for %dx%d images", W, H);
+        return mer_errk(err, MER_ERR_NOMEM, "tvl1_flow: out of memory for %dx%d images", W, H);
     }
     float *p = mem, *I0s[64], *I1s[64], *u1s[64], *u2s[64], *u3s[64], *b[N_BUF];
     for (int s = 0; s < levels; s++) {

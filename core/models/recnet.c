@@ -36,6 +36,56 @@ void recnet_prepare_input(float *dst, const float *frames, const float *onset, i
             }
 }
 
+/* BT.601 luma in double, rounded once: equal channels give the channel's value exactly. */
+static void to_grey(float *grey, const float *rgb, size_t HW) {
+    for (size_t i = 0; i < HW; i++)
+        grey[i] = (float)(0.299 * rgb[i] + 0.587 * rgb[HW + i] + 0.114 * rgb[2 * HW + i]);
+}
+
+int recnet_prepare_flow(float *dst, const float *frames, const float *onset, int N, int T, int H, int W,
+                        const flow_input_options *o, int imagenet, mer_err *err) {
+    static const float std[3] = {0.229f, 0.224f, 0.225f};
+    if (tvl1_check(&o->tvl1, err) < 0) return -1;
+    const size_t HW = (size_t)H * W;
+    const long n_jobs = (long)N * T;
+    long first_bad = n_jobs; /* the lowest failing frame reports, whatever the thread count */
+    mer_err first = {0};
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) if (n_jobs > 1)
+#endif
+    for (long job = 0; job < n_jobs; job++) {
+        const int n = (int)(job / T);
+        mer_err e = {0};
+        float *g = malloc(2 * HW * sizeof *g);
+        float *d = dst + (size_t)job * 3 * HW;
+        int rc = g ? 0 : mer_errk(&e, MER_ERR_NOMEM, "recnet_prepare_flow: out of memory for %dx%d frames", W, H);
+        if (!rc) {
+            to_grey(g, onset + (size_t)n * 3 * HW, HW);
+            to_grey(g + HW, frames + (size_t)job * 3 * HW, HW);
+            rc = tvl1_flow(d, d + HW, g, g + HW, H, W, &o->tvl1, &e);
+        }
+        free(g);
+        if (!rc) {
+            optical_strain(d + 2 * HW, d, d + HW, H, W);
+            for (size_t i = 0; i < HW; i++) d[2 * HW + i] *= o->strain_gain;
+            if (imagenet)
+                for (int c = 0; c < 3; c++)
+                    for (size_t i = 0; i < HW; i++) d[c * HW + i] /= std[c];
+        }
+        if (rc) {
+#ifdef _OPENMP
+#pragma omp critical(recnet_flow_error)
+#endif
+            if (job < first_bad) first_bad = job, first = e;
+        }
+    }
+    if (first_bad < n_jobs) {
+        if (err) *err = first;
+        return -1;
+    }
+    return 0;
+}
+
 static int ensure(recnet *net, int N, mer_err *err) {
     const size_t need = (size_t)N * net->T * RESNET18_FEATURES;
     if (need <= net->cap) return 0;

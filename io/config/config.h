@@ -37,7 +37,10 @@ typedef enum {
 } cfg_dataset_format;
 typedef enum { CFG_MAG_NETWORK, CFG_MAG_LINEAR, CFG_MAG_NONE, CFG_MAG_METHOD_COUNT } cfg_mag_method;
 typedef enum { CFG_MAG_FACTOR_ALPHA, CFG_MAG_FACTOR_ONE_PLUS_ALPHA, CFG_MAG_FACTOR_COUNT } cfg_mag_factor;
-typedef enum { CFG_MODEL_INPUT_FRAMES, CFG_MODEL_INPUT_DIFFERENCE, CFG_MODEL_INPUT_COUNT } cfg_model_input;
+typedef enum {
+    CFG_MODEL_INPUT_FRAMES, CFG_MODEL_INPUT_DIFFERENCE, CFG_MODEL_INPUT_FLOW, CFG_MODEL_INPUT_COUNT
+} cfg_model_input;
+typedef enum { CFG_FLOW_MEDIAN_OFF, CFG_FLOW_MEDIAN_3, CFG_FLOW_MEDIAN_5, CFG_FLOW_MEDIAN_COUNT } cfg_flow_median;
 typedef enum { CFG_BACKBONE_FROZEN, CFG_BACKBONE_FINETUNE, CFG_BACKBONE_MODE_COUNT } cfg_backbone_mode;
 typedef enum {
     CFG_ATTENTION_LSH, CFG_ATTENTION_DENSE, CFG_ATTENTION_NONE, CFG_ATTENTION_TYPE_COUNT
@@ -61,7 +64,8 @@ typedef struct {
     int n;
 } cfg_vocab;
 
-extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_BACKBONE_MODES,
+extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_FLOW_MEDIANS,
+    CFG_BACKBONE_MODES,
     CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
     CFG_LOG_LEVELS, CFG_APEX_SOURCES;
 
@@ -119,6 +123,10 @@ typedef struct {
     int head_hidden;                /* FC1 width */
     double head_dropout;
     cfg_pooling head_pooling;
+    /* model.flow: TV-L1 settings of model.input = flow (core/flow/tvl1.h) */
+    double flow_tau, flow_lambda, flow_theta, flow_gamma, flow_epsilon, flow_scale_step, flow_strain_gain;
+    int flow_scales, flow_warps, flow_inner_iterations, flow_outer_iterations;
+    cfg_flow_median flow_median;
 
     /* train */
     int train_epochs;

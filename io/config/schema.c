@@ -18,7 +18,8 @@
 VOCAB(CFG_DATASET_FORMATS, CFG_DATASET_FORMAT_COUNT, "casme2", "samm", "smic", "megc2019", "manifest", "synth");
 VOCAB(CFG_MAG_METHODS, CFG_MAG_METHOD_COUNT, "network", "linear", "none");
 VOCAB(CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, "alpha", "one_plus_alpha");
-VOCAB(CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, "frames", "difference");
+VOCAB(CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, "frames", "difference", "flow");
+VOCAB(CFG_FLOW_MEDIANS, CFG_FLOW_MEDIAN_COUNT, "off", "3", "5");
 VOCAB(CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, "frozen", "finetune");
 VOCAB(CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, "lsh", "dense", "none");
 VOCAB(CFG_PLANES, CFG_PLANES_COUNT, "fixed", "resample");
@@ -36,6 +37,7 @@ INT_SIZED(cfg_dataset_format);
 INT_SIZED(cfg_mag_method);
 INT_SIZED(cfg_mag_factor);
 INT_SIZED(cfg_model_input);
+INT_SIZED(cfg_flow_median);
 INT_SIZED(cfg_backbone_mode);
 INT_SIZED(cfg_attention_type);
 INT_SIZED(cfg_planes);
@@ -136,7 +138,8 @@ const cfg_key CFG_KEYS[] = {
 
     /* model */
     {"model.input", CFG_ENUM, F(model_input), "frames", ANY, &CFG_MODEL_INPUTS,
-     "network input: magnified frames or their difference to the onset"},
+     "network input: magnified frames, their difference to the onset, or the onset->frame TV-L1 flow "
+     "(channels u, v, optical strain; see model.flow)"},
     {"model.backbone.mode", CFG_ENUM, F(model_backbone), "frozen", ANY, &CFG_BACKBONE_MODES,
      "ResNet-18 backbone frozen (features cached) or fine-tuned"},
     {"model.backbone.weights", CFG_STR, F(model_backbone_weights), "\"\"", ANY, NULL,
@@ -151,6 +154,28 @@ const cfg_key CFG_KEYS[] = {
     {"model.head.dropout", CFG_FLOAT, F(head_dropout), "0.5", ROPEN(0, 1), NULL, "dropout before the classifier"},
     {"model.head.pooling", CFG_ENUM, F(head_pooling), "mean", ANY, &CFG_POOLINGS,
      "how the T attended frames become one vector"},
+    /* model.flow: read only with model.input flow; OpenCV DualTVL1's defaults */
+    {"model.flow.tau", CFG_FLOAT, F(flow_tau), "0.25", LOPEN(0, 10), NULL,
+     "TV-L1 time step of the dual update (< 0.25 guarantees convergence)"},
+    {"model.flow.lambda", CFG_FLOAT, F(flow_lambda), "0.15", LOPEN(0, 1000), NULL,
+     "TV-L1 weight of the data term: smaller = smoother flow"},
+    {"model.flow.theta", CFG_FLOAT, F(flow_theta), "0.3", LOPEN(0, 1000), NULL, "TV-L1 coupling of u and v"},
+    {"model.flow.gamma", CFG_FLOAT, F(flow_gamma), "0", IN(0, 1000), NULL,
+     "TV-L1 weight of the illumination term (0 = none)"},
+    {"model.flow.epsilon", CFG_FLOAT, F(flow_epsilon), "0.01", IN(0, 100), NULL,
+     "TV-L1 stopping tolerance of the inner iterations"},
+    {"model.flow.scales", CFG_INT, F(flow_scales), "5", IN(1, 64), NULL,
+     "TV-L1 pyramid levels (levels under 16 px are dropped)"},
+    {"model.flow.scale_step", CFG_FLOAT, F(flow_scale_step), "0.8", OPEN(0, 1), NULL, "TV-L1 pyramid ratio"},
+    {"model.flow.warps", CFG_INT, F(flow_warps), "5", IN(1, 1000), NULL, "TV-L1 warps per pyramid level"},
+    {"model.flow.inner_iterations", CFG_INT, F(flow_inner_iterations), "30", IN(1, 10000), NULL,
+     "TV-L1 inner iterations per outer iteration"},
+    {"model.flow.outer_iterations", CFG_INT, F(flow_outer_iterations), "10", IN(1, 10000), NULL,
+     "TV-L1 outer iterations per warp (each starts with the median filter)"},
+    {"model.flow.median", CFG_ENUM, F(flow_median), "5", ANY, &CFG_FLOW_MEDIANS,
+     "TV-L1 median filter of the flow before each outer iteration: off, 3x3 or 5x5"},
+    {"model.flow.strain_gain", CFG_FLOAT, F(flow_strain_gain), "8", LOPEN(0, 1e6), NULL,
+     "the strain channel is gain x optical strain (u and v stay in pixels)"},
 
     /* train */
     {"train.epochs", CFG_INT, F(train_epochs), "30", IN(1, 100000), NULL, "training epochs per fold"},

@@ -162,6 +162,16 @@ static void test_bad_configs(void) {
                  "'magnify.schedule.count' is 4 but 'magnify.schedule.list' has 3 factors");
     expect_error("warmup >= epochs", "train:\n  epochs: 5\n  warmup_epochs: 5\n", 3, 18,
                  "'train.warmup_epochs' (5) must be smaller than 'train.epochs' (5)");
+    expect_error("flow median 4", "model:\n  input: flow\n  flow:\n    median: 4\n", 4, 13,
+                 "'4' is not a valid value for 'model.flow.median' (allowed: off, 3, 5)");
+    expect_error("flow tau 0", "model:\n  flow:\n    tau: 0\n", 3, 10,
+                 "'0' is out of range for 'model.flow.tau' (must be in (0, 10])");
+    expect_error("flow scale_step 1", "model:\n  flow:\n    scale_step: 1\n", 3, 17,
+                 "'1' is out of range for 'model.flow.scale_step' (must be in (0, 1))");
+    expect_error("flow scales 0", "model:\n  flow:\n    scales: 0\n", 3, 13,
+                 "'0' is out of range for 'model.flow.scales' (must be in [1, 64])");
+    expect_error("input flows", "model:\n  input: flows\n", 2, 10,
+                 "'flows' is not a valid value for 'model.input' (allowed: frames, difference, flow)");
     /* sweep */
     expect_error("sweep element out of range",
                  "sweep:\n  model.attention.n_rounds: [3, 4, 40]\n  train.lr: [0.1]\n", 2, 36,
@@ -604,6 +614,7 @@ static void test_enum_vocabularies(void) {
         {"magnify.method", &CFG_MAG_METHODS, CFG_MAG_METHOD_COUNT, offsetof(mer_config, mag_method)},
         {"magnify.schedule.factor", &CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, offsetof(mer_config, mag_factor)},
         {"model.input", &CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, offsetof(mer_config, model_input)},
+        {"model.flow.median", &CFG_FLOW_MEDIANS, CFG_FLOW_MEDIAN_COUNT, offsetof(mer_config, flow_median)},
         {"model.backbone.mode", &CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, offsetof(mer_config, model_backbone)},
         {"model.attention.type", &CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, offsetof(mer_config, attn_type)},
         {"model.attention.planes", &CFG_PLANES, CFG_PLANES_COUNT, offsetof(mer_config, attn_planes)},

@@ -1,7 +1,8 @@
 /* TV-L1 optical flow (core/flow/tvl1.c) against OpenCV 4.6's DualTVL1OpticalFlow on two 48x48 face-like crops
  * with a known sub-pixel motion (tests/fixtures/flow/tvl1_48.h5, written by tests/ref/flow_fixture.py), with
  * OpenCV's defaults and with every option changed; the optical strain on flows whose strain is known exactly;
- * option checks. Prints the endpoint errors reached and the time per flow. */
+ * option checks; the network's flow input (recnet_prepare_flow) against direct calls. Prints the endpoint errors
+ * reached and the time per flow. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <time.h>
 
 #include "core/flow/tvl1.h"
+#include "core/models/recnet.h"
+#include "core/nn/threads.h"
 #include "io/h5.h"
 #include "tests/check.h"
 
@@ -110,7 +113,72 @@ static void test_options(void) {
     CHECK(tvl1_flow(img, img, img, img, 2, 2, &o, &err) < 0, "2x2 images refused");
 }
 
+/* A smooth textured pattern moved by (dx, dy) px, in [0, 1]. */
+static float pattern(int x, int y, float dx, float dy) {
+    float fx = (float)x - dx, fy = (float)y - dy;
+    return 0.5f + 0.2f * sinf(0.45f * fx + 0.2f * fy) * cosf(0.3f * fy - 0.1f * fx) + 0.1f * sinf(0.13f * fx * fy / 8);
+}
+
+/* recnet_prepare_flow = per frame: grey (luma), tvl1_flow from the onset, u, v, gain x optical_strain, bit for
+ * bit; ImageNet scaling divides by the std; any thread count gives the same bits. */
+static void test_flow_input(void) {
+    enum { N = 2, T = 2, H = 24, W = 28 };
+    const size_t HW = (size_t)H * W;
+    float *frames = malloc((size_t)N * T * 3 * HW * sizeof *frames), *onset = malloc((size_t)N * 3 * HW * sizeof *onset);
+    float *x = malloc((size_t)N * T * 3 * HW * sizeof *x), *x2 = malloc((size_t)N * T * 3 * HW * sizeof *x2);
+    float *xi = malloc((size_t)N * T * 3 * HW * sizeof *xi), *g0 = malloc(HW * sizeof *g0), *g1 = malloc(HW * sizeof *g1);
+    float *u = malloc(HW * sizeof *u), *v = malloc(HW * sizeof *v), *e = malloc(HW * sizeof *e);
+    /* sample 0 grey (3 equal channels), sample 1 in colour; frame t moves by (t + 1) x (0.6, -0.4) px */
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < W; xx++) {
+                    const float tint = n == 0 ? 1.f : 0.8f + 0.2f * (float)c;
+                    onset[((size_t)n * 3 + c) * HW + (size_t)y * W + xx] = tint * pattern(xx, y, 0, 0);
+                    for (int t = 0; t < T; t++)
+                        frames[(((size_t)n * T + t) * 3 + c) * HW + (size_t)y * W + xx] =
+                            tint * pattern(xx, y, 0.6f * (float)(t + 1), -0.4f * (float)(t + 1));
+                }
+    flow_input_options o = {.tvl1 = tvl1_defaults(), .strain_gain = 8.f};
+    mer_err err = {0};
+    nn_set_threads(1);
+    CHECK(recnet_prepare_flow(x, frames, onset, N, T, H, W, &o, 0, &err) == 0, "flow input: %s", err.msg);
+    nn_set_threads(2);
+    CHECK(recnet_prepare_flow(x2, frames, onset, N, T, H, W, &o, 0, &err) == 0, "flow input, 2 threads: %s", err.msg);
+    CHECK(recnet_prepare_flow(xi, frames, onset, N, T, H, W, &o, 1, &err) == 0, "flow input, ImageNet: %s", err.msg);
+    nn_set_threads(1);
+    CHECK(!memcmp(x, x2, (size_t)N * T * 3 * HW * sizeof *x), "flow input: 1 and 2 threads give the same bits");
+    static const float std[3] = {0.229f, 0.224f, 0.225f};
+    size_t bad = 0, bad_in = 0;
+    double mean_u = 0;
+    for (int n = 0; n < N; n++)
+        for (int t = 0; t < T; t++) {
+            const float *f = frames + ((size_t)n * T + t) * 3 * HW, *on = onset + (size_t)n * 3 * HW;
+            for (size_t i = 0; i < HW; i++) {
+                /* sample 0: the grey is the channel itself; sample 1: BT.601 luma */
+                g0[i] = n == 0 ? on[i] : (float)(0.299 * on[i] + 0.587 * on[HW + i] + 0.114 * on[2 * HW + i]);
+                g1[i] = n == 0 ? f[i] : (float)(0.299 * f[i] + 0.587 * f[HW + i] + 0.114 * f[2 * HW + i]);
+            }
+            CHECK(tvl1_flow(u, v, g0, g1, H, W, &o.tvl1, &err) == 0, "tvl1_flow: %s", err.msg);
+            optical_strain(e, u, v, H, W);
+            const float *d = x + ((size_t)n * T + t) * 3 * HW, *di = xi + ((size_t)n * T + t) * 3 * HW;
+            for (size_t i = 0; i < HW; i++) {
+                bad += d[i] != u[i] || d[HW + i] != v[i] || d[2 * HW + i] != 8.f * e[i];
+                bad_in += di[i] != u[i] / std[0] || di[HW + i] != v[i] / std[1] || di[2 * HW + i] != 8.f * e[i] / std[2];
+                if (t == 1 && n == 0) mean_u += u[i] / (double)HW;
+            }
+        }
+    CHECK(bad == 0, "flow input channels = tvl1_flow u, v and 8 x optical_strain (%zu pixels differ)", bad);
+    CHECK(bad_in == 0, "ImageNet scaling divides each channel by its std (%zu pixels differ)", bad_in);
+    CHECK(mean_u > 0.8 && mean_u < 1.6, "the flow sees the motion (mean u %.3f px for a 1.2 px shift)", mean_u);
+    o.tvl1.warps = 0;
+    CHECK(recnet_prepare_flow(x, frames, onset, N, T, H, W, &o, 0, &err) < 0 && strstr(err.msg, "warps"),
+          "bad TV-L1 settings refused: %s", err.msg);
+    free(frames), free(onset), free(x), free(x2), free(xi), free(g0), free(g1), free(u), free(v), free(e);
+}
+
 int main(void) {
+    test_flow_input();
     test_strain();
     test_options();
     const char *fx = getenv("MER_FIXTURES");

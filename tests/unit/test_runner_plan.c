@@ -283,14 +283,16 @@ static int changed_setting(char *out, size_t cap, const cfg_key *k) {
 /* The pipeline's cache keys are complete: for every stage, every setting under every prefix of the stage's
  * key list (stage_pipeline_impl.key_prefixes, the lists in runner/pipeline.c) is changed in turn, and each
  * change must change every task id of that stage. A key added to a list is covered without an edit here;
- * a prefix that names no setting (a typo) fails. The plans use the test stage's samples (no videos). */
-static void test_cache_keys(void) {
+ * a prefix that names no setting (a typo) fails. The plans use the test stage's samples (no videos).
+ * Run once per model.input whose key list differs (flow adds model.flow); with another input, the flow
+ * settings must leave the features' ids alone. */
+static void test_cache_keys(const char *input) {
     char path[300];
     /* an explicit root: changing dataset.format away from synth needs one; 6 subjects: eval.folds 5 or 6 */
     if (start_run_yaml(path, sizeof path,
                        "dataset:\n  format: synth\n  root: %s/data\n  synth:\n    subjects: 6\n    per_class: 1\n"
-                       "output:\n  dir: %s/out\n",
-                       dir, dir) < 0)
+                       "output:\n  dir: %s/out\nmodel:\n  input: %s\n",
+                       dir, dir, input) < 0)
         SKIP_ALL("cannot write a config in a temporary directory");
     impl.key_prefixes = stage_pipeline_impl.key_prefixes;
     cfg_doc d0;
@@ -332,7 +334,21 @@ static void test_cache_keys(void) {
             }
             CHECK(n_settings > 0, "%s: cache-key prefix '%s' names a setting", stage_name(kinds[s]), prefixes[i]);
         }
-        printf("%s: %zu prefixes, %zu settings changed one at a time\n", stage_name(kinds[s]), np, n_changed);
+        printf("input %s, %s: %zu prefixes, %zu settings changed one at a time\n", input, stage_name(kinds[s]), np,
+               n_changed);
+    }
+    if (strcmp(input, "flow")) {
+        const char *const overs[] = {"model.flow.warps=7"};
+        cfg_doc d1;
+        mer_plan p1;
+        if (build(&p1, &d1, overs, 1) == 0) {
+            const size_t n = count_kind(&p1, STAGE_FEATURES), shared = shared_ids(&p1, &p0, STAGE_FEATURES);
+            CHECK(n > 0 && shared == n, "input %s: model.flow.warps keeps every features task id (%zu of %zu)", input,
+                  shared, n);
+            plan_free(&p1);
+            config_doc_free(&d1);
+        } else
+            CHECK(0, "plan with %s", overs[0]);
     }
     plan_free(&p0);
     config_doc_free(&d0);
@@ -353,7 +369,8 @@ int main(void) {
     impl = stage_test_impl;
     test_folds();
     test_graph();
-    test_cache_keys();
+    test_cache_keys("frames");
+    test_cache_keys("flow");
     test_dep_usable();
     return check_summary();
 }
