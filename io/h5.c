@@ -21,12 +21,21 @@ static int fail_kind(hid_t loc, const char *path, mer_err *err, mer_err_kind kin
     return mer_errk(err, kind, "%s: dataset '%s': %s", h5_filename(loc, f, sizeof f), path, what);
 }
 
+/* A write that failed: the reason errno gives (disk full, quota, I/O error) when HDF5's file driver left one,
+ * with its kind (a full disk must not be taken for bad data). errno was cleared before the call. */
+static int fail_write(hid_t loc, const char *path, mer_err *err, int e, const char *what) {
+    if (!e) return fail_kind(loc, path, err, MER_ERR_IO, what);
+    char f[1024];
+    return mer_err_errno(err, e, "%s: dataset '%s': %s: %s", h5_filename(loc, f, sizeof f), path, what, strerror(e));
+}
+
 static int fail(hid_t loc, const char *path, mer_err *err, const char *what) {
     return fail_kind(loc, path, err, MER_ERR_UNCLASSIFIED, what);
 }
 
 int h5_create(const char *path, hid_t *file, mer_err *err) {
     quiet();
+    errno = 0;
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
         int e = errno;
@@ -52,30 +61,67 @@ int h5_close(hid_t file, mer_err *err) {
     return 0;
 }
 
+/* Atomic files are built in memory (HDF5's core driver, no backing store) and written out by h5_commit with
+ * plain write(): every I/O error, a full disk above all, then reaches us with its errno, and HDF5 never holds
+ * a file whose flush failed (HDF5 1.10 crashes at exit closing such a file). */
 int h5_create_tmp(const char *path, hid_t *file, mer_err *err) {
+    quiet();
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    return h5_create(tmp, file, err);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0) {
+        if (fapl >= 0) H5Pclose(fapl);
+        return mer_errk(err, MER_ERR_NOMEM, "%s: cannot set up an in-memory HDF5 file", tmp);
+    }
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return mer_errk(err, MER_ERR_NOMEM, "%s: cannot create an in-memory HDF5 file", tmp);
+    *file = f;
+    return 0;
+}
+
+/* Write n bytes to PATH.tmp, fsync, rename to PATH; on failure nothing is left under either name. */
+static int write_atomically(const char *path, const char *tmp, const void *buf, size_t n, mer_err *err) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return mer_err_errno(err, errno, "%s: cannot create: %s", tmp, strerror(errno));
+    const char *p = buf;
+    size_t done = 0;
+    int e = 0;
+    while (done < n && !e) {
+        ssize_t w = write(fd, p + done, n - done);
+        if (w > 0) done += (size_t)w;
+        else if (w < 0 && errno == EINTR) continue;
+        else e = w < 0 ? errno : ENOSPC;
+    }
+    /* the data must be on disk before the name says "finished" (NFS reports a full disk or quota here) */
+    if (!e && fsync(fd) != 0) e = errno;
+    if (close(fd) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) {
+        e = errno;
+        unlink(tmp);
+        return mer_err_errno(err, e, "%s: cannot rename from %s: %s", path, tmp, strerror(e));
+    }
+    if (e) {
+        unlink(tmp);
+        return mer_err_errno(err, e, "%s: cannot write: %s", path, strerror(e));
+    }
+    return 0;
 }
 
 int h5_commit(hid_t file, const char *path, mer_err *err) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
-        unlink(tmp);
-        return mer_errk(err, MER_ERR_IO, "%s: cannot flush/close HDF5 file", tmp);
+    void *image = NULL;
+    ssize_t n = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
+    if (n > 0 && (image = malloc((size_t)n)) != NULL && H5Fget_file_image(file, image, (size_t)n) != n) n = -1;
+    H5Fclose(file);
+    if (n <= 0 || !image) {
+        free(image);
+        return mer_errk(err, MER_ERR_NOMEM, "%s: cannot build the HDF5 file image in memory", tmp);
     }
-    int fd = open(tmp, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return mer_err_errno(err, e, "%s: cannot rename from %s: %s", path, tmp, strerror(e));
-    }
-    return 0;
+    int rc = write_atomically(path, tmp, image, (size_t)n, err);
+    free(image);
+    return rc;
 }
 
 void h5_abort(hid_t file, const char *path) {
@@ -158,12 +204,14 @@ static int write_any(hid_t loc, const char *path, hid_t memtype, hid_t filetype,
     for (int i = 0; i < ndim; i++) hd[i] = dims[i];
     hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, hd, NULL);
     if (space < 0) return fail(loc, path, err, "cannot create dataspace");
+    errno = 0;
     hid_t ds = H5Dcreate2(loc, path, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Sclose(space);
-    if (ds < 0) return fail_kind(loc, path, err, MER_ERR_IO, "cannot create dataset");
+    if (ds < 0) return fail_write(loc, path, err, errno, "cannot create dataset");
     herr_t st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    H5Dclose(ds);
-    if (st < 0) return fail_kind(loc, path, err, MER_ERR_IO, "write failed");
+    int e = errno;
+    if (H5Dclose(ds) < 0 && st >= 0) st = -1, e = errno;
+    if (st < 0) return fail_write(loc, path, err, e, "write failed");
     return 0;
 }
 

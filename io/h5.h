@@ -4,8 +4,10 @@
  * intermediate groups. Datasets are row-major (C order) with the dims given. Writers replace an
  * existing dataset of the same name. Every error message names the file and the dataset.
  *
- * Files are written atomically with h5_create_tmp()/h5_commit(): the data goes to "PATH.tmp",
- * which is closed, fsync'ed and renamed to PATH, so a crash never leaves a half-written PATH.
+ * Files are written atomically with h5_create_tmp()/h5_commit(): the file is built in memory, written to
+ * "PATH.tmp", fsync'ed and renamed to PATH, so a crash or a full disk never leaves a half-written PATH (a
+ * failed write removes PATH.tmp and reports the path and errno's reason, kind MER_ERR_NOSPACE for ENOSPC
+ * and EDQUOT).
  */
 #pragma once
 #include <hdf5.h>

@@ -114,10 +114,25 @@ static void sched_free(sched *s) {
     free(s->rdeps);
 }
 
-static int log_event(sched *s, size_t ti, ledger_event_kind ev, int rank, double wall, const char *msg, mer_err *err) {
+/* A write that failed for lack of space (or an I/O error on the ledger) stops the run cleanly: no new tasks,
+ * running ones stop at their next safe point and are collected, the first such error is reported at the end
+ * (`mer run` exits 1); the same command resumes once space is freed. */
+static void stop_for_io(sched *s, const mer_err *e) {
+    if (!s->sum->io_stopped) {
+        s->sum->io_stopped = 1;
+        s->sum->io_err = *e;
+        log_error("%s: no new tasks; the run stops (free space, then run the same command again)", e->msg);
+    }
+    s->stopping = 1;
+}
+
+/* Append to the ledger; a failed append stops the run (stop_for_io) and leaves the ledger as it was. */
+static void log_event(sched *s, size_t ti, ledger_event_kind ev, int rank, double wall, const char *msg) {
     const mer_task *t = &s->plan->tasks[ti];
     const char *host = rank >= 0 ? s->hosts[rank] : "-";
-    return ledger_append(s->ledger, t->id, stage_name(t->kind), ev, s->attempts[ti], host, rank, wall, msg, err);
+    mer_err e = {0};
+    if (ledger_append(s->ledger, t->id, stage_name(t->kind), ev, s->attempts[ti], host, rank, wall, msg, &e) < 0)
+        stop_for_io(s, &e);
 }
 
 /* Samples excluded for task ti: those of failed/skipped dependencies, and those excluded for done ones. */
@@ -208,7 +223,7 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
             sum->n_cached[t->kind]++;
             if (!e || (e->last != LEDGER_DONE && e->last != LEDGER_CACHED)) {
                 if (e) s->attempts[i] = e->attempts;
-                rc = log_event(s, i, LEDGER_CACHED, -1, 0, NULL, err);
+                log_event(s, i, LEDGER_CACHED, -1, 0, NULL);
             }
             continue;
         }
@@ -226,7 +241,7 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
                 snprintf(msg, sizeof msg, "the run died %d time(s) while this task was running (last on %s)",
                          e->attempts, e->host);
                 s->state[i] = T_FAILED;
-                rc = log_event(s, i, LEDGER_FAILED, -1, 0, msg, err);
+                log_event(s, i, LEDGER_FAILED, -1, 0, msg);
             }
             break;
         case LEDGER_DONE:
@@ -304,7 +319,7 @@ static int sched_next(sched *s, size_t *ti, size_t *n_excl, mer_err *err) {
         if (n == t->sample_end - t->sample_begin) {
             s->state[best] = T_SKIPPED;
             log_warn("skipping %s task %s: every one of its samples failed in an earlier stage", stage_name(t->kind), t->id);
-            if (log_event(s, best, LEDGER_SKIPPED, -1, 0, "every sample failed in an earlier stage", err) < 0) return -1;
+            log_event(s, best, LEDGER_SKIPPED, -1, 0, "every sample failed in an earlier stage");
             release(s, best);
             continue;
         }
@@ -314,37 +329,51 @@ static int sched_next(sched *s, size_t *ti, size_t *n_excl, mer_err *err) {
     }
 }
 
-static int sched_start(sched *s, size_t ti, int rank, mer_err *err) {
+/* Record the start of task ti on rank; 1 when the ledger could not record it (the task is not started). */
+static int sched_start(sched *s, size_t ti, int rank) {
     s->attempts[ti]++;
-    s->state[ti] = T_RUNNING;
-    s->n_running++;
     log_debug("start %s %s (attempt %d) on rank %d", stage_name(s->plan->tasks[ti].kind), s->plan->tasks[ti].id,
               s->attempts[ti], rank);
-    return log_event(s, ti, LEDGER_START, rank, 0, NULL, err);
+    log_event(s, ti, LEDGER_START, rank, 0, NULL);
+    if (s->sum->io_stopped) {
+        s->attempts[ti]--;
+        return 1;
+    }
+    s->state[ti] = T_RUNNING;
+    s->n_running++;
+    return 0;
 }
 
 /* A task's outcome. A failure is retried while attempts remain and its kind is transient; a permanent
  * failure (bad data, no face, bad config) fails for good at once: another attempt would fail the same way. */
-static int sched_result(sched *s, size_t ti, int status, double wall, const char *msg, mer_err_kind kind, int rank,
-                        mer_err *err) {
+static void sched_result(sched *s, size_t ti, int status, double wall, const char *msg, mer_err_kind kind, int rank) {
     const mer_task *t = &s->plan->tasks[ti];
     s->n_running--;
     if (status == 0) {
         s->state[ti] = T_DONE;
         s->sum->n_ran[t->kind]++;
-        if (log_event(s, ti, LEDGER_DONE, rank, wall, NULL, err) < 0) return -1;
+        log_event(s, ti, LEDGER_DONE, rank, wall, NULL);
         release(s, ti);
     } else if (status == STAGE_INTERRUPTED) {
         s->attempts[ti]--;
         s->state[ti] = T_PENDING;
         s->stopping = 1;
         s->sum->interrupted = 1;
-        if (log_event(s, ti, LEDGER_INTERRUPTED, rank, wall, NULL, err) < 0) return -1;
+        log_event(s, ti, LEDGER_INTERRUPTED, rank, wall, NULL);
+    } else if (kind == MER_ERR_NOSPACE) {
+        /* a full disk or quota is no fault of the task: not an attempt, and the run stops */
+        s->attempts[ti]--;
+        s->state[ti] = T_PENDING;
+        s->sum->interrupted = 1;
+        mer_err e = {0};
+        mer_errk(&e, kind, "%s", msg);
+        stop_for_io(s, &e);
+        log_event(s, ti, LEDGER_INTERRUPTED, rank, wall, msg);
     } else if (s->attempts[ti] <= s->opt->retries && mer_err_transient(kind)) {
         s->state[ti] = T_PENDING;
         log_warn("%s task %s failed (attempt %d of %d), will retry: %s", stage_name(t->kind), t->id, s->attempts[ti],
                  s->opt->retries + 1, msg);
-        if (log_event(s, ti, LEDGER_RETRY, rank, wall, msg, err) < 0) return -1;
+        log_event(s, ti, LEDGER_RETRY, rank, wall, msg);
     } else {
         s->state[ti] = T_FAILED;
         if (mer_err_transient(kind))
@@ -353,14 +382,13 @@ static int sched_result(sched *s, size_t ti, int status, double wall, const char
         else
             log_warn("%s task %s failed for good after %d attempt(s) (%s: not retried): %s", stage_name(t->kind), t->id,
                      s->attempts[ti], mer_err_kind_name(kind), msg);
-        if (log_event(s, ti, LEDGER_FAILED, rank, wall, msg, err) < 0) return -1;
+        log_event(s, ti, LEDGER_FAILED, rank, wall, msg);
         release(s, ti);
         if (s->opt->fail_fast) {
             s->stopping = 1;
             s->sum->fail_fast_stopped = 1;
         }
     }
-    return 0;
 }
 
 static void sched_summary(sched *s) {
@@ -405,15 +433,15 @@ static int farm_single(sched *s, run_ctx *ctx, double t0, mer_err *err) {
         if (s->opt->scope && task_output_exists(p, &p->tasks[ti])) { /* another slice just finished it */
             s->state[ti] = T_DONE;
             s->sum->n_cached[p->tasks[ti].kind]++;
-            if (log_event(s, ti, LEDGER_CACHED, -1, 0, NULL, err) < 0) return -1;
+            log_event(s, ti, LEDGER_CACHED, -1, 0, NULL);
             release(s, ti);
             continue;
         }
-        if (sched_start(s, ti, 0, err) < 0) return -1;
+        if (sched_start(s, ti, 0)) break;
         mer_err terr = {0};
         double wall;
         int status = run_task(&wall, p, ti, s->excl_list, n_excl, ctx, &terr);
-        if (sched_result(s, ti, status, wall, terr.msg, terr.kind, 0, err) < 0) return -1;
+        sched_result(s, ti, status, wall, terr.msg, terr.kind, 0);
     }
     return 0;
 }
@@ -472,7 +500,8 @@ static int farm_coordinator(sched *s, int size, MPI_Comm comm, double t0, mer_er
             int got = sched_next(s, &ti, &n_excl, err);
             if (got < 0) goto done;
             if (got == 0) break;
-            if (sched_start(s, ti, r, err) < 0 || send_task(s, ti, n_excl, r, comm, err) < 0) goto done;
+            if (sched_start(s, ti, r)) break;
+            if (send_task(s, ti, n_excl, r, comm, err) < 0) goto done;
             idle[r] = 0;
             running[r] = (int)ti + 1;
         }
@@ -513,8 +542,7 @@ static int farm_coordinator(sched *s, int size, MPI_Comm comm, double t0, mer_er
             running[src] = 0;
             told[src] = 0;
             idle[src] = 1;
-            if (sched_result(s, (size_t)h.task, h.status, h.wall, buf + sizeof h, (mer_err_kind)h.kind, src, err) < 0)
-                goto done;
+            sched_result(s, (size_t)h.task, h.status, h.wall, buf + sizeof h, (mer_err_kind)h.kind, src);
         } else {
             mer_errf(err, "unexpected message (tag %d, %d bytes) from rank %d", st.MPI_TAG, count, src);
             goto done;
@@ -625,7 +653,11 @@ int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *
     for (int r = 0; r < size; r++) hosts[r] = all + (size_t)r * sizeof host;
     sched s;
     int rc = sched_init(&s, plan, opt, ledger, sum, hosts, err);
-    if (rc == 0) rc = ledger_append(ledger, "-", "-", LEDGER_RUN, 0, host, size > 1 ? size - 1 : 1, 0, NULL, err);
+    if (rc == 0) {
+        mer_err e = {0};
+        if (ledger_append(ledger, "-", "-", LEDGER_RUN, 0, host, size > 1 ? size - 1 : 1, 0, NULL, &e) < 0)
+            stop_for_io(&s, &e);
+    }
     if (rc == 0) rc = size == 1 ? farm_single(&s, ctx, t0, err) : farm_coordinator(&s, size, comm, t0, err);
     if (s.state) sched_summary(&s);
     sched_free(&s);

@@ -21,6 +21,11 @@
  * kind from worker to coordinator.
  * With one rank, rank 0 runs the tasks itself in the same order.
  *
+ * A task that fails for lack of space (MER_ERR_NOSPACE: ENOSPC/EDQUOT writing its file) is no fault of the task:
+ * the attempt is not counted, the task stays pending, and the run stops like on a signal (no new tasks,
+ * running ones stop at their next safe point); so does a ledger append that fails. `mer run` then exits 1
+ * naming the path and the reason, and the same command resumes once space is freed.
+ *
  * Rank 0 alone writes the ledger; every state change is appended (and fsync'ed) before it takes effect.
  */
 #pragma once
@@ -54,11 +59,13 @@ typedef struct {
     size_t n_pending;                /* not finished (interrupted or blocked) */
     int interrupted;                 /* a signal, --max-walltime or a worker's interruption stopped the run */
     int fail_fast_stopped;
+    int io_stopped;                  /* a write failed for lack of space (or the ledger could not be written): */
+    mer_err io_err;                  /*   the run stopped cleanly; io_err names the path and the reason */
 } farm_summary;
 
 /* Every rank calls farm_run with the same plan. On rank 0, `ledger` is the open ledger; elsewhere NULL.
  * comm = MPI_COMM_NULL: one process without MPI (MPI not initialised; job-array slices).
- * ctx->poll_stop is installed by the farm. Returns -1 only on a fatal error of the farm itself (ledger
- * write failure); task failures are counted in `sum` (meaningful on rank 0). */
+ * ctx->poll_stop is installed by the farm. Returns -1 only on a fatal error of the farm itself (out of
+ * memory, a malformed message); task failures and a stop for lack of space are in `sum` (rank 0). */
 int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *ledger, const farm_options *opt,
              MPI_Comm comm, mer_err *err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,9 +21,36 @@ const char *ledger_event_name(ledger_event_kind e) {
     return e >= 0 && e < LEDGER_N_EVENTS ? EVENT_NAMES[e] : "?";
 }
 
+/* Cut a torn last line (a crash or a full disk in the middle of a write) back to the last newline, so the
+ * next event starts a line of its own instead of being glued to the fragment. */
+static int ledger_repair(mer_ledger *l, mer_err *err) {
+    l->torn_bytes = 0;
+    struct stat sb;
+    if (fstat(l->fd, &sb) != 0) return mer_err_errno(err, errno, "%s: %s", l->path, strerror(errno));
+    off_t end = sb.st_size, keep = end;
+    char buf[4096];
+    while (keep > 0) {
+        off_t at = keep > (off_t)sizeof buf ? keep - (off_t)sizeof buf : 0;
+        ssize_t n = pread(l->fd, buf, (size_t)(keep - at), at);
+        if (n < 0) return mer_err_errno(err, errno, "%s: cannot read the ledger: %s", l->path, strerror(errno));
+        ssize_t i = n;
+        while (i > 0 && buf[i - 1] != '\n') i--;
+        if (i > 0) {
+            keep = at + i;
+            break;
+        }
+        keep = at;
+    }
+    if (keep == end) return 0;
+    if (ftruncate(l->fd, keep) != 0 || fsync(l->fd) != 0)
+        return mer_err_errno(err, errno, "%s: cannot cut the torn last line: %s", l->path, strerror(errno));
+    l->torn_bytes = (long)(end - keep);
+    return 0;
+}
+
 int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err) {
     snprintf(l->path, sizeof l->path, "%s/%s", dir, name ? name : "ledger.tsv");
-    l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    l->fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644); /* read: ledger_repair */
     if (l->fd < 0) return mer_errf(err, "%s: cannot open the ledger: %s", l->path, strerror(errno));
     if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
@@ -32,7 +60,7 @@ int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err) 
             return mer_errf(err, "%s: another mer run is using this output directory (ledger locked)", l->path);
         return mer_errf(err, "%s: cannot lock the ledger: %s", l->path, strerror(e));
     }
-    return 0;
+    return ledger_repair(l, err);
 }
 
 void ledger_close(mer_ledger *l) {
@@ -57,9 +85,20 @@ int ledger_append(mer_ledger *l, const char *task_id, const char *stage, ledger_
                      (double)ts.tv_sec + ts.tv_nsec * 1e-9, task_id, stage, ledger_event_name(ev), attempt,
                      h[0] ? h : "-", rank, wall_s, msg);
     if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
+    struct stat sb;
+    off_t before = fstat(l->fd, &sb) == 0 ? sb.st_size : -1;
+    errno = 0;
     ssize_t w = write(l->fd, line, (size_t)n);
-    if (w != n) return mer_errf(err, "%s: cannot append to the ledger: %s", l->path, w < 0 ? strerror(errno) : "short write");
-    if (fsync(l->fd) != 0) return mer_errf(err, "%s: fsync failed: %s", l->path, strerror(errno));
+    if (w != n) {
+        int e = w < 0 ? errno : ENOSPC; /* a short write of a regular file: the space ran out */
+        if (before >= 0 && ftruncate(l->fd, before) == 0) fsync(l->fd); /* no torn line left behind */
+        return mer_err_errno(err, e, "%s: cannot append to the ledger: %s", l->path, strerror(e));
+    }
+    if (fsync(l->fd) != 0) {
+        int e = errno;
+        if (before >= 0 && ftruncate(l->fd, before) == 0) fsync(l->fd);
+        return mer_err_errno(err, e, "%s: cannot sync the ledger: %s", l->path, strerror(e));
+    }
     return 0;
 }
 

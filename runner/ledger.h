@@ -36,15 +36,18 @@ const char *ledger_event_name(ledger_event_kind e);
 
 typedef struct {
     int fd;
+    long torn_bytes; /* bytes of a torn last line ledger_open cut off (a crash or a full disk mid-write) */
     char path[4096];
 } mer_ledger;
 
 /* Open (create) DIR/NAME (NULL: "ledger.tsv") for appending and take an exclusive lock on it: a second run
- * on the same output directory fails with a clear message instead of corrupting the first. */
+ * on the same output directory fails with a clear message instead of corrupting the first. A torn last
+ * line is cut off (torn_bytes). */
 int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err);
 void ledger_close(mer_ledger *l);
 
-/* Append one event (error may be NULL; tabs and newlines in it are replaced by spaces) and fsync. */
+/* Append one event (error may be NULL; tabs and newlines in it are replaced by spaces) and fsync. A write
+ * that fails (full disk: kind MER_ERR_NOSPACE) leaves the file as it was: the partial line is cut off. */
 int ledger_append(mer_ledger *l, const char *task_id, const char *stage, ledger_event_kind ev, int attempt,
                   const char *host, int rank, double wall_s, const char *error, mer_err *err);
 

@@ -49,7 +49,8 @@ static void run_help(void) {
            "ResNet-18 in every train task: on CPU that is hours per fold at the patent's sizes.\n\n"
            "Signals: SIGTERM/SIGUSR1 once: no new tasks, running tasks stop at their next safe point, the ledger\n"
            "is flushed, results.h5 is written from what is done; twice: abort at once; three times: die.\n\n"
-           "Exit codes: 0 every task done; 1 error (config, dataset, I/O); 2 usage; 3 interrupted (signal or\n"
+           "Exit codes: 0 every task done; 1 error (config, dataset, I/O; a full disk or quota stops the run\n"
+           "cleanly: free space and run the same command again); 2 usage; 3 interrupted (signal or\n"
            "--max-walltime): run the same command again to resume; 4 finished, but some tasks failed\n"
            "(see `mer status DIR`).\n");
 }
@@ -264,6 +265,9 @@ static int run_config(const run_request *rq) {
         if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
         ok = ok && ledger_open(&ledger, plan.output_dir, slice >= 0 ? ledger_name : NULL, &err) == 0 &&
              results_write_plan(&plan, &err) == 0;
+        if (ok && ledger.torn_bytes)
+            log_warn("%s: cut off a torn last line (%ld bytes; a crash or a full disk while writing)", ledger.path,
+                     ledger.torn_bytes);
     }
     if (!ok) fprintf(stderr, "mer %s: %s\n", rq->cmd, err.msg);
     else if (rank == 0 && rq->prep_only)
@@ -295,6 +299,9 @@ static int run_config(const run_request *rq) {
                  "features %zu, train %zu), %zu failed, %zu skipped, %zu not finished",
                  sum.n_done, sum.n_ran[0] + sum.n_ran[1] + sum.n_ran[2], sum.n_ran[0], sum.n_ran[1], sum.n_ran[2],
                  sum.n_cached[0], sum.n_cached[1], sum.n_cached[2], sum.n_failed, sum.n_skipped, sum.n_pending);
+        if (sum.io_stopped) /* reported when it happened; said again last, where it is seen */
+            fprintf(stderr, "mer %s: %s\nmer %s: stopped cleanly (%zu task(s) left): free space, then run the same "
+                    "command again to resume\n", rq->cmd, sum.io_err.msg, rq->cmd, sum.n_pending);
         if (rq->prep_only) {
             code = prep_report(&plan, scope, &sum);
         } else if (slice >= 0) {
@@ -311,10 +318,11 @@ static int run_config(const run_request *rq) {
             nn_describe_threads(engine, sizeof engine, nn_threads_in_use());
             log_info("task-seconds per stage: %s; engine: %s", line, engine);
             code = run_exit_code(&sum);
-            if (code == MER_EXIT_INTERRUPTED)
+            if (code == MER_EXIT_INTERRUPTED && !sum.io_stopped)
                 log_warn("interrupted: %zu task(s) left; run the same command again to resume", sum.n_pending);
             if (code == MER_EXIT_TASKS_FAILED) log_warn("some tasks failed: mer status %s", plan.output_dir);
         }
+        if (sum.io_stopped) code = MER_EXIT_FAILURE;
     } else {
         code = MER_EXIT_OK;
     }
