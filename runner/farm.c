@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "io/base/fs.h"
 #include "io/h5.h"
 #include "mer_version.h"
 #include "io/base/log.h"
@@ -135,6 +137,18 @@ static void log_event(sched *s, size_t ti, ledger_event_kind ev, int rank, doubl
         stop_for_io(s, &e);
 }
 
+/* The checksum field of task ti's file for a done/cached event ("" when it cannot be read: a later check
+ * then has nothing to compare with, which is said). */
+static void checksum_field(char *field, size_t n, const sched *s, size_t ti) {
+    char path[4096];
+    task_output_path(path, sizeof path, s->plan, &s->plan->tasks[ti]);
+    uint64_t sum;
+    mer_err e = {0};
+    field[0] = 0;
+    if (fs_checksum(path, &sum, &e) == 0) ledger_checksum_field(field, n, sum);
+    else log_warn("%s (no checksum recorded)", e.msg);
+}
+
 /* Samples excluded for task ti: those of failed/skipped dependencies, and those excluded for done ones. */
 static int compute_excl(sched *s, size_t ti, mer_err *err) {
     if (s->excl_known[ti]) return 0;
@@ -219,11 +233,26 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
             continue;
         }
         if (task_output_exists(p, t)) {
+            char path[4096], field[32];
+            task_output_path(path, sizeof path, p, t);
+            uint64_t got = 0;
+            mer_err ce = {0};
+            if (e && e->checksum && (fs_checksum(path, &got, &ce) < 0 || got != e->checksum)) {
+                /* truncated by a crash, a flipped bit, a copy gone wrong: recompute, never use it */
+                char kept[4200];
+                snprintf(kept, sizeof kept, "%s.corrupt", path);
+                log_warn("%s does not match the checksum recorded when it was finished (truncated or changed since): "
+                         "not used; the task runs again (the file is kept as %s)", path, kept);
+                if (rename(path, kept) != 0) unlink(path);
+                s->attempts[i] = 0;
+                continue;
+            }
             s->state[i] = T_DONE;
             sum->n_cached[t->kind]++;
-            if (!e || (e->last != LEDGER_DONE && e->last != LEDGER_CACHED)) {
+            if (!e || (e->last != LEDGER_DONE && e->last != LEDGER_CACHED) || !e->checksum) {
                 if (e) s->attempts[i] = e->attempts;
-                log_event(s, i, LEDGER_CACHED, -1, 0, NULL);
+                checksum_field(field, sizeof field, s, i);
+                log_event(s, i, LEDGER_CACHED, -1, 0, field[0] ? field : NULL);
             }
             continue;
         }
@@ -352,7 +381,9 @@ static void sched_result(sched *s, size_t ti, int status, double wall, const cha
     if (status == 0) {
         s->state[ti] = T_DONE;
         s->sum->n_ran[t->kind]++;
-        log_event(s, ti, LEDGER_DONE, rank, wall, NULL);
+        char field[32];
+        checksum_field(field, sizeof field, s, ti);
+        log_event(s, ti, LEDGER_DONE, rank, wall, field[0] ? field : NULL);
         release(s, ti);
     } else if (status == STAGE_INTERRUPTED) {
         s->attempts[ti]--;
@@ -433,7 +464,9 @@ static int farm_single(sched *s, run_ctx *ctx, double t0, mer_err *err) {
         if (s->opt->scope && task_output_exists(p, &p->tasks[ti])) { /* another slice just finished it */
             s->state[ti] = T_DONE;
             s->sum->n_cached[p->tasks[ti].kind]++;
-            log_event(s, ti, LEDGER_CACHED, -1, 0, NULL);
+            char field[32];
+            checksum_field(field, sizeof field, s, ti);
+            log_event(s, ti, LEDGER_CACHED, -1, 0, field[0] ? field : NULL);
             release(s, ti);
             continue;
         }

@@ -52,7 +52,11 @@ int ledger_open(mer_ledger *l, const char *dir, const char *name, mer_err *err) 
     snprintf(l->path, sizeof l->path, "%s/%s", dir, name ? name : "ledger.tsv");
     l->fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644); /* read: ledger_repair */
     if (l->fd < 0) return mer_errf(err, "%s: cannot open the ledger: %s", l->path, strerror(errno));
-    if (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+    /* `mer status` and other runs probe the lock for a moment with LOCK_SH: a short retry rides that out */
+    int locked = 0;
+    for (int i = 0; i < 50 && !(locked = flock(l->fd, LOCK_EX | LOCK_NB) == 0) && errno == EWOULDBLOCK; i++)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+    if (!locked) {
         int e = errno;
         close(l->fd);
         l->fd = -1;
@@ -214,7 +218,9 @@ static int replay_file(ledger_state *st, const char *path, size_t **hidx_p, size
         e->attempts = atoi(fl[4]);
         snprintf(e->host, sizeof e->host, "%s", fl[5]);
         e->rank = atoi(fl[6]);
-        if (ev == LEDGER_START) e->started = t;
+        if (ev == LEDGER_START) e->started = t, e->checksum = 0; /* a new attempt writes a new file */
+        if ((ev == LEDGER_DONE || ev == LEDGER_CACHED) && !strncmp(fl[8], "fnv1a64:", 8))
+            e->checksum = strtoull(fl[8] + 8, NULL, 16);
         if (ev == LEDGER_DONE || ev == LEDGER_RETRY || ev == LEDGER_FAILED) e->wall_s = strtod(fl[7], NULL);
         if (ev == LEDGER_RETRY || ev == LEDGER_FAILED || ev == LEDGER_SKIPPED) {
             free(e->error);
@@ -284,6 +290,10 @@ int ledger_read(ledger_state *st, const char *dir, mer_err *err) {
     }
     if (st->n) qsort(st->entries, st->n, sizeof *st->entries, cmp_entry);
     return 0;
+}
+
+void ledger_checksum_field(char *buf, size_t n, uint64_t sum) {
+    snprintf(buf, n, "fnv1a64:%016llx", (unsigned long long)sum);
 }
 
 int ledger_in_use(const char *dir) {

@@ -3,6 +3,8 @@
  * One line per event, tab-separated, each line written with one write() and fsync'ed, so a crash loses at
  * most the line being written (a last line without its newline is ignored on reading):
  *   unix_time  task_id  stage  event  attempt  host  rank  wall_s  error
+ * (for done and cached events the last field is the task file's checksum, "fnv1a64:<16 hex digits>":
+ * a file that no longer matches it is corrupt and is recomputed, never used)
  * Events: start (attempt N handed to a rank), done, cached (output already there, not run), retry (attempt
  * failed, will be retried), failed (gave up after runtime.retries retries; final), skipped (every sample
  * failed upstream; final), interrupted (stopped at a safe point; does not count as an attempt).
@@ -17,6 +19,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "io/base/err.h"
 
@@ -62,6 +65,7 @@ typedef struct {
     double started;         /* unix time of the last start */
     double t_last;          /* unix time of the last event (merging several ledger files) */
     double wall_s;          /* wall time of the last finished attempt */
+    uint64_t checksum;      /* of the task file recorded by the last done/cached event (0: none recorded) */
     char *error;            /* last error message (owned) or NULL */
 } ledger_entry;
 
@@ -78,6 +82,9 @@ typedef struct {
 int ledger_read(ledger_state *st, const char *dir, mer_err *err);
 void ledger_state_free(ledger_state *st);
 const ledger_entry *ledger_find(const ledger_state *st, const char *id);
+
+/* The checksum field of a done/cached event: "fnv1a64:<hex>" (buf of at least 32 bytes). */
+void ledger_checksum_field(char *buf, size_t n, uint64_t sum);
 
 /* 1 if a run (or a slice) holds the lock of one of DIR's ledgers right now, else 0. */
 int ledger_in_use(const char *dir);

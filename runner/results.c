@@ -34,6 +34,7 @@
 
 #include "core/metrics.h"
 #include "core/nn/threads.h"
+#include "io/base/fs.h"
 #include "io/base/strbuf.h"
 #include "io/h5.h"
 #include "mer_version.h"
@@ -512,6 +513,12 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, s
         wall[k] = e ? e->wall_s : 0;
         int is_train = !strcmp(sp.task_stage[k], "train"), is_feat = !strcmp(sp.task_stage[k], "features");
         if (!exists || !(is_train || (is_feat && sp.save_features))) continue;
+        uint64_t got;
+        if (e && e->checksum && (fs_checksum(path, &got, err) < 0 || got != e->checksum)) {
+            mer_errf(err, "%s does not match the checksum recorded when it was finished (truncated or changed "
+                          "since): not used; run the same `mer run` command to recompute it", path);
+            goto done;
+        }
         hid_t f;
         if (h5_open(path, 0, &f, err) < 0) goto done;
         int bad = 0;

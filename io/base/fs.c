@@ -1,4 +1,5 @@
 #include "io/base/fs.h"
+#include "io/base/hash.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,5 +76,19 @@ int fs_read_file(char **out, size_t *out_len, const char *path, mer_err *err) {
     buf[len] = 0;
     *out = buf;
     *out_len = len;
+    return 0;
+}
+
+int fs_checksum(const char *path, uint64_t *sum, mer_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return mer_err_errno(err, errno, "%s: %s", path, strerror(errno));
+    unsigned char buf[1 << 16];
+    uint64_t h = FNV1A64_INIT;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) h = fnv1a64(buf, n, h);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return mer_errk(err, MER_ERR_IO, "%s: read error", path);
+    *sum = h;
     return 0;
 }

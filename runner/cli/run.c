@@ -18,6 +18,7 @@
 #include "io/base/log.h"
 #include "runner/cli/commands.h"
 #include "runner/farm.h"
+#include "runner/hold.h"
 #include "runner/ledger.h"
 #include "runner/results.h"
 #include "runner/signals.h"
@@ -218,6 +219,7 @@ static int run_config(const run_request *rq) {
     void *data = NULL;
     int loaded = 0, have_plan = 0, code = MER_EXIT_FAILURE;
     mer_ledger ledger = {.fd = -1};
+    run_hold hold = {.path = ""};
     uint8_t *scope = NULL;
 
     /* every config error, located (the same on every rank: rank 0 prints them) */
@@ -255,15 +257,21 @@ static int run_config(const run_request *rq) {
     /* every rank knows the scope; only rank 0 (the coordinator) uses it */
     if (rq->prep_only) ok = (scope = prep_scope(&plan, rq->limit, &err)) != NULL;
     else if (slice >= 0) ok = (scope = slice_scope(&plan, slice, n_slices, &err)) != NULL;
+    char ledger_name[64] = "ledger.tsv", mode[32] = "run";
+    if (slice >= 0) {
+        snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
+        snprintf(mode, sizeof mode, "slice %d/%d", slice, n_slices);
+    }
+    /* one run per folder: refuse before anything in it changes */
+    if (rank == 0 && ok) ok = hold_check(plan.output_dir, ledger_name, mode, plan.hash, host, &err) == 0;
     if (rank == 0 && ok) {
         for (int k = 0; ok && k < STAGE_COUNT; k++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/tasks/%s", plan.output_dir, stage_name((stage_kind)k));
             ok = fs_mkdir_p(path, &err) == 0;
         }
-        char ledger_name[64];
-        if (slice >= 0) snprintf(ledger_name, sizeof ledger_name, "ledger-slice-%d-of-%d.tsv", slice, n_slices);
-        ok = ok && ledger_open(&ledger, plan.output_dir, slice >= 0 ? ledger_name : NULL, &err) == 0 &&
+        ok = ok && ledger_open(&ledger, plan.output_dir, ledger_name, &err) == 0 &&
+             hold_take(&hold, plan.output_dir, ledger_name, mode, plan.hash, host, &err) == 0 &&
              results_write_plan(&plan, &err) == 0;
         if (ok && ledger.torn_bytes)
             log_warn("%s: cut off a torn last line (%ld bytes; a crash or a full disk while writing)", ledger.path,
@@ -328,6 +336,7 @@ static int run_config(const run_request *rq) {
     }
 out:
     free(scope);
+    hold_release(&hold);
     ledger_close(&ledger);
     if (have_plan) plan_free(&plan);
     else mer_samples_free(&samples);
@@ -413,6 +422,10 @@ int cmd_status(int argc, char **argv) {
     /* "running" in the ledger means running only while a run holds the ledger lock; otherwise the run
      * died or was stopped, and those tasks run again on resume */
     int active = ledger_in_use(dir);
+    run_holder *holders = NULL;
+    size_t n_holders = 0;
+    if (hold_list(&holders, &n_holders, dir, &err) < 0) log_warn("%s", err.msg);
+    for (size_t i = 0; i < n_holders; i++) active |= holders[i].live;
     enum { DONE, RUNNING, PENDING, FAILED, SKIPPED, NS };
     static const char *const names[NS] = {"done", "running", "pending", "failed", "skipped"};
     size_t count[STAGE_COUNT][NS] = {{0}};
@@ -441,6 +454,12 @@ int cmd_status(int argc, char **argv) {
     printf("run %s (%s): %zu tasks; %zu points x %zu seeds, %zu folds, %zu samples\n", dir,
            active ? "running now" : "not running", sp.n_tasks, sp.n_points,
            sp.n_variants / (sp.n_points ? sp.n_points : 1), sp.n_folds, sp.n_samples);
+    for (size_t i = 0; i < n_holders; i++) {
+        char desc[512];
+        hold_describe(&holders[i], desc, sizeof desc);
+        printf("%s %s\n", holders[i].live ? "held by" : "stale hold (taken over by the next run):", desc);
+    }
+    free(holders);
     printf("%-10s", "stage");
     for (int s = 0; s < NS; s++) printf(" %8s", names[s]);
     printf("\n");

@@ -20,7 +20,8 @@ check_stop() { # DIR LOG RC PATH-PATTERN: a clean stop for lack of space while w
     [ "$rc" = 1 ] || fail "$pat: exit $rc, want 1: $(tail -5 "$log")"
     grep -Eq "$pat.*No space left on device" "$log" || fail "no message naming $pat and the reason: $(grep -v info "$log" | head -5)"
     ! grep -q "MPI_ABORT" "$log" || fail "$pat: the run ended in MPI_ABORT"
-    [ "$(tail -c1 "$d/ledger.tsv" | od -An -c | tr -d ' ')" = '\n' ] || fail "$pat: torn last ledger line"
+    [ ! -s "$d/ledger.tsv" ] || [ "$(tail -c1 "$d/ledger.tsv" | od -An -c | tr -d ' ')" = '\n' ] ||
+        fail "$pat: torn last ledger line"
     ! awk -F'\t' '$4=="failed" || $4=="retry"' "$d/ledger.tsv" | grep -q . ||
         fail "$pat: a transient fault was recorded as a task failure: $(awk -F'\t' '$4=="failed" || $4=="retry"' "$d/ledger.tsv")"
     find "$d" -name '*.h5' | while read -r f; do h5dump -H "$f" >/dev/null 2>&1 || fail "$f does not open"; done
@@ -57,7 +58,7 @@ done
 D=$T/ledger; mkdir -p "$D"
 mount -t tmpfs -o size=1m tmpfs "$D" || { echo "SKIP: mount failed"; exit 77; }
 mkdir -p "$D/tasks" && mount -t tmpfs -o size=16m tmpfs "$D/tasks"
-fill "$D" $((PLAN_KB + 4)) # room for plan.h5 and one page of ledger lines
+fill "$D" $((PLAN_KB + 8)) # room for the holder file, plan.h5 and at most a page of ledger lines
 rc=0; run_mer "$D" 3 || rc=$?
 cp "$T/log" "$T/ledger.log"; : >"$T/log"
 check_stop "$D" "$T/ledger.log" "$rc" "$D/ledger.tsv"

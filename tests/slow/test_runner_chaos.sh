@@ -20,7 +20,7 @@ dataset:
   synth: {subjects: 6, per_class: 2}
 train: {epochs: 4}
 output: {dir: $T/out}
-runtime: {retries: 1}
+runtime: {retries: 5} # a start without an end counts as an attempt (a task that crashes the job must end)
 sweep:
   preprocess.size: [32, 48]
   magnify.schedule.start: [1.0, 2.0]

@@ -1,5 +1,5 @@
-/* The ledger: append + replay (last event wins, attempts, sanitised errors), a torn last line is ignored,
- * a second writer is refused. */
+/* The ledger: append + replay (last event wins, attempts, sanitised errors), a torn last line is ignored
+ * and cut off by the next writer, done events carry checksums, a second writer is refused. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +58,21 @@ int main(void) {
         if (strstr(line, "\tretry\t")) found = strstr(line, "bad frame line 2\n") != NULL;
     if (f) fclose(f);
     CHECK(found, "tabs and newlines in an error become spaces");
+
+    /* the next writer cuts the torn line off, so its first event is not glued to the fragment; a done event
+     * carries the task file's checksum */
+    mer_ledger lr;
+    CHECK(ledger_open(&lr, dir, NULL, &err) == 0 && lr.torn_bytes == 29, "torn line cut on open (%ld bytes): %s",
+          lr.torn_bytes, err.msg);
+    char sum[32];
+    ledger_checksum_field(sum, sizeof sum, 0x0123456789abcdefULL);
+    CHECK(ledger_append(&lr, b, "train", LEDGER_DONE, 1, "h1", 1, 2.0, sum, &err) == 0, "append: %s", err.msg);
+    ledger_close(&lr);
+    CHECK(ledger_read(&st, dir, &err) == 0 && st.n_bad_lines == 0, "no bad line after the repair");
+    eb = ledger_find(&st, b);
+    CHECK(eb && eb->last == LEDGER_DONE && eb->checksum == 0x0123456789abcdefULL && eb->error == NULL,
+          "b: done with its checksum");
+    ledger_state_free(&st);
 
     /* a job-array slice's ledger merges in by event time: a newer event wins, an older one does not */
     usleep(2000); /* events are ordered by their microsecond timestamps */
