@@ -165,8 +165,8 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     if (t->kind == STAGE_FEATURES) {
         double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
         double flow = 0;
-        if (c->model_input == CFG_MODEL_INPUT_FLOW) /* TV-L1 at the defaults: ~8 us per pixel (64-112 px crops) */
-            flow = 8e-6 * c->prep_size * c->prep_size * (c->flow_warps / 5.0) * n_factors(c) * n;
+        if (c->model_input == CFG_MODEL_INPUT_FLOW) /* TV-L1 at the defaults: ~3.5 us per pixel (64-112 px) */
+            flow = 3.5e-6 * c->prep_size * c->prep_size * (c->flow_warps / 5.0) * n_factors(c) * n;
         return macs * 2 / 40e9 + flow; /* ~40 GFLOP/s per core */
     }
     double n_train = (double)(plan->samples.n - (t->fold < 0 ? 0 : plan->folds[t->fold].n_test));
