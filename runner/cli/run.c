@@ -48,6 +48,10 @@ static void run_help(void) {
            "`mpirun --bind-to none` or `--map-by slot:PE=T`. The affinity each rank got is logged; a rank\n"
            "uses at most as many threads as CPUs in it (with a warning). model.backbone.mode=finetune trains\n"
            "ResNet-18 in every train task: on CPU that is hours per fold at the patent's sizes.\n\n"
+           "One run per output folder: a run on a folder another run is using (host, pid and start time are\n"
+           "named) is refused before anything in it changes; slices of one job array share a folder. A hold\n"
+           "left by a killed run is taken over with a notice (on another host once its heartbeat is 3 min old).\n"
+           "Task files are checksummed in the ledger: one changed or truncated since is recomputed, never used.\n\n"
            "Signals: SIGTERM/SIGUSR1 once: no new tasks, running tasks stop at their next safe point, the ledger\n"
            "is flushed, results.h5 is written from what is done; twice: abort at once; three times: die.\n\n"
            "Exit codes: 0 every task done; 1 error (config, dataset, I/O; a full disk or quota stops the run\n"
@@ -390,7 +394,8 @@ static void status_help(void) {
     printf("usage: mer status DIR\n\n"
            "Show the state of the run in DIR (its output.dir): done / running / pending / failed / skipped tasks\n"
            "per stage, the reasons of failures, and an ETA from the estimated costs calibrated by measured\n"
-           "wall times and the number of workers of the latest run. Reads DIR/plan.h5 and DIR/ledger.tsv only.\n\n"
+           "wall times and the number of workers of the latest run, and who holds the folder (host, pid, start,\n"
+           "last heartbeat) or that a hold is stale. Reads DIR/plan.h5, DIR/ledger*.tsv and their .holder files.\n\n"
            "  -h, --help   this help\n");
 }
 
@@ -500,7 +505,8 @@ static void collect_help(void) {
     printf("usage: mer collect DIR\n\n"
            "Rebuild DIR/results.h5 from DIR/plan.h5, DIR/ledger.tsv and the finished task files in DIR/tasks/\n"
            "(predictions, pooled metrics per point and seed, task table, features, weights). Safe to run while a\n"
-           "run is going on: results.h5 is replaced atomically.\n\n"
+           "run is going on: results.h5 is replaced atomically. A task file that does not match the checksum\n"
+           "the ledger recorded for it is not used: collect fails naming it (`mer run` recomputes it).\n\n"
            "  -h, --help   this help\n");
 }
 
