@@ -155,6 +155,28 @@ int trainer_run(trainer *tr, const float *x, const int *y, int N, mer_err *err) 
     return 0;
 }
 
+int train_linear(logreg_model *m, const float *X, const int *y, int N, int D, int C, const train_options *opt,
+                 mer_err *err) {
+    if (N <= 0) return mer_errf(err, "training: no samples");
+    int64_t *y64 = mer_malloc((size_t)N * sizeof *y64, err);
+    if (!y64) return -1;
+    for (int i = 0; i < N; i++) y64[i] = y[i];
+    logreg_options lo = logreg_defaults();
+    lo.epochs = opt->epochs;
+    lo.batch_size = opt->batch_size;
+    lo.lr = opt->lr;
+    lo.optim = opt->optim;
+    lo.l2 = opt->optim.weight_decay;
+    lo.optim.weight_decay = 0;
+    lo.schedule = opt->schedule;
+    lo.seed = opt->seed;
+    lo.standardize = 0;
+    lo.class_weight = opt->class_weights;
+    const int rc = logreg_train(m, NULL, X, y64, (size_t)N, D, C, &lo, err);
+    free(y64);
+    return rc < 0 ? mer_err_prefix(err, "training the linear classifier") : 0;
+}
+
 static const char *const OPTIM_PREFIX[TRAIN_MAX_TABLES] = {"train/optim_head/", "train/optim_backbone/"};
 
 int trainer_save(const trainer *tr, const char *path, mer_err *err) {

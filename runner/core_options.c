@@ -94,6 +94,25 @@ flow_input_options options_flow(const mer_config *cfg) {
     return o;
 }
 
+lbptop_options options_lbptop(const mer_config *cfg) {
+    lbptop_options o = lbptop_defaults();
+    o.grid_rows = cfg->lbptop_grid_rows;
+    o.grid_cols = cfg->lbptop_grid_cols;
+    o.grid_t = cfg->lbptop_grid_t;
+    o.rx = cfg->lbptop_rx;
+    o.ry = cfg->lbptop_ry;
+    o.rt = cfg->lbptop_rt;
+    o.p_xy = cfg->lbptop_p_xy;
+    o.p_xt = cfg->lbptop_p_xt;
+    o.p_yt = cfg->lbptop_p_yt;
+    switch (cfg->lbptop_mapping) {
+    case CFG_LBPTOP_U2: o.mapping = LBPTOP_U2; break;
+    case CFG_LBPTOP_RIU2: o.mapping = LBPTOP_RIU2; break;
+    case CFG_LBPTOP_MAPPING_COUNT: break;
+    }
+    return o;
+}
+
 lsh_head_options options_head(const mer_config *cfg) {
     lsh_head_options o = lsh_head_defaults();
     switch (cfg->attn_type) {

@@ -2,6 +2,7 @@
  * never sees a mer_config, and each config enum is mapped to its core enum here, in a switch the compiler
  * checks for missing cases. */
 #pragma once
+#include "core/baseline/lbptop.h"
 #include "core/magnify/factors.h"
 #include "core/magnify/magnify.h"
 #include "core/models/lsh_head.h"
@@ -25,6 +26,8 @@ int options_factors(double **factors, int *T, const mer_config *cfg, mer_err *er
 input_mode options_input(const mer_config *cfg);
 /* model.flow.* (read for model.input = flow). */
 flow_input_options options_flow(const mer_config *cfg);
+/* model.lbptop.* (used when model.backbone.kind is lbptop) */
+lbptop_options options_lbptop(const mer_config *cfg);
 /* model.attention.* and model.head.* */
 lsh_head_options options_head(const mer_config *cfg);
 optim_kind options_optimizer(const mer_config *cfg);

@@ -9,13 +9,19 @@
  *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference) or
  *             replaced by the onset->frame TV-L1 flow u, v and its optical strain (flow: core/flow/tvl1.h), then
  *             frozen backbone: ResNet-18 features of every frame (core/models/resnet18.h, eval mode);
- *             finetune: the prepared network input itself (the backbone is trained in TRAIN).
- *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen)
- *             or /x f32 (n, T, 3*S*S) (finetune: each frame (3, S, S), normalised as the backbone takes it).
+ *             finetune: the prepared network input itself (the backbone is trained in TRAIN);
+ *             model.backbone.kind lbptop: the LBP-TOP histogram of the T prepared frames (grey, BT.601) as
+ *             one row (core/baseline/lbptop.h).
+ *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen),
+ *             /feat f32 (n, 1, D) (lbptop: D = lbptop_feature_len) or /x f32 (n, T, 3*S*S) (finetune: each
+ *             frame (3, S, S), normalised as the backbone takes it).
  *   TRAIN     one LOSO (or k-fold) fold per task, on the training subjects, evaluated on the held-out subject:
  *             frozen: the LSH attention head (core/models/lsh_head.h) on the cached features;
- *             finetune: ResNet-18 + head end to end (core/models/recnet.h), both with the train.* optimiser settings.
- *             File: /pred/... (runner/stage.h), /weights/head/..., /weights/backbone/... (finetune with
+ *             finetune: ResNet-18 + head end to end (core/models/recnet.h); lbptop: a multinomial logistic
+ *             regression on the standardised histograms (train_linear, core/train.h); all with the train.*
+ *             optimiser settings.
+ *             File: /pred/... (runner/stage.h), /weights/head/... (lbptop: logreg_save's layout),
+ *             /weights/backbone/... (finetune with
  *             output.save_backbone), optional /selection/epoch, /oracle/... (LEAKY).
  *
  * Determinism: every random choice is seeded from the task's rng_seed, except the randomly initialised
@@ -143,15 +149,26 @@ static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magn
                                          "train",         "eval.protocol", "eval.folds",     "eval.selection",
                                          "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
 
+/* LBP-TOP depends on its own settings, not on the ResNet-18 or head ones: its points share FEATURES (and
+ * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. */
+static const char *const LBPTOP_FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input",
+                                                  "model.backbone.kind", "model.lbptop"};
+static const char *const LBPTOP_TRAIN_KEYS[] = {
+    "dataset", "preprocess", "magnify", "model.input", "model.backbone.kind", "model.lbptop", "train", "eval.protocol",
+    "eval.folds", "eval.selection", "eval.inner_val_fraction", "eval.oracle_epoch", "seed"};
+
+static int is_lbptop(const mer_config *cfg) { return cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP; }
+
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, PREP_KEYS);
+    if (kind == STAGE_FEATURES && is_lbptop(cfg)) return STAGE_KEYS_PUT(prefixes, max, LBPTOP_FEATURE_KEYS);
     if (kind == STAGE_FEATURES && cfg->model_input == CFG_MODEL_INPUT_FLOW)
         return STAGE_KEYS_PUT(prefixes, max, FLOW_FEATURE_KEYS);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, FEATURE_KEYS);
-    return STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
+    return is_lbptop(cfg) ? STAGE_KEYS_PUT(prefixes, max, LBPTOP_TRAIN_KEYS) : STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
 }
 
-static int is_finetune(const mer_config *cfg) { return cfg->model_backbone == CFG_BACKBONE_FINETUNE; }
+static int is_finetune(const mer_config *cfg) { return !is_lbptop(cfg) && cfg->model_backbone == CFG_BACKBONE_FINETUNE; }
 
 static int n_factors(const mer_config *cfg) {
     return cfg->mag_list.n ? (int)cfg->mag_list.n : cfg->mag_count;
@@ -162,6 +179,8 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     const mer_config *c = t->cfg;
     double n = (double)(t->sample_end - t->sample_begin);
     if (t->kind == STAGE_PREP) return 0.05 * n;
+    if (t->kind == STAGE_FEATURES && is_lbptop(c)) /* ~3 planes x 8 bilinear samples x 10 flops per voxel */
+        return n * n_factors(c) * c->prep_size * c->prep_size * 240.0 / 1e9;
     if (t->kind == STAGE_FEATURES) {
         double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
         double flow = 0;
@@ -170,6 +189,10 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
         return macs * 2 / 40e9 + flow; /* ~40 GFLOP/s per core */
     }
     double n_train = (double)(plan->samples.n - (t->fold < 0 ? 0 : plan->folds[t->fold].n_test));
+    if (is_lbptop(c)) {
+        lbptop_options lo = options_lbptop(c);
+        return c->train_epochs * n_train * (double)lbptop_feature_len(&lo) * (double)plan->samples.n_classes * 4 / 1e9;
+    }
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
     if (is_finetune(c)) per += resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * 6;
     return c->train_epochs * n_train * per / 10e9;
@@ -304,6 +327,8 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     pf->net = net;
     pf->normalize = normalize;
     pf->finetune = is_finetune(cfg);
+    pf->lbptop = is_lbptop(cfg);
+    pf->lbp = options_lbptop(cfg);
     pf->S = cfg->prep_size;
     pf->method = options_magnify(cfg).method;
     pf->input = options_input(cfg);
@@ -312,13 +337,18 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
         pipeline_features_free(pf);
         return -1;
     }
+    if (pf->lbptop && lbptop_check(&pf->lbp, pf->T, pf->S, pf->S, err) < 0) {
+        pipeline_features_free(pf);
+        return -1;
+    }
     const size_t frame_floats = (size_t)3 * pf->S * pf->S;
-    pf->D = pf->finetune ? frame_floats : RESNET18_FEATURES;
+    pf->R = pf->lbptop ? 1 : (size_t)pf->T;
+    pf->D = pf->lbptop ? lbptop_feature_len(&pf->lbp) : pf->finetune ? frame_floats : RESNET18_FEATURES;
     pf->frames = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->frames, err);
     pf->x = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->x, err);
     pf->onset_f = mer_malloc(frame_floats * sizeof *pf->onset_f, err);
     pf->apex_f = mer_malloc(frame_floats * sizeof *pf->apex_f, err);
-    if (!pf->frames || !pf->x || !pf->onset_f || !pf->apex_f || (!pf->finetune && !net) ||
+    if (!pf->frames || !pf->x || !pf->onset_f || !pf->apex_f || (!pf->finetune && !pf->lbptop && !net) ||
         (pf->method == MAGNIFY_NETWORK && !mag)) {
         if (pf->frames && pf->x && pf->onset_f && pf->apex_f)
             mer_errf(err, "the features stage lacks its backbone or MagNet");
@@ -335,7 +365,7 @@ int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err
     int normalize = cfg->model_backbone_weights[0] != 0;
     if (magnify_load_model(&mag, &mo, err) < 0) return -1;
     /* finetune: the inputs only, the backbone is trained per fold in TRAIN */
-    if (!is_finetune(cfg) && pipeline_backbone_create(&net, &normalize, cfg, NULL, err) < 0) {
+    if (!is_finetune(cfg) && !is_lbptop(cfg) && pipeline_backbone_create(&net, &normalize, cfg, NULL, err) < 0) {
         magnify_model_free(mag);
         return -1;
     }
@@ -377,6 +407,10 @@ int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r
     free(onset);
     free(apex);
     if (!ok) return -1;
+    if (pf->lbptop) { /* LBP codes compare grey values; frames is free again: T*S*S of its floats */
+        lbptop_grey_from_planar_rgb(pf->frames, pf->x, pf->T, S, S);
+        return lbptop_features(row, pf->frames, pf->T, S, S, &pf->lbp, err);
+    }
     if (pf->finetune) {
         memcpy(row, pf->x, (size_t)pf->T * pf->D * sizeof *row);
         return 0;
@@ -394,7 +428,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
     const char **ids = NULL;
     int rc = -1;
     if (pipeline_features_open(&pf, t->cfg, err) < 0) return -1;
-    const size_t row = (size_t)pf.T * pf.D;
+    const size_t row = pf.R * pf.D;
     feat = mer_malloc(cap * row * sizeof *feat, err);
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
@@ -419,7 +453,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         ids[n] = p->samples.id[i];
         n++;
     }
-    size_t dims[3] = {n, (size_t)pf.T, pf.D};
+    size_t dims[3] = {n, pf.R, pf.D};
     size_t nf = (size_t)pf.T;
     rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
                  h5_write_f32(out, pf.finetune ? "x" : "feat", feat, 3, dims, err) ||
@@ -548,14 +582,14 @@ static int make_split(split *sp, const feature_set *fs, const mer_samples *s, co
     return 0;
 }
 
-static int write_predictions(hid_t out, const char *group, const train_model *m, const split *test,
-                             const mer_samples *s, mer_err *err) {
+/* group/{sample, truth, pred, prob} of the test rows from their probabilities prob (n, C). */
+static int write_probs(hid_t out, const char *group, const float *prob, const split *test, const mer_samples *s,
+                       mer_err *err) {
     int C = (int)s->n_classes, rc = -1;
     size_t n = (size_t)test->n;
-    float *prob = mer_malloc((n ? n : 1) * (size_t)C * sizeof *prob, err);
     int64_t *truth = mer_malloc((n ? n : 1) * sizeof *truth, err), *pred = mer_malloc((n ? n : 1) * sizeof *pred, err);
     const char **ids = mer_calloc(n ? n : 1, sizeof *ids, err);
-    if (!prob || !truth || !pred || !ids || train_model_predict(m, prob, test->X, test->n, err) < 0) goto done;
+    if (!truth || !pred || !ids) goto done;
     for (size_t i = 0; i < n; i++) {
         int best = 0;
         for (int c = 1; c < C; c++)
@@ -573,10 +607,45 @@ static int write_predictions(hid_t out, const char *group, const train_model *m,
              : 0;
 #undef P
 done:
-    free(prob);
     free(truth);
     free(pred);
     free(ids);
+    return rc;
+}
+
+static int write_predictions(hid_t out, const char *group, const train_model *m, const split *test,
+                             const mer_samples *s, mer_err *err) {
+    float *prob = mer_malloc(((size_t)test->n ? (size_t)test->n : 1) * s->n_classes * sizeof *prob, err);
+    int rc = !prob || train_model_predict(m, prob, test->X, test->n, err) < 0 ? -1
+                                                                            : write_probs(out, group, prob, test, s, err);
+    free(prob);
+    return rc;
+}
+
+/* The feature standardisation a model was trained with (mean NULL: none, finetune), kept with its weights. */
+static int write_standardize(hid_t out, const double *mean, const double *sd, int D, mer_err *err) {
+    size_t nd = (size_t)D;
+    if (!mean) return 0;
+    return h5_write_f64(out, "weights/standardize/mean", mean, 1, &nd, err) < 0 ||
+                   h5_write_f64(out, "weights/standardize/sd", sd, 1, &nd, err) < 0
+               ? -1
+               : 0;
+}
+
+/* model.backbone.kind lbptop: the linear classifier on the standardised histograms (D floats per sample);
+ * its predictions (te NULL: none, a final model) and weights go where the head's do. */
+static int fit_linear(hid_t out, const train_options *to, const split *tr, const split *te, int D, const mer_samples *s,
+                      mer_err *err) {
+    logreg_model m;
+    if (train_linear(&m, tr->X, tr->y, tr->n, D, (int)s->n_classes, to, err) < 0) return -1;
+    int rc = logreg_save(&m, out, "weights/head/", err);
+    if (!rc && te) {
+        float *prob = mer_malloc(((size_t)te->n ? (size_t)te->n : 1) * s->n_classes * sizeof *prob, err);
+        if (prob) logreg_predict_proba(prob, &m, te->X, (size_t)te->n);
+        rc = !prob ? -1 : write_probs(out, "pred", prob, te, s, err);
+        free(prob);
+    }
+    logreg_free(&m);
     return rc;
 }
 
@@ -687,9 +756,17 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     lsh_head_options ho;
     train_options to;
     if (head_options(&ho, cfg, err) < 0 || training_options(&to, cfg, t->rng_seed, err) < 0) goto done;
+    if (cfg->train_class_weights && !(to.class_weights = cw = train_class_weights(tr.y, tr.n, C, err))) goto done;
+    if (is_lbptop(cfg)) {
+        rc = fit_linear(out, &to, &tr, final ? NULL : &te, T * D, s, err) < 0 ||
+                     (final && h5_write_scalar_i64(out, "final/epochs", to.epochs, err) < 0) ||
+                     write_standardize(out, mean, sd, D, err) < 0
+                 ? -1
+                 : 0;
+        goto done;
+    }
     if (lsh_head_create(&h, finetune ? RESNET18_FEATURES : D, T, C, &ho, rng_derive(t->rng_seed, 1).state, err) < 0)
         goto done;
-    if (cfg->train_class_weights && !(to.class_weights = cw = train_class_weights(tr.y, tr.n, C, err))) goto done;
     train_model m = {h, NULL, cfg->prep_size, cfg->prep_size};
     if (finetune) {
         int normalize;
@@ -727,10 +804,7 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         if (h5_write_scalar_i64(out, "selection/epoch", sel.best_epoch[TRAIN_PICK_VAL], err) < 0) goto done;
     }
     if (!final && write_predictions(out, "pred", &m, &te, s, err) < 0) goto done;
-    size_t nd = (size_t)D;
-    if (mean && (h5_write_f64(out, "weights/standardize/mean", mean, 1, &nd, err) < 0 ||
-                 h5_write_f64(out, "weights/standardize/sd", sd, 1, &nd, err) < 0))
-        goto done;
+    if (write_standardize(out, mean, sd, D, err) < 0) goto done;
     hid_t g;
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);

@@ -6,17 +6,20 @@
 #pragma once
 #include <stdint.h>
 
+#include "core/baseline/lbptop.h"
 #include "core/magnify/magnify.h"
 #include "core/models/recnet.h"
 #include "core/models/resnet18.h"
 #include "core/prep.h"
 #include "io/config/config.h"
 
-/* The FEATURES stage of one config: its magnification, network input and (frozen) backbone. */
+/* The FEATURES stage of one config: its magnification, network input and (frozen) backbone, or LBP-TOP. */
 typedef struct {
     int S, T;             /* crop side, frames per sample (magnification factors) */
-    size_t D;             /* floats per frame of a row: 512 (frozen features) or 3*S*S (finetune: the input) */
-    int finetune, normalize;
+    size_t R, D;          /* a sample's row is R x D: T frames x 512 (frozen features) or x 3*S*S (finetune:
+                           * the input); lbptop: 1 x lbptop_feature_len (the clip's histogram) */
+    int finetune, normalize, lbptop;
+    lbptop_options lbp;   /* model.lbptop (lbptop) */
     double *factors;      /* (T) the network's factors m_i */
     input_mode input;
     flow_input_options flow; /* model.flow (input flow) */
@@ -33,7 +36,7 @@ int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err
 int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_model *mag, resnet18 *net,
                            int normalize, mer_err *err);
 void pipeline_features_free(pipeline_features *pf);
-/* One sample's row (T, D) from its prep result. */
+/* One sample's row (R, D) from its prep result. */
 int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err);
 
 /* The backbone of a config: pretrained weights (*normalize = 1: ImageNet input normalisation) or a random

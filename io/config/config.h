@@ -42,6 +42,8 @@ typedef enum {
 } cfg_model_input;
 typedef enum { CFG_FLOW_MEDIAN_OFF, CFG_FLOW_MEDIAN_3, CFG_FLOW_MEDIAN_5, CFG_FLOW_MEDIAN_COUNT } cfg_flow_median;
 typedef enum { CFG_BACKBONE_FROZEN, CFG_BACKBONE_FINETUNE, CFG_BACKBONE_MODE_COUNT } cfg_backbone_mode;
+typedef enum { CFG_BACKBONE_RESNET18, CFG_BACKBONE_LBPTOP, CFG_BACKBONE_KIND_COUNT } cfg_backbone_kind;
+typedef enum { CFG_LBPTOP_U2, CFG_LBPTOP_RIU2, CFG_LBPTOP_MAPPING_COUNT } cfg_lbptop_mapping;
 typedef enum {
     CFG_ATTENTION_LSH, CFG_ATTENTION_DENSE, CFG_ATTENTION_NONE, CFG_ATTENTION_TYPE_COUNT
 } cfg_attention_type;
@@ -67,7 +69,7 @@ typedef struct {
 extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_FLOW_MEDIANS,
     CFG_BACKBONE_MODES,
     CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
-    CFG_LOG_LEVELS, CFG_APEX_SOURCES;
+    CFG_LOG_LEVELS, CFG_APEX_SOURCES, CFG_BACKBONE_KINDS, CFG_LBPTOP_MAPPINGS;
 
 /* The name of value k ("?" when out of range), and the value named s (-1 when s is not in the vocabulary). */
 const char *cfg_enum_name(const cfg_vocab *v, int k);
@@ -114,6 +116,7 @@ typedef struct {
 
     /* model */
     cfg_model_input model_input;
+    cfg_backbone_kind model_backbone_kind; /* resnet18 (the patent) or lbptop (the classical baseline) */
     cfg_backbone_mode model_backbone;
     char *model_backbone_weights;   /* optional ResNet-18 HDF5 (pretrained) */
     cfg_attention_type attn_type;
@@ -127,6 +130,11 @@ typedef struct {
     double flow_tau, flow_lambda, flow_theta, flow_gamma, flow_epsilon, flow_scale_step, flow_strain_gain;
     int flow_scales, flow_warps, flow_inner_iterations, flow_outer_iterations;
     cfg_flow_median flow_median;
+    /* model.lbptop: LBP-TOP settings (core/baseline/lbptop.h), used when model_backbone_kind is lbptop */
+    int lbptop_grid_rows, lbptop_grid_cols, lbptop_grid_t;
+    double lbptop_rx, lbptop_ry, lbptop_rt;
+    int lbptop_p_xy, lbptop_p_xt, lbptop_p_yt;
+    cfg_lbptop_mapping lbptop_mapping;
 
     /* train */
     int train_epochs;

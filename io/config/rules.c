@@ -4,7 +4,9 @@
  *     start/step/end are then ignored;
  *   - dataset.format other than synth: dataset.root must be given explicitly (its default is the demo
  *     folder); manifest also needs a non-empty dataset.annotations;
- *   - train.warmup_epochs < train.epochs.
+ *   - train.warmup_epochs < train.epochs;
+ *   - model.backbone.kind lbptop: not with model.backbone.mode finetune, model.input flow,
+ *     eval.selection inner_val or eval.oracle_epoch; its radii leave a counted centre in the T x size x size volume, and the grid fits.
  */
 #include <math.h>
 
@@ -22,6 +24,50 @@ void cfg_finalize(mer_config *cfg, const cfg_set *set) {
 static void put_where(strbuf *b, cfg_loc l) {
     if (l.src && l.src->override) strbuf_addf(b, "override '%s'", l.src->override);
     else strbuf_addf(b, "line %zu", l.line);
+}
+
+/* Where the later-set of two keys was set (the value that made the pair conflict). */
+static int later(const cfg_set *set, int a, int b) { return set[a].order > set[b].order ? a : b; }
+static cfg_loc later_of(const cfg_set *set, int a, int b) { return set[later(set, a, b)].loc; }
+
+/* model.backbone.kind lbptop: what the baseline cannot do, and the volume it must fit (the same bounds as
+ * lbptop_check in core/baseline/lbptop.c, caught here so a sweep point fails before its run starts). */
+static void cfg_check_lbptop(const mer_config *cfg, const cfg_set *set, diag *d) {
+    const int kind = cfg_key_index("model.backbone.kind");
+    const int mode = cfg_key_index("model.backbone.mode"), sel = cfg_key_index("eval.selection");
+    const int oracle = cfg_key_index("eval.oracle_epoch");
+    int count = cfg_key_index("magnify.schedule.count");
+    const int rt = cfg_key_index("model.lbptop.radius.t"), gt = cfg_key_index("model.lbptop.grid.t");
+    const int size = cfg_key_index("preprocess.size");
+    const int rxy = later(set, cfg_key_index("model.lbptop.radius.x"), cfg_key_index("model.lbptop.radius.y"));
+    const int grid = later(set, cfg_key_index("model.lbptop.grid.rows"), cfg_key_index("model.lbptop.grid.cols"));
+    if (cfg->model_backbone == CFG_BACKBONE_FINETUNE)
+        diag_add(d, later_of(set, kind, mode), "model.backbone.kind 'lbptop' has no network to fine-tune "
+                                                "(model.backbone.mode: finetune)");
+    if (cfg->model_input == CFG_MODEL_INPUT_FLOW)
+        diag_add(d, later_of(set, kind, cfg_key_index("model.input")),
+                 "model.backbone.kind 'lbptop' codes grey frames: model.input 'flow' is not supported");
+    if (cfg->eval_selection == CFG_SELECTION_INNER_VAL)
+        diag_add(d, later_of(set, kind, sel), "model.backbone.kind 'lbptop' trains its linear classifier for "
+                                               "train.epochs: eval.selection 'inner_val' is not supported");
+    if (cfg->eval_oracle_epoch)
+        diag_add(d, later_of(set, kind, oracle), "model.backbone.kind 'lbptop' has no per-epoch selection: "
+                                                  "eval.oracle_epoch is not supported");
+    const int T = cfg->mag_count, margin_t = (int)ceil(cfg->lbptop_rt);
+    if (cfg->mag_list.n) count = cfg_key_index("magnify.schedule.list"); /* the list sets T */
+    if (T - 2 * margin_t < 1)
+        diag_add(d, later_of(set, rt, count), "'model.lbptop.radius.t' (%g) leaves no frame of the %d magnified "
+                                              "frames (magnify.schedule.count) that far from both ends", cfg->lbptop_rt, T);
+    else if (cfg->lbptop_grid_t > T)
+        diag_add(d, later_of(set, gt, count), "'model.lbptop.grid.t' (%d) is more than the %d magnified frames",
+                 cfg->lbptop_grid_t, T);
+    const int S = cfg->prep_size, margin_xy = (int)ceil(fmax(cfg->lbptop_rx, cfg->lbptop_ry));
+    if (S - 2 * margin_xy < 1)
+        diag_add(d, later_of(set, rxy, size), "'%s' leaves no pixel of the %d px crop (preprocess.size) %d px from "
+                                               "its borders", CFG_KEYS[rxy].key, S, margin_xy);
+    else if (cfg->lbptop_grid_rows > S || cfg->lbptop_grid_cols > S)
+        diag_add(d, later_of(set, grid, size), "'model.lbptop.grid' (%d x %d blocks) is more than the %d px crop "
+                 "(preprocess.size)", cfg->lbptop_grid_rows, cfg->lbptop_grid_cols, S);
 }
 
 /* The cross-key rules of the file header, on one resolved config. */
@@ -55,6 +101,7 @@ void cfg_check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
     if (cfg->dataset_format == CFG_DATASET_MANIFEST && !cfg->dataset_annotations[0])
         diag_add(d, set[fmt].loc, "missing required key 'dataset.annotations' (dataset.format 'manifest' reads "
                                   "its samples from that CSV)");
+    if (cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP) cfg_check_lbptop(cfg, set, d);
     if (cfg->train_warmup_epochs >= cfg->train_epochs) {
         int second = set[warm].order > set[epochs].order ? warm : epochs;
         diag_add(d, set[second].loc, "'train.warmup_epochs' (%d) must be smaller than 'train.epochs' (%d)",

@@ -30,6 +30,8 @@ VOCAB(CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, "loso", "kfold", "megc2019");
 VOCAB(CFG_SELECTIONS, CFG_SELECTION_COUNT, "fixed", "inner_val");
 VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
 VOCAB(CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, "annotated", "spotted", "middle");
+VOCAB(CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, "resnet18", "lbptop");
+VOCAB(CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, "u2", "riu2");
 
 /* The loader stores and reads an enum field as an int. */
 #define INT_SIZED(t) static_assert(sizeof(t) == sizeof(int), #t " is stored as an int")
@@ -48,6 +50,8 @@ INT_SIZED(cfg_protocol);
 INT_SIZED(cfg_selection);
 INT_SIZED(cfg_log_level);
 INT_SIZED(cfg_apex_source);
+INT_SIZED(cfg_backbone_kind);
+INT_SIZED(cfg_lbptop_mapping);
 
 const char *cfg_enum_name(const cfg_vocab *v, int k) { return k >= 0 && k < v->n ? v->names[k] : "?"; }
 
@@ -140,6 +144,9 @@ const cfg_key CFG_KEYS[] = {
     {"model.input", CFG_ENUM, F(model_input), "frames", ANY, &CFG_MODEL_INPUTS,
      "network input: magnified frames, their difference to the onset, or the onset->frame TV-L1 flow "
      "(channels u, v, optical strain; see model.flow)"},
+    {"model.backbone.kind", CFG_ENUM, F(model_backbone_kind), "resnet18", ANY, &CFG_BACKBONE_KINDS,
+     "frame features: ResNet-18 + attention head (the patent) or lbptop (LBP-TOP histograms + a linear "
+     "classifier trained with train.*, the MEGC2019 baseline; model.lbptop.*)"},
     {"model.backbone.mode", CFG_ENUM, F(model_backbone), "frozen", ANY, &CFG_BACKBONE_MODES,
      "ResNet-18 backbone frozen (features cached) or fine-tuned"},
     {"model.backbone.weights", CFG_STR, F(model_backbone_weights), "\"\"", ANY, NULL,
@@ -176,6 +183,19 @@ const cfg_key CFG_KEYS[] = {
      "TV-L1 median filter of the flow before each outer iteration: off, 3x3 or 5x5"},
     {"model.flow.strain_gain", CFG_FLOAT, F(flow_strain_gain), "8", LOPEN(0, 1e6), NULL,
      "the strain channel is gain x optical strain (u and v stay in pixels)"},
+    {"model.lbptop.grid.rows", CFG_INT, F(lbptop_grid_rows), "5", IN(1, 1024), NULL, "LBP-TOP: blocks along y"},
+    {"model.lbptop.grid.cols", CFG_INT, F(lbptop_grid_cols), "5", IN(1, 1024), NULL, "LBP-TOP: blocks along x"},
+    {"model.lbptop.grid.t", CFG_INT, F(lbptop_grid_t), "1", IN(1, 1024), NULL,
+     "LBP-TOP: time segments of the T frames (1 = the whole clip)"},
+    {"model.lbptop.radius.x", CFG_FLOAT, F(lbptop_rx), "1", LOPEN(0, 16), NULL, "LBP-TOP: radius along x, px"},
+    {"model.lbptop.radius.y", CFG_FLOAT, F(lbptop_ry), "1", LOPEN(0, 16), NULL, "LBP-TOP: radius along y, px"},
+    {"model.lbptop.radius.t", CFG_FLOAT, F(lbptop_rt), "1", LOPEN(0, 16), NULL,
+     "LBP-TOP: radius along t, frames (the XT and YT planes)"},
+    {"model.lbptop.neighbours.xy", CFG_INT, F(lbptop_p_xy), "8", IN(3, 32), NULL, "LBP-TOP: neighbours on XY"},
+    {"model.lbptop.neighbours.xt", CFG_INT, F(lbptop_p_xt), "8", IN(3, 32), NULL, "LBP-TOP: neighbours on XT"},
+    {"model.lbptop.neighbours.yt", CFG_INT, F(lbptop_p_yt), "8", IN(3, 32), NULL, "LBP-TOP: neighbours on YT"},
+    {"model.lbptop.mapping", CFG_ENUM, F(lbptop_mapping), "u2", ANY, &CFG_LBPTOP_MAPPINGS,
+     "LBP-TOP codes: u2 (uniform, P(P-1)+3 bins: 59 at P = 8) or riu2 (rotation invariant, P+2 bins)"},
 
     /* train */
     {"train.epochs", CFG_INT, F(train_epochs), "30", IN(1, 100000), NULL, "training epochs per fold"},

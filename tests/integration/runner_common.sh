@@ -89,6 +89,16 @@ same_as_reference() {
     cmp -s "$T/ref.txt" "$T/cmp.txt" || { diff "$T/ref.txt" "$T/cmp.txt" | head -20; fail "$1: results differ from the reference"; }
 }
 
+# mer run of the real stages: CONFIG on output dir DIR with N ranks (1: no mpirun); extra args follow.
+run_real_config() {
+    local cfg=$1 dir=$2 n=$3; shift 3
+    if [ "$n" = 1 ]; then
+        "$MER_BIN" run "$cfg" output.dir="$dir" "$@" >>"$T/log" 2>&1
+    else
+        mpirun --oversubscribe --bind-to none -n "$n" "$MER_BIN" run "$cfg" output.dir="$dir" "$@" >>"$T/log" 2>&1
+    fi
+}
+
 # A tiny real dataset for the real stages (mer synth: 3 subjects x 5 classes x 1 clip, seed $1) in $T/data;
 # prints the dataset and preprocess lines of a config for it.
 real_dataset() {

@@ -37,8 +37,8 @@ MER_SHARE=/elsewhere mer version --share >/dev/null 2>&1 && fail "a missing MER_
 mer config "$P/share/mer/configs/demo.yaml" >cfg.txt 2>&1 || fail "mer config on the installed demo: $(tail -3 cfg.txt)"
 mpirun --oversubscribe -n 2 mer run "$P/share/mer/configs/demo.yaml" dataset.synth.subjects=3 \
     dataset.synth.per_class=1 dataset.min_class_samples=0 dataset.root=data preprocess.size=32 \
-    magnify.schedule.count=2 model.attention.d=16 model.head.hidden=8 train.epochs=2 'sweep.seeds=[0]' \
-    'model.input=frames' 'magnify.method=linear' 'model.attention.type=lsh' output.dir=out >run.log 2>&1 ||
+    magnify.schedule.count=3 model.attention.d=16 model.head.hidden=8 train.epochs=2 'sweep.seeds=[0]' \
+    'model.input=frames' 'magnify.method=linear' output.dir=out >run.log 2>&1 ||
     fail "two-rank demo run: $(tail -5 run.log)"
 mer report out --no-plots >report.md 2>&1 || fail "mer report: $(tail -3 report.md)"
 grep -qi "accuracy" report.md || fail "report has no accuracy: $(head -5 report.md)"

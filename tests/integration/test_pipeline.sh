@@ -34,14 +34,7 @@ sweep:
   model.attention.n_rounds: [3, 4]
 YAML
 
-run_real() {
-    local dir=$1 n=$2; shift 2
-    if [ "$n" = 1 ]; then
-        "$MER_BIN" run "$T/run.yaml" output.dir="$dir" "$@" >>"$T/log" 2>&1
-    else
-        mpirun --oversubscribe --bind-to none -n "$n" "$MER_BIN" run "$T/run.yaml" output.dir="$dir" "$@" >>"$T/log" 2>&1
-    fi
-}
+run_real() { run_real_config "$T/run.yaml" "$@"; }
 
 run_real "$T/ref" 1 || fail "single-process run failed: $(tail -5 "$T/log")"
 results_of "$T/ref" >"$T/ref.txt"

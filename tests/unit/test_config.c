@@ -196,6 +196,37 @@ static void test_bad_configs(void) {
                  "'magnify.schedule.step' and 'magnify.schedule.end' are both set (first at line 3); give one of them");
     expect_error("sweep point needs root", "sweep:\n  dataset.format: [synth, samm]\n", 2, 27,
                  "missing required key 'dataset.root' (dataset.format 'samm' has no default folder)");
+    /* model.backbone.kind lbptop: what the baseline cannot do, and the volume its radii and grid need */
+    expect_error("lbptop finetune", "model:\n  backbone:\n    kind: lbptop\n    mode: finetune\n", 4, 11,
+                 "model.backbone.kind 'lbptop' has no network to fine-tune (model.backbone.mode: finetune)");
+    expect_error("lbptop inner_val", "eval:\n  selection: inner_val\nsweep:\n  model.backbone.kind: [resnet18, lbptop]\n",
+                 4, 35, "model.backbone.kind 'lbptop' trains its linear classifier for train.epochs: eval.selection "
+                        "'inner_val' is not supported");
+    expect_error("lbptop flow", "model:\n  backbone: {kind: lbptop}\n  input: flow\n", 3, 10,
+                 "model.backbone.kind 'lbptop' codes grey frames: model.input 'flow' is not supported");
+    expect_error("lbptop oracle", "model: {backbone: {kind: lbptop}}\neval: {oracle_epoch: true}\n", 2, 22,
+                 "model.backbone.kind 'lbptop' has no per-epoch selection: eval.oracle_epoch is not supported");
+    expect_error("lbptop radius.t vs T", "magnify:\n  schedule:\n    count: 2\nmodel:\n  backbone:\n    kind: lbptop\n",
+                 3, 12, "'model.lbptop.radius.t' (1) leaves no frame of the 2 magnified frames "
+                        "(magnify.schedule.count) that far from both ends");
+    expect_error("lbptop radius.t vs list", "model: {backbone: {kind: lbptop}}\nmagnify: {schedule: {list: [1, 2]}}\n",
+                 2, 28, "'model.lbptop.radius.t' (1) leaves no frame of the 2 magnified frames "
+                        "(magnify.schedule.count) that far from both ends");
+    expect_error("lbptop grid.t vs T", "model: {backbone: {kind: lbptop}, lbptop: {grid: {t: 9}}}\n"
+                 "magnify: {schedule: {count: 8}}\n", 2, 29,
+                 "'model.lbptop.grid.t' (9) is more than the 8 magnified frames");
+    expect_error("lbptop radius.y vs size", "preprocess: {size: 16}\nmodel:\n  backbone: {kind: lbptop}\n"
+                 "  lbptop: {radius: {y: 7.5}}\n", 4, 24,
+                 "'model.lbptop.radius.y' leaves no pixel of the 16 px crop (preprocess.size) 8 px from its borders");
+    expect_error("lbptop grid vs size", "model:\n  lbptop:\n    grid: {rows: 20}\n  backbone: {kind: lbptop}\n"
+                 "preprocess: {size: 16}\n", 5, 20,
+                 "'model.lbptop.grid' (20 x 5 blocks) is more than the 16 px crop (preprocess.size)");
+    expect_error("lbptop neighbours range", "model:\n  lbptop:\n    neighbours: {xt: 33}\n", 3, 22,
+                 "'33' is out of range for 'model.lbptop.neighbours.xt' (must be in [3, 32])");
+    expect_error("lbptop radius range", "model:\n  lbptop:\n    radius: {t: 0}\n", 3, 17,
+                 "'0' is out of range for 'model.lbptop.radius.t' (must be in (0, 16])");
+    expect_error("backbone kind", "model:\n  backbone:\n    kind: lbp\n", 3, 11,
+                 "'lbp' is not a valid value for 'model.backbone.kind' (allowed: resnet18, lbptop)");
 }
 
 static void test_many_errors(void) {
@@ -309,6 +340,11 @@ static void test_values_and_defaults(void) {
     CHECK_STR(cfg_enum_name(&CFG_MAG_FACTORS, def.mag_factor), "one_plus_alpha", "default factor");
     CHECK_STR(cfg_enum_name(&CFG_MODEL_INPUTS, def.model_input), "frames", "default input");
     CHECK_STR(cfg_enum_name(&CFG_BACKBONE_MODES, def.model_backbone), "frozen", "default backbone");
+    CHECK_STR(cfg_enum_name(&CFG_BACKBONE_KINDS, def.model_backbone_kind), "resnet18", "default backbone kind");
+    CHECK(def.lbptop_grid_rows == 5 && def.lbptop_grid_cols == 5 && def.lbptop_grid_t == 1 && def.lbptop_rx == 1 &&
+              def.lbptop_ry == 1 && def.lbptop_rt == 1 && def.lbptop_p_xy == 8 && def.lbptop_p_xt == 8 &&
+              def.lbptop_p_yt == 8 && def.lbptop_mapping == CFG_LBPTOP_U2,
+          "default lbptop: MEGC2019's baseline settings");
     CHECK_STR(cfg_enum_name(&CFG_ATTENTION_TYPES, def.attn_type), "lsh", "default attention");
     CHECK(def.attn_n_rounds == 3 && def.attn_d == 1024 && def.head_hidden == 256 && def.head_dropout == 0.5,
           "default model sizes");
@@ -615,6 +651,8 @@ static void test_enum_vocabularies(void) {
         {"magnify.schedule.factor", &CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, offsetof(mer_config, mag_factor)},
         {"model.input", &CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, offsetof(mer_config, model_input)},
         {"model.flow.median", &CFG_FLOW_MEDIANS, CFG_FLOW_MEDIAN_COUNT, offsetof(mer_config, flow_median)},
+        {"model.backbone.kind", &CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, offsetof(mer_config, model_backbone_kind)},
+        {"model.lbptop.mapping", &CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, offsetof(mer_config, lbptop_mapping)},
         {"model.backbone.mode", &CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, offsetof(mer_config, model_backbone)},
         {"model.attention.type", &CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, offsetof(mer_config, attn_type)},
         {"model.attention.planes", &CFG_PLANES, CFG_PLANES_COUNT, offsetof(mer_config, attn_planes)},

@@ -247,8 +247,9 @@ static int in_range(const cfg_key *k, double v) {
     return k->flags & CFG_MAX_OPEN ? v < k->max : v <= k->max;
 }
 
-/* "key=value" with a valid value different from the key's default; 0 if none was found. */
-static int changed_setting(char *out, size_t cap, const cfg_key *k) {
+/* "key=value" with a valid value different from the key's default (an enum: from its value in base); 0 if
+ * none was found. */
+static int changed_setting(char *out, size_t cap, const cfg_key *k, const mer_config *base) {
     char v[256] = "";
     switch (k->type) {
     case CFG_INT:
@@ -267,13 +268,13 @@ static int changed_setting(char *out, size_t cap, const cfg_key *k) {
         break;
     }
     case CFG_BOOL: snprintf(v, sizeof v, "%s", !strcmp(k->def, "true") ? "false" : "true"); break;
-    case CFG_ENUM: /* the first value that is not the default */
+    case CFG_ENUM: /* the first value that is not the base's */
         for (int i = 0; i < k->enums->n && !v[0]; i++)
-            if (strcmp(k->enums->names[i], k->def)) snprintf(v, sizeof v, "%s", k->enums->names[i]);
+            if (i != *(const int *)((const char *)base + k->offset)) snprintf(v, sizeof v, "%s", k->enums->names[i]);
         break;
     case CFG_STR: snprintf(v, sizeof v, "%s-changed", !strcmp(k->def, "\"\"") ? "" : k->def); break;
     case CFG_STR_LIST: snprintf(v, sizeof v, "[a, b]"); break;
-    case CFG_FLOAT_LIST: snprintf(v, sizeof v, "[1.5, 2.5]"); break;
+    case CFG_FLOAT_LIST: snprintf(v, sizeof v, "[1.5, 2.5, 3.5]"); break; /* 3 frames: LBP-TOP's least */
     }
     if (!v[0]) return 0;
     snprintf(out, cap, "%s=%s", k->key, v);
@@ -284,15 +285,16 @@ static int changed_setting(char *out, size_t cap, const cfg_key *k) {
  * key list (stage_pipeline_impl.key_prefixes, the lists in runner/pipeline.c) is changed in turn, and each
  * change must change every task id of that stage. A key added to a list is covered without an edit here;
  * a prefix that names no setting (a typo) fails. The plans use the test stage's samples (no videos).
- * Run once per model.input whose key list differs (flow adds model.flow); with another input, the flow
- * settings must leave the features' ids alone. */
-static void test_cache_keys(const char *input) {
+ * Run once per model.input and model.backbone.kind whose key list differs (flow adds model.flow, lbptop has
+ * its own lists); with another input, the flow settings must leave the features' ids alone. `fixed` lists
+ * the settings that have no other valid value in that config. */
+static void test_cache_keys(const char *input, const char *kind, const char *const *fixed, size_t n_fixed) {
     char path[300];
     /* an explicit root: changing dataset.format away from synth needs one; 6 subjects: eval.folds 5 or 6 */
     if (start_run_yaml(path, sizeof path,
                        "dataset:\n  format: synth\n  root: %s/data\n  synth:\n    subjects: 6\n    per_class: 1\n"
-                       "output:\n  dir: %s/out\nmodel:\n  input: %s\n",
-                       dir, dir, input) < 0)
+                       "output:\n  dir: %s/out\nmodel:\n  input: %s\n  backbone:\n    kind: %s\n",
+                       dir, dir, input, kind) < 0)
         SKIP_ALL("cannot write a config in a temporary directory");
     impl.key_prefixes = stage_pipeline_impl.key_prefixes;
     cfg_doc d0;
@@ -313,9 +315,12 @@ static void test_cache_keys(const char *input) {
                 const cfg_key *k = &CFG_KEYS[r];
                 if (strncmp(k->key, prefixes[i], strlen(prefixes[i]))) continue;
                 n_settings++;
+                int is_fixed = 0;
+                for (size_t f = 0; f < n_fixed; f++) is_fixed |= !strcmp(k->key, fixed[f]);
+                if (is_fixed) continue;
                 char over[512];
                 const char *const overs[] = {over};
-                if (!changed_setting(over, sizeof over, k)) {
+                if (!changed_setting(over, sizeof over, k, &d0.base)) {
                     CHECK(0, "%s: no other valid value for %s (extend changed_setting)", stage_name(kinds[s]), k->key);
                     continue;
                 }
@@ -334,8 +339,8 @@ static void test_cache_keys(const char *input) {
             }
             CHECK(n_settings > 0, "%s: cache-key prefix '%s' names a setting", stage_name(kinds[s]), prefixes[i]);
         }
-        printf("input %s, %s: %zu prefixes, %zu settings changed one at a time\n", input, stage_name(kinds[s]), np,
-               n_changed);
+        printf("input %s, %s, %s: %zu prefixes, %zu settings changed one at a time\n", input, kind,
+               stage_name(kinds[s]), np, n_changed);
     }
     if (strcmp(input, "flow")) {
         const char *const overs[] = {"model.flow.warps=7"};
@@ -356,6 +361,57 @@ static void test_cache_keys(const char *input) {
     rmdir(dir);
 }
 
+/* LBP-TOP's tasks depend on its own settings and not on the network's (and the network's features not on
+ * LBP-TOP's): a sweep over the head shares the baseline's tasks, and a sweep over model.lbptop.* the
+ * network's features. */
+static void test_lbptop_sharing(void) {
+    char path[300];
+    if (start_run_yaml(path, sizeof path,
+                       "dataset:\n  format: synth\n  synth:\n    subjects: 3\n    per_class: 1\noutput:\n  dir: %s/out\n",
+                       dir) < 0)
+        SKIP_ALL("cannot write a config in a temporary directory");
+    impl.key_prefixes = stage_pipeline_impl.key_prefixes;
+    const char *lbp[] = {"model.backbone.kind=lbptop"};
+    const char *lbp_head[] = {"model.backbone.kind=lbptop", "model.attention.n_rounds=5", "model.head.hidden=7",
+                              "model.backbone.weights=w.h5", "model.attention.type=none"};
+    const char *lbp_grid[] = {"model.backbone.kind=lbptop", "model.lbptop.grid.rows=4"};
+    const char *net_grid[] = {"model.lbptop.grid.rows=4"};
+    cfg_doc dn, dl, d1;
+    mer_plan pn, pl, p1;
+    if (build(&pn, &dn, NULL, 0) < 0 || build(&pl, &dl, lbp, 1) < 0) {
+        CHECK(0, "base plans");
+        return;
+    }
+    CHECK(shared_ids(&pl, &pn, STAGE_PREP) == 9 && shared_ids(&pl, &pn, STAGE_FEATURES) == 0 &&
+              shared_ids(&pl, &pn, STAGE_TRAIN) == 0,
+          "lbptop shares the prep tasks of the network, not its features or training");
+    if (build(&p1, &d1, lbp_head, 5) == 0) {
+        CHECK(shared_ids(&p1, &pl, STAGE_FEATURES) == count_kind(&pl, STAGE_FEATURES) &&
+                  shared_ids(&p1, &pl, STAGE_TRAIN) == count_kind(&pl, STAGE_TRAIN),
+              "lbptop: head and backbone settings change no task");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
+    if (build(&p1, &d1, lbp_grid, 2) == 0) {
+        CHECK(shared_ids(&p1, &pl, STAGE_FEATURES) == 0 && shared_ids(&p1, &pl, STAGE_TRAIN) == 0,
+              "lbptop: its grid changes its features and training");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
+    if (build(&p1, &d1, net_grid, 1) == 0) {
+        CHECK(shared_ids(&p1, &pn, STAGE_FEATURES) == count_kind(&pn, STAGE_FEATURES),
+              "resnet18: model.lbptop.* keeps the features");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
+    plan_free(&pn);
+    plan_free(&pl);
+    config_doc_free(&dn);
+    config_doc_free(&dl);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_dep_usable(void) {
     mer_task t = {.sample_begin = 2, .sample_end = 6}, d = {.sample_begin = 4, .sample_end = 8};
     size_t ex1[] = {4, 5}, ex2[] = {1, 4}, ex3[] = {0, 4, 5, 6, 7};
@@ -369,8 +425,14 @@ int main(void) {
     impl = stage_test_impl;
     test_folds();
     test_graph();
-    test_cache_keys("frames");
-    test_cache_keys("flow");
+    test_cache_keys("frames", "resnet18", NULL, 0);
+    /* flow: LBP-TOP takes grey frames, not flow fields */
+    static const char *const flow_fixed[] = {"model.backbone.kind"};
+    test_cache_keys("flow", "resnet18", flow_fixed, 1);
+    /* the baseline has no epoch selection: eval.selection and eval.oracle_epoch keep their defaults */
+    static const char *const lbptop_fixed[] = {"eval.selection", "eval.oracle_epoch"};
+    test_cache_keys("frames", "lbptop", lbptop_fixed, 2);
+    test_lbptop_sharing();
     test_dep_usable();
     return check_summary();
 }
