@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "io/base/strbuf.h"
+#include "io/data/dataset.h"
 
 /* ---- folds ------------------------------------------------------------------------------------ */
 
@@ -21,15 +22,17 @@ void plan_folds_free(mer_fold *folds, size_t n) {
     free(folds);
 }
 
-/* Distinct subjects in order of first appearance; subj_of[i] = subject index of sample i. */
-static int list_subjects(char ***subjects, size_t *n_subjects, size_t *subj_of, const mer_samples *s, mer_err *err) {
-    char **list = mer_calloc(s->n, sizeof *list, err);
+/* Distinct keys (subjects, or datasets for lodo) in order of first appearance; subj_of[i] = index of sample
+ * i's key. */
+static int list_subjects(char ***subjects, size_t *n_subjects, size_t *subj_of, char *const *key, size_t n_samples,
+                         mer_err *err) {
+    char **list = mer_calloc(n_samples, sizeof *list, err);
     if (!list) return -1;
     size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < n_samples; i++) {
         size_t j = 0;
-        while (j < n && strcmp(list[j], s->subject[i])) j++;
-        if (j == n) list[n++] = s->subject[i];
+        while (j < n && strcmp(list[j], key[i])) j++;
+        if (j == n) list[n++] = key[i];
         subj_of[i] = j;
     }
     *subjects = list; /* borrowed strings */
@@ -37,20 +40,56 @@ static int list_subjects(char ***subjects, size_t *n_subjects, size_t *subj_of, 
     return 0;
 }
 
+/* lodo: each sample's dataset, the prefix of its composite subject id ("casme2_sub01" -> "casme2"). */
+static int dataset_keys(char ***out, const mer_samples *s, mer_err *err) {
+    char **key = mer_calloc(s->n, sizeof *key, err);
+    if (!key) return -1;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t n = dataset_subject_prefix(s->subject[i]);
+        if (!n) {
+            strs_free(key, s->n);
+            return mer_errf(err, "eval.protocol lodo needs a composite dataset (dataset.format megc2019 or "
+                                 "composite): subject '%s' names no dataset", s->subject[i]);
+        }
+        if (!(key[i] = mer_malloc(n + 1, err))) {
+            strs_free(key, s->n);
+            return -1;
+        }
+        memcpy(key[i], s->subject[i], n);
+        key[i][n] = 0;
+    }
+    *out = key;
+    return 0;
+}
+
 int plan_folds(mer_fold **out, size_t *n_out, const mer_samples *s, cfg_protocol protocol, int k, mer_err *err) {
     if (s->n == 0) return mer_errf(err, "the dataset has no samples");
-    if (protocol != CFG_PROTOCOL_LOSO && protocol != CFG_PROTOCOL_KFOLD && protocol != CFG_PROTOCOL_MEGC2019)
-        return mer_errf(err, "eval.protocol %d is unknown (expected loso, kfold or megc2019)", (int)protocol);
-    int loso = protocol != CFG_PROTOCOL_KFOLD;
+    if (protocol != CFG_PROTOCOL_LOSO && protocol != CFG_PROTOCOL_KFOLD && protocol != CFG_PROTOCOL_MEGC2019 &&
+        protocol != CFG_PROTOCOL_LODO)
+        return mer_errf(err, "eval.protocol %d is unknown (expected loso, kfold, megc2019 or lodo)", (int)protocol);
+    int loso = protocol != CFG_PROTOCOL_KFOLD; /* one fold per key: subject, or dataset for lodo */
     if (protocol == CFG_PROTOCOL_MEGC2019 && (!s->dataset_name || strcmp(s->dataset_name, "megc2019")))
         return mer_errf(err, "eval.protocol megc2019 needs dataset.format megc2019 (the composite 3-class set), "
                              "got '%s'", s->dataset_name ? s->dataset_name : "?");
+    char **ds_key = NULL;
+    if (protocol == CFG_PROTOCOL_LODO && dataset_keys(&ds_key, s, err) < 0) return -1;
     size_t *subj_of = mer_calloc(s->n, sizeof *subj_of, err);
-    if (!subj_of) return -1;
+    if (!subj_of) {
+        strs_free(ds_key, s->n);
+        return -1;
+    }
     char **subjects = NULL;
     size_t n_subj = 0;
-    if (list_subjects(&subjects, &n_subj, subj_of, s, err) < 0) {
+    if (list_subjects(&subjects, &n_subj, subj_of, ds_key ? ds_key : s->subject, s->n, err) < 0) {
         free(subj_of);
+        strs_free(ds_key, s->n);
+        return -1;
+    }
+    if (ds_key && n_subj < 2) {
+        mer_errf(err, "eval.protocol lodo needs at least 2 datasets, the samples come from %s only", subjects[0]);
+        free(subjects);
+        free(subj_of);
+        strs_free(ds_key, s->n);
         return -1;
     }
     size_t n_folds = loso ? n_subj : (size_t)k;
@@ -118,6 +157,7 @@ done:
     free(fold_of_subj);
     free(subjects);
     free(subj_of);
+    strs_free(ds_key, s->n);
     return rc;
 }
 

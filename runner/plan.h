@@ -3,7 +3,9 @@
  * Folds (eval.protocol): loso - one fold per subject, in the order subjects first appear in the dataset;
  * kfold - eval.folds folds of whole subjects, balanced by sample count (subjects taken largest first,
  * each to the fold with fewest samples so far, ties to the lower fold); megc2019 - LOSO over the
- * composite 3-class dataset (dataset.format megc2019: 68 subjects = 68 folds).
+ * composite 3-class dataset (dataset.format megc2019: 68 subjects = 68 folds); lodo - one fold per dataset
+ * of a composite (the subject ids' prefixes, io/data/dataset.h), in order of first appearance: train on
+ * the other datasets, test on it.
  *
  * With eval.final_model each variant also gets a final-model task: kind STAGE_TRAIN, fold -1, trained on every
  * sample (deps: the FEATURES tasks, and with eval.selection inner_val the variant's fold tasks).

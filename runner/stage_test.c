@@ -3,7 +3,9 @@
  * is tested without video, faces or networks.
  *
  * Samples: dataset.synth.subjects subjects x dataset.synth.per_class samples of each class (classes from
- * dataset.classes, default negative/positive/surprise); ids "sNN/cK_J".
+ * dataset.classes, default negative/positive/surprise); ids "sNN/cK_J". Under the composite protocols
+ * (eval.protocol megc2019, lodo) the subjects name their dataset like a composite's, cycling through
+ * casme2, samm, smic ("casme2_s01", "samm_s02", ...), and the dataset is called megc2019.
  * PREP writes a noisy 8-D vector per sample (class-dependent), FEATURES scales it by the magnification
  * settings, TRAIN fits class centroids on the training folds (perturbed by the task's seed and by
  * model.attention.n_rounds, so sweep points differ) and predicts the test fold with softmax probabilities.
@@ -44,7 +46,9 @@ static int test_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
     size_t nc = cfg->dataset_classes.n ? cfg->dataset_classes.n : 3;
     int subjects = cfg->synth_subjects > 0 ? cfg->synth_subjects : 4, per = cfg->synth_per_class > 0 ? cfg->synth_per_class : 2;
     size_t n = (size_t)subjects * nc * (size_t)per;
-    s->dataset_name = strdup("synth");
+    static const char *const SOURCES[] = {"casme2", "samm", "smic"};
+    const int composite = cfg->eval_protocol == CFG_PROTOCOL_MEGC2019 || cfg->eval_protocol == CFG_PROTOCOL_LODO;
+    s->dataset_name = strdup(composite ? "megc2019" : "synth");
     s->classes = mer_calloc(nc, sizeof *s->classes, err);
     s->id = mer_calloc(n, sizeof *s->id, err);
     s->subject = mer_calloc(n, sizeof *s->subject, err);
@@ -56,8 +60,9 @@ static int test_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
     for (int j = 0; j < subjects; j++)
         for (size_t c = 0; c < nc; c++)
             for (int k = 0; k < per; k++) {
-                char id[64], subj[16];
-                snprintf(subj, sizeof subj, "s%02d", j + 1);
+                char id[96], subj[32];
+                if (composite) snprintf(subj, sizeof subj, "%s_s%02d", SOURCES[j % 3], j + 1);
+                else snprintf(subj, sizeof subj, "s%02d", j + 1);
                 snprintf(id, sizeof id, "%s/c%zu_%d", subj, c, k);
                 s->id[s->n] = strdup(id);
                 s->subject[s->n] = strdup(subj);

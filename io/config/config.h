@@ -33,7 +33,8 @@ typedef struct {
  * the one place a setting's values are listed; *_COUNT sizes the name table (checked by static_assert). */
 typedef enum {
     CFG_DATASET_CASME2, CFG_DATASET_SAMM, CFG_DATASET_SMIC, CFG_DATASET_MEGC2019, CFG_DATASET_MANIFEST,
-    CFG_DATASET_SYNTH, CFG_DATASET_FORMAT_COUNT
+    CFG_DATASET_SYNTH, CFG_DATASET_CASME3, CFG_DATASET_CASME3C, CFG_DATASET_MMEW, CFG_DATASET_4DME,
+    CFG_DATASET_COMPOSITE, CFG_DATASET_FORMAT_COUNT
 } cfg_dataset_format;
 typedef enum { CFG_MAG_NETWORK, CFG_MAG_LINEAR, CFG_MAG_NONE, CFG_MAG_METHOD_COUNT } cfg_mag_method;
 typedef enum { CFG_MAG_FACTOR_ALPHA, CFG_MAG_FACTOR_ONE_PLUS_ALPHA, CFG_MAG_FACTOR_COUNT } cfg_mag_factor;
@@ -53,7 +54,9 @@ typedef enum { CFG_OPTIMIZER_SGD, CFG_OPTIMIZER_ADAM, CFG_OPTIMIZER_ADAMW, CFG_O
 typedef enum {
     CFG_LR_SCHEDULE_NONE, CFG_LR_SCHEDULE_STEP, CFG_LR_SCHEDULE_COSINE, CFG_LR_SCHEDULE_COUNT
 } cfg_lr_schedule;
-typedef enum { CFG_PROTOCOL_LOSO, CFG_PROTOCOL_KFOLD, CFG_PROTOCOL_MEGC2019, CFG_PROTOCOL_COUNT } cfg_protocol;
+typedef enum {
+    CFG_PROTOCOL_LOSO, CFG_PROTOCOL_KFOLD, CFG_PROTOCOL_MEGC2019, CFG_PROTOCOL_LODO, CFG_PROTOCOL_COUNT
+} cfg_protocol;
 typedef enum { CFG_SELECTION_FIXED, CFG_SELECTION_INNER_VAL, CFG_SELECTION_COUNT } cfg_selection;
 typedef enum { CFG_APEX_ANNOTATED, CFG_APEX_SPOTTED, CFG_APEX_MIDDLE, CFG_APEX_SOURCE_COUNT } cfg_apex_source;
 typedef enum {
@@ -85,6 +88,8 @@ typedef struct {
     cfg_str_list dataset_include;   /* optional sample ids (subject/clip) to keep */
     cfg_str_list dataset_exclude;   /* optional sample ids to drop */
     cfg_apex_source dataset_apex;   /* annotated (spotted where missing/outside the clip), spotted, middle */
+    cfg_str_list dataset_sources;   /* composite: "NAME:ROOT[:ANNOTATIONS]" per source */
+    cfg_str_list dataset_class_map; /* composite: "[SOURCE:]EMOTION=CLASS"; [] = the MEGC2019 mapping */
     /* dataset.synth: generated when format = synth and root is missing */
     int synth_subjects, synth_per_class, synth_width, synth_height, synth_fps;
     long synth_seed;

@@ -3,12 +3,16 @@
  *   - magnify.schedule.list non-empty: it sets count; an explicit count must equal its length;
  *     start/step/end are then ignored;
  *   - dataset.format other than synth: dataset.root must be given explicitly (its default is the demo
- *     folder); manifest also needs a non-empty dataset.annotations;
+ *     folder); manifest also needs a non-empty dataset.annotations; composite needs dataset.sources
+ *     ("NAME:ROOT[:ANNOTATIONS]" each) or an index CSV in dataset.annotations instead of a root;
+ *   - with dataset.format composite, dataset.class_map entries are "[SOURCE:]EMOTION=CLASS" (other formats
+ *     ignore dataset.sources and dataset.class_map, as they ignore dataset.synth.*);
  *   - train.warmup_epochs < train.epochs;
  *   - model.backbone.kind lbptop: not with model.backbone.mode finetune, model.input flow,
  *     eval.selection inner_val or eval.oracle_epoch; its radii leave a counted centre in the T x size x size volume, and the grid fits.
  */
 #include <math.h>
+#include <string.h>
 
 #include "io/config/internal.h"
 
@@ -90,7 +94,23 @@ void cfg_check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
                  cfg->mag_count, cfg->mag_list.n);
     }
     const char *format = cfg_enum_name(&CFG_DATASET_FORMATS, cfg->dataset_format);
-    if (cfg->dataset_format != CFG_DATASET_SYNTH && !set[root].order) {
+    const int composite = cfg->dataset_format == CFG_DATASET_COMPOSITE;
+    int sources = cfg_key_index("dataset.sources"), cmap = cfg_key_index("dataset.class_map");
+    for (size_t i = 0; composite && i < cfg->dataset_sources.n; i++) {
+        const char *v = cfg->dataset_sources.v[i], *colon = strchr(v, ':');
+        if (!colon || colon == v || !colon[1] || colon[1] == ':')
+            diag_add(d, set[sources].loc, "dataset.sources entry %zu '%s' is not NAME:ROOT[:ANNOTATIONS]", i + 1, v);
+    }
+    for (size_t i = 0; composite && i < cfg->dataset_class_map.n; i++) {
+        const char *v = cfg->dataset_class_map.v[i], *eq = strchr(v, '=');
+        if (!eq || eq == v || !eq[1] || eq[-1] == ':' || strchr(eq + 1, '=') || strchr(eq + 1, ':'))
+            diag_add(d, set[cmap].loc, "dataset.class_map entry %zu '%s' is not [SOURCE:]EMOTION=CLASS", i + 1, v);
+    }
+    if (composite) {
+        if (!cfg->dataset_sources.n && !cfg->dataset_annotations[0])
+            diag_add(d, set[fmt].loc, "dataset.format 'composite' needs 'dataset.sources' (NAME:ROOT[:ANNOTATIONS] "
+                                      "per source) or an index CSV in 'dataset.annotations'");
+    } else if (cfg->dataset_format != CFG_DATASET_SYNTH && !set[root].order) {
         cfg_loc l = set[fmt].loc; /* format is not synth, so it was set explicitly */
         diag_add(d, l, "missing required key 'dataset.root' (dataset.format '%s' has no default folder)",
                  format);

@@ -15,7 +15,8 @@
     static_assert(sizeof var##_NAMES / sizeof var##_NAMES[0] == count, #var ": one name per enumerator");    \
     const cfg_vocab var = {var##_NAMES, count}
 
-VOCAB(CFG_DATASET_FORMATS, CFG_DATASET_FORMAT_COUNT, "casme2", "samm", "smic", "megc2019", "manifest", "synth");
+VOCAB(CFG_DATASET_FORMATS, CFG_DATASET_FORMAT_COUNT, "casme2", "samm", "smic", "megc2019", "manifest", "synth",
+      "casme3", "casme3c", "mmew", "4dme", "composite");
 VOCAB(CFG_MAG_METHODS, CFG_MAG_METHOD_COUNT, "network", "linear", "none");
 VOCAB(CFG_MAG_FACTORS, CFG_MAG_FACTOR_COUNT, "alpha", "one_plus_alpha");
 VOCAB(CFG_MODEL_INPUTS, CFG_MODEL_INPUT_COUNT, "frames", "difference", "flow");
@@ -26,7 +27,7 @@ VOCAB(CFG_PLANES, CFG_PLANES_COUNT, "fixed", "resample");
 VOCAB(CFG_POOLINGS, CFG_POOLING_COUNT, "mean", "flatten");
 VOCAB(CFG_OPTIMIZERS, CFG_OPTIMIZER_COUNT, "sgd", "adam", "adamw");
 VOCAB(CFG_LR_SCHEDULES, CFG_LR_SCHEDULE_COUNT, "none", "step", "cosine");
-VOCAB(CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, "loso", "kfold", "megc2019");
+VOCAB(CFG_PROTOCOLS, CFG_PROTOCOL_COUNT, "loso", "kfold", "megc2019", "lodo");
 VOCAB(CFG_SELECTIONS, CFG_SELECTION_COUNT, "fixed", "inner_val");
 VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
 VOCAB(CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, "annotated", "spotted", "middle");
@@ -92,6 +93,12 @@ const cfg_key CFG_KEYS[] = {
     {"dataset.apex", CFG_ENUM, F(dataset_apex), "annotated", ANY, &CFG_APEX_SOURCES,
      "apex frame: annotated (spotted where missing or outside the clip, with a warning), spotted (always, "
      "preprocess.spot.*), or middle (midpoint of onset and offset where missing)"},
+    {"dataset.sources", CFG_STR_LIST, F(dataset_sources), "[]", ANY, NULL,
+     "composite: one \"NAME:ROOT[:ANNOTATIONS]\" per source (casme2, samm, smic, casme3, casme3c, mmew, 4dme); "
+     "[] = the index CSV in dataset.annotations"},
+    {"dataset.class_map", CFG_STR_LIST, F(dataset_class_map), "[]", ANY, NULL,
+     "composite: \"[SOURCE:]EMOTION=CLASS\" rules (unmapped emotions are left out); [] = the MEGC2019 "
+     "negative/positive/surprise mapping"},
     {"dataset.synth.subjects", CFG_INT, F(synth_subjects), "8", IN(1, 1000), NULL, "synthetic subjects"},
     {"dataset.synth.per_class", CFG_INT, F(synth_per_class), "4", IN(1, 1000), NULL,
      "synthetic clips per subject and class"},
@@ -215,7 +222,7 @@ const cfg_key CFG_KEYS[] = {
 
     /* eval */
     {"eval.protocol", CFG_ENUM, F(eval_protocol), "loso", ANY, &CFG_PROTOCOLS,
-     "leave-one-subject-out, k-fold, or the MEGC 2019 composite protocol"},
+     "leave-one-subject-out, k-fold, the MEGC 2019 composite protocol, or leave-one-dataset-out (a composite)"},
     {"eval.folds", CFG_INT, F(eval_folds), "5", IN(2, 1000), NULL, "folds for kfold"},
     {"eval.selection", CFG_ENUM, F(eval_selection), "fixed", ANY, &CFG_SELECTIONS,
      "model selection: last epoch (fixed) or best epoch on an inner validation split"},

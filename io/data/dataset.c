@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "io/data/csv.h"
+#include "io/data/formats.h"
 #include "io/data/synth.h"
 #include "io/media/video.h"
 
@@ -58,23 +59,6 @@ static char *xstrdup(const char *s) {
     return d;
 }
 
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...) {
-    va_list ap, ap2;
-    va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
-    if (s) vsnprintf(s, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    return s;
-}
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 static int is_file(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
@@ -195,10 +179,10 @@ static int parse_frame(const char *s, int *v) {
 /* Clip path: ROOT/SUBJ/CLIP as a folder, else ROOT/SUBJ/CLIP.<video ext>, else the folder path (the check
  * reports it missing). */
 static char *clip_location(const char *dir, const char *clip) {
-    char *p = xprintf("%s/%s", dir, clip);
-    if (!p || is_dir(p)) return p;
+    char *p = ds_strf("%s/%s", dir, clip);
+    if (!p || ds_is_dir(p)) return p;
     for (int i = 0; VIDEO_EXT[i]; i++) {
-        char *v = xprintf("%s%s", p, VIDEO_EXT[i]);
+        char *v = ds_strf("%s%s", p, VIDEO_EXT[i]);
         if (v && is_file(v)) {
             free(p);
             return v;
@@ -214,7 +198,7 @@ static int add_sample(loader *L, const char *source, const char *subject, const 
                       int onset, int apex, int offset, const char *emotion, const char *raw, const char *aus,
                       const char *file, int line) {
     dataset *d = L->d;
-    char *id = xprintf("%s/%s", subject, clip);
+    char *id = ds_strf("%s/%s", subject, clip);
     if (!id || !path_owned) {
         free(id);
         free(path_owned);
@@ -364,22 +348,70 @@ static const char *const COL_OFFSET[] = {"OffsetFrame", "Offset", NULL};
 static const char *const COL_EMOTION[] = {"Estimated Emotion", "Emotion", NULL};
 static const char *const COL_AUS[] = {"Action Units", "AUs", "AU", NULL};
 
-typedef enum { SHEET_CASME2, SHEET_SAMM } sheet_kind;
-
 /* Subject field -> folder name. CASME II: 1 / 01 / sub01 -> sub01; SAMM: 6 / 006 -> 006. */
-static int subject_folder(char *out, size_t n, const char *field, sheet_kind kind) {
+static int subject_number(char *out, size_t n, const char *field, const char *strip, const char *fmt) {
     char low[64];
     lower_trim(low, sizeof low, field);
     const char *digits = low;
-    if (kind == SHEET_CASME2 && !strncmp(low, "sub", 3)) digits = low + 3;
+    if (strip && !strncmp(low, strip, strlen(strip))) digits = low + strlen(strip);
     int v;
     if (!*digits || parse_frame(digits, &v) != 0) return -1;
-    snprintf(out, n, kind == SHEET_CASME2 ? "sub%02d" : "%03d", v);
+    snprintf(out, n, fmt, v);
     return 0;
 }
+static int subject_casme2(char *out, size_t n, const char *field) { return subject_number(out, n, field, "sub", "sub%02d"); }
+static int subject_samm(char *out, size_t n, const char *field) { return subject_number(out, n, field, NULL, "%03d"); }
 
-static int read_sheet(loader *L, sheet_kind kind, const char *source, const char *root, const char *csv_path,
-                      const char *subject_prefix, const char *const *vocab) {
+static const char *const CASME2_DEFAULT[] = {"happiness", "disgust", "repression", "surprise", "others",
+                                             "sadness", "fear", NULL};
+
+/* CASME II and SAMM (and synth, read as casme2) in the table of sheet formats (formats.h); their MEGC2019
+ * mapping is MEGC_MAP above. */
+static const ds_format FORMAT_CASME2 = {
+    .name = "casme2", .title = "CASME II", .vocab = CASME2_VOCAB, .defaults = CASME2_DEFAULT,
+    .col_subject = COL_SUBJECT, .col_clip = COL_FILENAME, .col_onset = COL_ONSET, .col_apex = COL_APEX,
+    .col_offset = COL_OFFSET, .col_emotion = COL_EMOTION, .col_aus = COL_AUS, .subject = subject_casme2,
+};
+static const ds_format FORMAT_SAMM = {
+    .name = "samm", .title = "SAMM", .vocab = SAMM_VOCAB, .defaults = SAMM_VOCAB,
+    .col_subject = COL_SUBJECT, .col_clip = COL_FILENAME, .col_onset = COL_ONSET, .col_apex = COL_APEX,
+    .col_offset = COL_OFFSET, .col_emotion = COL_EMOTION, .col_aus = COL_AUS, .subject = subject_samm,
+};
+
+/* DS_FMT_LENIENT_FRAMES: the corrections by rule (formats.h), then the common policy (frames_of_row: a missing
+ * apex is spotted, or the midpoint under dataset.apex middle). An offset before the onset with a usable apex
+ * becomes -1: dataset_check puts the last frame on disk there. */
+static int frames_lenient(loader *L, const char *file, int line, const char *id, const char *on_s, const char *ap_s,
+                          const char *off_s, int warn_no_apex, int *on, int *ap, int *off) {
+    int a = 0, o = 0;
+    int r_on = parse_frame(on_s, on), r_ap = parse_frame(ap_s, &a), r_off = parse_frame(off_s, &o);
+    if (r_on == 0 && r_off == 0 && o < *on && r_ap == 0 && a >= *on) {
+        problem(L, DS_WARNING, file, line, "%s: offset %d before onset %d: using the clip's last frame", id, o, *on);
+        *ap = a;
+        *off = -1;
+        return 0;
+    }
+    if (r_on == 0 && r_ap == 0 && r_off == 0 && o >= *on && (a < *on || a > o)) {
+        problem(L, DS_WARNING, file, line, "%s: apex %d outside onset %d..offset %d: treated as missing", id, a, *on, o);
+        ap_s = "/";
+    }
+    return frames_of_row(L, file, line, id, on_s, ap_s, off_s, warn_no_apex, on, ap, off);
+}
+
+/* The id's clip name for a row of a DS_FMT_REPEATED_CLIPS format: CLIP, or CLIP_2, CLIP_3, ... when rows
+ * before it named the same recording. */
+static void repeated_clip(const dataset *d, char *out, size_t n, const char *subject, const char *clip) {
+    snprintf(out, n, "%s", clip);
+    for (int k = 2;; k++) {
+        int taken = 0;
+        for (size_t i = 0; i < d->n && !taken; i++) taken = !strcmp(d->s[i].subject, subject) && !strcmp(d->s[i].clip, out);
+        if (!taken) return;
+        snprintf(out, n, "%s_%d", clip, k);
+    }
+}
+
+static int read_sheet(loader *L, const ds_format *F, const char *root, const char *csv_path,
+                      const char *subject_prefix) {
     csv_table t;
     if (csv_read(&t, csv_path, L->err)) return -1;
     const char *file = add_file(L, csv_path);
@@ -387,26 +419,33 @@ static int read_sheet(loader *L, sheet_kind kind, const char *source, const char
         csv_free(&t);
         return -1;
     }
-    col_spec cols[] = {{COL_SUBJECT, 1, -1}, {COL_FILENAME, 1, -1}, {COL_ONSET, 1, -1}, {COL_APEX, 1, -1},
-                       {COL_OFFSET, 1, -1},  {COL_EMOTION, 1, -1},  {COL_AUS, 0, -1}};
+    static const char *const NO_COLUMN[] = {"(none)", NULL};
+    col_spec cols[] = {{F->col_subject, 1, -1}, {F->col_clip, 1, -1}, {F->col_onset, 1, -1},
+                       {F->col_apex ? F->col_apex : NO_COLUMN, F->col_apex != NULL, -1},
+                       {F->col_offset, 1, -1},  {F->col_emotion, 1, -1},  {F->col_aus, 0, -1}};
     size_t hdr = 0;
     if (find_header(L, &t, cols, sizeof cols / sizeof cols[0], &hdr)) {
         csv_free(&t);
         return -1;
     }
+    const int lenient = (F->flags & DS_FMT_LENIENT_FRAMES) != 0;
     char vocab_text[512];
-    list_join(vocab_text, sizeof vocab_text, vocab);
+    list_join(vocab_text, sizeof vocab_text, F->vocab);
     int rc = 0;
+    size_t no_apex = 0;
     for (size_t r = hdr + 1; r < t.n && rc == 0; r++) {
         const csv_row *row = &t.rows[r];
         if (csv_row_blank(row)) continue;
-        const char *subj_f = csv_get(row, cols[0].col), *clip = csv_get(row, cols[1].col);
+        const char *subj_f = csv_get(row, cols[0].col), *clip_f = csv_get(row, cols[1].col);
         L->d->n_rows++;
         char folder[64];
-        int bad_subject = subject_folder(folder, sizeof folder, subj_f, kind) != 0;
+        int bad_subject = F->subject(folder, sizeof folder, subj_f) != 0;
         if (bad_subject) snprintf(folder, sizeof folder, "%s", subj_f); /* still excludable by its id */
         char subject[128];
         snprintf(subject, sizeof subject, "%s%s", subject_prefix ? subject_prefix : "", folder);
+        char clip[256];
+        snprintf(clip, sizeof clip, "%s", clip_f);
+        if (F->flags & DS_FMT_REPEATED_CLIPS) repeated_clip(L->d, clip, sizeof clip, subject, clip_f);
         char id[512];
         snprintf(id, sizeof id, "%s/%s", subject, clip);
         if (!selected(L->cfg, id)) {
@@ -417,36 +456,50 @@ static int read_sheet(loader *L, sheet_kind kind, const char *source, const char
             problem(L, DS_ERROR, file, row->line, "%s: subject '%s' is not a subject number", id, subj_f);
             continue;
         }
-        if (!*clip) {
+        if (!*clip_f) {
             problem(L, DS_ERROR, file, row->line, "%s: empty Filename", subject);
             continue;
         }
         int known_bad = 0;
         for (size_t k = 0; k < sizeof KNOWN_UNLABELLED / sizeof KNOWN_UNLABELLED[0]; k++)
-            if (!strcmp(KNOWN_UNLABELLED[k].source, source) && !strcmp(KNOWN_UNLABELLED[k].subject, folder) &&
+            if (!strcmp(KNOWN_UNLABELLED[k].source, F->name) && !strcmp(KNOWN_UNLABELLED[k].subject, folder) &&
                 !strcmp(KNOWN_UNLABELLED[k].clip, clip))
                 known_bad = 1;
         if (known_bad) {
             problem(L, DS_WARNING, file, row->line, "%s: known to have no usable label in the published sheet: skipped", id);
             continue;
         }
+        const char *emo_f = csv_get(row, cols[5].col);
         char emo[64];
-        lower_trim(emo, sizeof emo, csv_get(row, cols[5].col));
-        if (vocab && !in_list(vocab, emo)) {
-            problem(L, DS_ERROR, file, row->line, "%s: unknown emotion '%s' (known: %s)", id,
-                    csv_get(row, cols[5].col), vocab_text);
+        lower_trim(emo, sizeof emo, emo_f);
+        if ((F->flags & DS_FMT_MULTI_EMOTION_SKIP) && strpbrk(emo, "+,/&")) {
+            problem(L, DS_WARNING, file, row->line, "%s: several emotions '%s': skipped", id, emo_f);
             continue;
         }
-        int on, ap, off;
-        if (frames_of_row(L, file, row->line, id, csv_get(row, cols[2].col), csv_get(row, cols[3].col),
-                          csv_get(row, cols[4].col), 1, &on, &ap, &off))
+        if (F->vocab && !in_list(F->vocab, emo)) {
+            problem(L, DS_ERROR, file, row->line, "%s: unknown emotion '%s' (known: %s)", id, emo_f, vocab_text);
             continue;
-        char *dir = xprintf("%s/%s", root, folder);
-        char *path = dir ? clip_location(dir, clip) : NULL;
-        free(dir);
-        rc = add_sample(L, source, subject, clip, path, on, ap, off, emo, csv_get(row, cols[5].col),
+        }
+        const char *ap_s = F->col_apex ? csv_get(row, cols[3].col) : "/";
+        int on, ap, off;
+        if ((lenient ? frames_lenient : frames_of_row)(L, file, row->line, id, csv_get(row, cols[2].col), ap_s,
+                                                       csv_get(row, cols[4].col), F->col_apex != NULL, &on, &ap, &off))
+            continue;
+        no_apex += !F->col_apex;
+        char *path = NULL;
+        if (F->clip_dir) {
+            path = F->clip_dir(root, folder, clip_f, emo_f);
+        } else {
+            char *dir = ds_strf("%s/%s", root, folder);
+            path = dir ? clip_location(dir, clip_f) : NULL;
+            free(dir);
+        }
+        rc = add_sample(L, F->name, subject, clip, path, on, ap, off, emo, emo_f,
                         cols[6].col >= 0 ? csv_get(row, cols[6].col) : "", file, row->line);
     }
+    if (no_apex && L->d->apex_mode != CFG_APEX_SPOTTED)
+        problem(L, DS_WARNING, file, 0, "%s has no apex column: %s in each of its %zu clips", F->title,
+                L->d->apex_mode == CFG_APEX_MIDDLE ? "the middle frame is the apex" : "the apex will be spotted", no_apex);
     csv_free(&t);
     return rc;
 }
@@ -467,8 +520,8 @@ static int list_dirs(char ***out, size_t *n, const char *dir, int (*keep)(const 
     while ((e = readdir(dp))) {
         if (e->d_name[0] == '.') continue;
         if (keep && !keep(e->d_name)) continue;
-        char *p = xprintf("%s/%s", dir, e->d_name);
-        int dirp = p && is_dir(p);
+        char *p = ds_strf("%s/%s", dir, e->d_name);
+        int dirp = p && ds_is_dir(p);
         free(p);
         if (!dirp) continue;
         if (grow((void **)out, &cap, *n + 1, sizeof **out, err) || !((*out)[*n] = xstrdup(e->d_name))) {
@@ -517,7 +570,7 @@ static const csv_row *smic_find_row(const csv_table *t, size_t hdr, int col_subj
 }
 
 static int read_smic(loader *L, const char *root, const char *csv_path, const char *subject_prefix) {
-    if (!is_dir(root)) return mer_errf(L->err, "%s: SMIC root folder not found (dataset.root = the HS folder)", root);
+    if (!ds_is_dir(root)) return mer_errf(L->err, "%s: SMIC root folder not found (dataset.root = the HS folder)", root);
     char **subjects = NULL;
     size_t ns = 0;
     if (list_dirs(&subjects, &ns, root, smic_subject_name, L->err)) return -1;
@@ -543,14 +596,14 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
     int rc = 0;
     for (size_t si = 0; si < ns && rc == 0; si++) {
         for (int ci = 0; SMIC_VOCAB[ci] && rc == 0; ci++) {
-            char *cdir = xprintf("%s/%s/micro/%s", root, subjects[si], SMIC_VOCAB[ci]);
+            char *cdir = ds_strf("%s/%s/micro/%s", root, subjects[si], SMIC_VOCAB[ci]);
             if (!cdir) {
                 rc = mer_errf(L->err, "out of memory");
                 break;
             }
             char **clips = NULL;
             size_t nc = 0;
-            if (!is_dir(cdir)) {
+            if (!ds_is_dir(cdir)) {
                 free(cdir);
                 continue;
             }
@@ -570,7 +623,7 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
                     L->d->n_excluded++;
                     continue;
                 }
-                char *path = xprintf("%s/%s", cdir, clips[k]);
+                char *path = ds_strf("%s/%s", cdir, clips[k]);
                 int on = -1, off = -1, line = 0;
                 if (row) {
                     int ap_unused;
@@ -632,7 +685,7 @@ static char *dirname_of(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return xstrdup(".");
     if (slash == path) return xstrdup("/");
-    return xprintf("%.*s", (int)(slash - path), path);
+    return ds_strf("%.*s", (int)(slash - path), path);
 }
 
 static int read_manifest(loader *L, const char *root, const char *csv_path) {
@@ -677,7 +730,7 @@ static int read_manifest(loader *L, const char *root, const char *csv_path) {
         if (frames_of_row(L, file, row->line, id, csv_get(row, cols[2].col), csv_get(row, cols[3].col),
                           csv_get(row, cols[4].col), 1, &on, &ap, &off))
             continue;
-        char *path = cl[0] == '/' ? xstrdup(cl) : xprintf("%s/%s", base, cl);
+        char *path = cl[0] == '/' ? xstrdup(cl) : ds_strf("%s/%s", base, cl);
         rc = add_sample(L, "manifest", subject, cl, path, on, ap, off, lab, csv_get(row, cols[5].col), "", file,
                         row->line);
     }
@@ -686,83 +739,211 @@ static int read_manifest(loader *L, const char *root, const char *csv_path) {
     return rc;
 }
 
-/* ---- MEGC2019 composite -------------------------------------------------------------------------- */
+/* ---- composites: MEGC2019 and dataset.format composite --------------------------------------------- */
 
 static const char *const COL_DATASET[] = {"dataset", "source", NULL};
 static const char *const COL_ROOT[] = {"root", "folder", NULL};
 static const char *const COL_ANNOT[] = {"annotations", "csv", "coding", NULL};
+static const char *const MEGC_CLASSES[] = {"negative", "positive", "surprise", NULL};
 
-static int read_megc(loader *L, const char *index_path) {
+typedef struct {
+    char name[32];     /* lower case */
+    char *root, *ann;  /* owned; ann "" = none */
+    const char *where; /* index CSV or "dataset.sources" */
+    int line;          /* index CSV line, or the entry's number in dataset.sources */
+} source_spec;
+
+/* The MEGC2019 class of (source, emotion), NULL when the mapping leaves it out. */
+static const char *megc_class(const char *source, const char *emotion) {
+    for (size_t m = 0; m < sizeof MEGC_MAP / sizeof MEGC_MAP[0]; m++)
+        if (!strcmp(MEGC_MAP[m].source, source) && !strcmp(MEGC_MAP[m].emotion, emotion)) return MEGC_MAP[m].cls;
+    const ds_format *F = ds_format_find(source);
+    for (size_t k = 0; F && F->megc[k]; k += 2)
+        if (!strcmp(F->megc[k], emotion)) return F->megc[k + 1];
+    return NULL;
+}
+
+/* dataset.class_map rule "[SOURCE:]EMOTION=CLASS" split into lower-case parts (source "" = any). */
+static void class_rule(const char *rule, char *src, char *emo, char *cls, size_t n) {
+    const char *eq = strchr(rule, '='), *colon = strchr(rule, ':');
+    if (!eq) eq = rule + strlen(rule);
+    if (colon && colon > eq) colon = NULL;
+    char part[256];
+    snprintf(part, sizeof part, "%.*s", colon ? (int)(colon - rule) : 0, rule);
+    lower_trim(src, n, part);
+    const char *e0 = colon ? colon + 1 : rule;
+    snprintf(part, sizeof part, "%.*s", (int)(eq - e0), e0);
+    lower_trim(emo, n, part);
+    lower_trim(cls, n, *eq ? eq + 1 : "");
+}
+
+/* The composite's class of (source, emotion): the first dataset.class_map rule naming the source, else the
+ * first rule for any source, else (no rules at all) MEGC2019; NULL when unmapped. */
+static const char *composite_class(const mer_config *cfg, const char *source, const char *emotion, char *buf, size_t n) {
+    if (!cfg->dataset_class_map.n) return megc_class(source, emotion);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < cfg->dataset_class_map.n; i++) {
+            char src[64], emo[64];
+            class_rule(cfg->dataset_class_map.v[i], src, emo, buf, n);
+            if (!strcmp(emo, emotion) && (pass ? !*src : !strcmp(src, source))) return buf;
+        }
+    return NULL;
+}
+
+/* Read every source, prefix its subjects ("casme2_sub01") and map its emotions to the composite's classes;
+ * unmapped emotions keep their name (megc2019) or become "source:emotion" (composite), so finalize leaves
+ * them out and counts them. megc2019 takes casme2, samm and smic only, with the fixed mapping. */
+static int read_sources(loader *L, source_spec *src, size_t n, int megc2019) {
+    const char *const *names = dataset_sources();
+    char known[256];
+    list_join(known, sizeof known, megc2019 ? (const char *const[]){"casme2", "samm", "smic", NULL} : names);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        source_spec *sp = &src[i];
+        const char *nm = sp->name;
+        int ok = in_list(names, nm) && (!megc2019 || !strcmp(nm, "casme2") || !strcmp(nm, "samm") || !strcmp(nm, "smic"));
+        int twice = 0;
+        for (size_t j = 0; j < i; j++) twice |= !strcmp(src[j].name, nm);
+        const int smic = !strcmp(nm, "smic");
+        if (!ok) {
+            rc = mer_errf(L->err, "%s:%d: dataset '%s' is not one of %s", sp->where, sp->line, nm, known);
+        } else if (twice) {
+            rc = mer_errf(L->err, "%s:%d: dataset '%s' listed twice", sp->where, sp->line, nm);
+        } else if (!smic && !*sp->ann) {
+            rc = mer_errf(L->err, "%s:%d: %s needs its annotations CSV", sp->where, sp->line, nm);
+        } else if (!smic && !ds_is_dir(sp->root)) {
+            rc = mer_errf(L->err, "%s:%d: %s root folder not found: %s", sp->where, sp->line, nm, sp->root);
+        } else {
+            size_t before = L->d->n;
+            char prefix[40];
+            snprintf(prefix, sizeof prefix, "%s_", nm);
+            const ds_format *F = !strcmp(nm, "casme2") ? &FORMAT_CASME2 : !strcmp(nm, "samm") ? &FORMAT_SAMM
+                                                                                          : ds_format_find(nm);
+            rc = smic ? read_smic(L, sp->root, sp->ann, prefix) : read_sheet(L, F, sp->root, sp->ann, prefix);
+            if (rc) mer_err_prefix(L->err, "%s:%d (%s)", sp->where, sp->line, nm);
+            for (size_t k = before; k < L->d->n && rc == 0; k++) {
+                ds_sample *s = &L->d->s[k];
+                char buf[64];
+                const char *cls = megc2019 ? megc_class(s->source, s->emotion)
+                                           : composite_class(L->cfg, s->source, s->emotion, buf, sizeof buf);
+                char *c = cls ? ds_strf("%s", cls) : megc2019 ? NULL : ds_strf("%s:%s", s->source, s->emotion);
+                if (!cls && megc2019) continue;
+                if (!c) {
+                    rc = mer_errf(L->err, "out of memory");
+                    break;
+                }
+                free(s->emotion);
+                s->emotion = c;
+            }
+        }
+    }
+    if (rc == 0 && n == 0) rc = mer_errf(L->err, "no sources (expected one per dataset: %s)", known);
+    return rc;
+}
+
+static void sources_free(source_spec *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(src[i].root);
+        free(src[i].ann);
+    }
+    free(src);
+}
+
+/* The index CSV (dataset,root,annotations; paths relative to its folder) as source specs. */
+static int index_sources(loader *L, const char *index_path, source_spec **out, size_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
     csv_table t;
     if (csv_read(&t, index_path, L->err)) return -1;
     const char *file = add_file(L, index_path);
     col_spec cols[] = {{COL_DATASET, 1, -1}, {COL_ROOT, 1, -1}, {COL_ANNOT, 1, -1}};
     size_t hdr = 0;
     char *base = dirname_of(index_path);
-    if (!file || !base || find_header(L, &t, cols, 3, &hdr)) {
-        free(base);
-        csv_free(&t);
-        return -1;
+    source_spec *src = calloc(t.n ? t.n : 1, sizeof *src);
+    int rc = 0;
+    if (!file || !base || !src || find_header(L, &t, cols, 3, &hdr)) {
+        if (file && (!base || !src)) mer_errf(L->err, "out of memory");
+        rc = -1;
     }
-    int rc = 0, seen[3] = {0, 0, 0};
+    size_t n = 0;
     for (size_t r = hdr + 1; r < t.n && rc == 0; r++) {
         const csv_row *row = &t.rows[r];
         if (csv_row_blank(row)) continue;
-        char src[32];
-        lower_trim(src, sizeof src, csv_get(row, cols[0].col));
+        source_spec *sp = &src[n++];
+        lower_trim(sp->name, sizeof sp->name, csv_get(row, cols[0].col));
         const char *rt = csv_get(row, cols[1].col), *an = csv_get(row, cols[2].col);
-        char *root = rt[0] == '/' ? xstrdup(rt) : xprintf("%s/%s", base, rt);
-        char *ann = !*an ? xstrdup("") : an[0] == '/' ? xstrdup(an) : xprintf("%s/%s", base, an);
-        if (!root || !ann) {
-            free(root);
-            free(ann);
-            rc = mer_errf(L->err, "out of memory");
-            break;
-        }
-        size_t before = L->d->n;
-        int k = !strcmp(src, "casme2") ? 0 : !strcmp(src, "samm") ? 1 : !strcmp(src, "smic") ? 2 : -1;
-        if (k < 0) {
-            rc = mer_errf(L->err, "%s:%d: dataset '%s' is not one of casme2, samm, smic", index_path, row->line,
-                          csv_get(row, cols[0].col));
-        } else if (seen[k]) {
-            rc = mer_errf(L->err, "%s:%d: dataset '%s' listed twice", index_path, row->line, src);
-        } else if (k != 2 && !*ann) {
-            rc = mer_errf(L->err, "%s:%d: %s needs its annotations CSV", index_path, row->line, src);
-        } else if (k != 2 && !is_dir(root)) {
-            rc = mer_errf(L->err, "%s:%d: %s root folder not found: %s", index_path, row->line, src, root);
-        } else {
-            seen[k] = 1;
-            char prefix[40];
-            snprintf(prefix, sizeof prefix, "%s_", src);
-            rc = k == 0   ? read_sheet(L, SHEET_CASME2, "casme2", root, ann, prefix, CASME2_VOCAB)
-                 : k == 1 ? read_sheet(L, SHEET_SAMM, "samm", root, ann, prefix, SAMM_VOCAB)
-                          : read_smic(L, root, ann, prefix);
-            if (rc) mer_err_prefix(L->err, "%s:%d (%s)", index_path, row->line, src);
-        }
-        free(root);
-        free(ann);
-        /* map emotions to the 3 composite classes; unmapped ones keep their name (left out later) */
-        for (size_t i = before; i < L->d->n && rc == 0; i++) {
-            ds_sample *s = &L->d->s[i];
-            for (size_t m = 0; m < sizeof MEGC_MAP / sizeof MEGC_MAP[0]; m++)
-                if (!strcmp(MEGC_MAP[m].source, s->source) && !strcmp(MEGC_MAP[m].emotion, s->emotion)) {
-                    char *c = xstrdup(MEGC_MAP[m].cls);
-                    if (!c) {
-                        rc = mer_errf(L->err, "out of memory");
-                        break;
-                    }
-                    free(s->emotion);
-                    s->emotion = c;
-                    break;
-                }
-        }
+        sp->root = rt[0] == '/' ? ds_strf("%s", rt) : ds_strf("%s/%s", base, rt);
+        sp->ann = !*an ? ds_strf("%s", "") : an[0] == '/' ? ds_strf("%s", an) : ds_strf("%s/%s", base, an);
+        sp->where = file;
+        sp->line = row->line;
+        if (!sp->root || !sp->ann) rc = mer_errf(L->err, "out of memory");
     }
     free(base);
     csv_free(&t);
-    if (rc == 0 && !seen[0] && !seen[1] && !seen[2])
-        rc = mer_errf(L->err, "%s: no source rows (expected dataset,root,annotations rows for casme2, samm, smic)",
-                      index_path);
-    return rc;
+    if (rc) {
+        sources_free(src, n);
+        return -1;
+    }
+    *out = src;
+    *n_out = n;
+    return 0;
+}
+
+/* dataset.sources entries "NAME:ROOT[:ANNOTATIONS]" as source specs (the line is the entry's number). */
+static int config_sources(loader *L, source_spec **out, size_t *n_out) {
+    const cfg_str_list *l = &L->cfg->dataset_sources;
+    source_spec *src = calloc(l->n ? l->n : 1, sizeof *src);
+    if (!src) return mer_errf(L->err, "out of memory");
+    for (size_t i = 0; i < l->n; i++) {
+        const char *v = l->v[i], *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        source_spec *sp = &src[i];
+        char nm[64];
+        snprintf(nm, sizeof nm, "%.*s", c1 ? (int)(c1 - v) : (int)strlen(v), v);
+        lower_trim(sp->name, sizeof sp->name, nm);
+        sp->root = c1 ? (c2 ? ds_strf("%.*s", (int)(c2 - c1 - 1), c1 + 1) : ds_strf("%s", c1 + 1)) : ds_strf("%s", "");
+        sp->ann = ds_strf("%s", c2 ? c2 + 1 : "");
+        sp->where = "dataset.sources";
+        sp->line = (int)i + 1;
+        if (!sp->root || !sp->ann) {
+            sources_free(src, i + 1);
+            return mer_errf(L->err, "out of memory");
+        }
+    }
+    *out = src;
+    *n_out = l->n;
+    return 0;
+}
+
+/* megc2019, or composite: the sources (dataset.sources, else the index CSV in dataset.annotations), then the
+ * class set for finalize: dataset.class_map's classes in order of first appearance, else MEGC2019's. */
+static int read_composite(loader *L, int megc2019, const char *index_path, char ***classes, size_t *n_classes) {
+    source_spec *src = NULL;
+    size_t n = 0;
+    *classes = NULL;
+    *n_classes = 0;
+    const mer_config *cfg = L->cfg;
+    if (megc2019 && cfg->dataset_class_map.n)
+        return mer_errf(L->err, "dataset.class_map is for dataset.format composite (megc2019 maps as MEGC2019 does)");
+    int rc = !megc2019 && cfg->dataset_sources.n ? config_sources(L, &src, &n) : index_sources(L, index_path, &src, &n);
+    if (rc == 0) rc = read_sources(L, src, n, megc2019);
+    sources_free(src, n);
+    size_t nr = cfg->dataset_class_map.n, k = 0;
+    char **set = calloc((nr ? nr : 3) + 1, sizeof *set);
+    if (rc == 0 && !set) rc = mer_errf(L->err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < (nr ? nr : 3); i++) {
+        char a[64], b[64], cls[64];
+        if (nr) class_rule(cfg->dataset_class_map.v[i], a, b, cls, sizeof cls);
+        else snprintf(cls, sizeof cls, "%s", MEGC_CLASSES[i]);
+        if (in_list((const char *const *)set, cls)) continue;
+        if (!(set[k++] = ds_strf("%s", cls))) rc = mer_errf(L->err, "out of memory");
+    }
+    if (rc) {
+        free_list(set, k);
+        return -1;
+    }
+    *classes = set;
+    *n_classes = k;
+    return 0;
 }
 
 /* ---- class set, min samples, labels, subjects ------------------------------------------------------ */
@@ -925,7 +1106,7 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
     if (is_file(csv_path)) { /* existing data: it must come from the same parameters */
         char want[1024], have[1024] = "";
         synth_params_text(want, sizeof want, &o);
-        char *pp = xprintf("%s/synth.params", root);
+        char *pp = ds_strf("%s/synth.params", root);
         FILE *f = pp ? fopen(pp, "r") : NULL;
         if (f) {
             if (!fgets(have, sizeof have, f)) have[0] = 0;
@@ -944,6 +1125,19 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
     return synth_generate(root, csv_path, &o, err);
 }
 
+/* The sheet format that dataset.format names (CASME II, SAMM and the newer datasets of formats.h). */
+static const ds_format *sheet_format(cfg_dataset_format format) {
+    switch (format) {
+    case CFG_DATASET_CASME2: return &FORMAT_CASME2;
+    case CFG_DATASET_SAMM: return &FORMAT_SAMM;
+    case CFG_DATASET_CASME3: return &DS_FORMAT_CASME3;
+    case CFG_DATASET_CASME3C: return &DS_FORMAT_CASME3C;
+    case CFG_DATASET_MMEW: return &DS_FORMAT_MMEW;
+    case CFG_DATASET_4DME: return &DS_FORMAT_4DME;
+    default: return NULL;
+    }
+}
+
 int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     memset(d, 0, sizeof *d);
     loader L = {d, cfg, 0, 0, 0, err};
@@ -954,20 +1148,25 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     const char *ann = cfg->dataset_annotations ? cfg->dataset_annotations : "";
     int rc = -1;
     const char *const *defaults = NULL, *const *vocab = NULL;
-    static const char *const CASME2_DEFAULT[] = {"happiness", "disgust", "repression", "surprise", "others",
-                                                 "sadness", "fear", NULL};
-    static const char *const MEGC_DEFAULT[] = {"negative", "positive", "surprise", NULL};
     const char *const *known;
     size_t nk = synth_known_classes(&known);
     const char *synth_vocab[32] = {0};
     for (size_t i = 0; i < nk && i < 31; i++) synth_vocab[i] = known[i];
     const char *synth_defaults[32] = {0};
+    char **composite_classes = NULL;
+    size_t n_composite_classes = 0;
+    const ds_format *sheet = sheet_format(format);
+    ds_format synth_format = FORMAT_CASME2; /* synth is written in the CASME II layout */
+    synth_format.name = "synth";
+    synth_format.vocab = synth_vocab;
+    if (format == CFG_DATASET_SYNTH) sheet = &synth_format;
     d->name = xstrdup(fmt);
     if (!d->name) return mer_errf(err, "out of memory");
-    if (format == CFG_DATASET_CASME2 || format == CFG_DATASET_SAMM || format == CFG_DATASET_SYNTH) {
-        int samm = format == CFG_DATASET_SAMM;
+    if (sheet) {
         if (!*root) return mer_errf(err, "dataset.root is not set"), dataset_free(d), -1;
-        char *csv = *ann ? xstrdup(ann) : format == CFG_DATASET_SYNTH ? xprintf("%s/coding.csv", root) : NULL;
+        char *csv = *ann ? xstrdup(ann) : format == CFG_DATASET_SYNTH ? ds_strf("%s/coding.csv", root) : NULL;
+        vocab = sheet->vocab;
+        defaults = sheet->defaults;
         if (format == CFG_DATASET_SYNTH) {
             if (!csv || synth_prepare(cfg, root, csv, err)) {
                 if (!csv) mer_errf(err, "out of memory");
@@ -975,25 +1174,22 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
                 dataset_free(d);
                 return -1;
             }
-            vocab = synth_vocab;
+            defaults = NULL;
             if (cfg->dataset_classes.n == 0) {
                 const char *const *def;
                 size_t nd = synth_default_classes(&def);
                 for (size_t i = 0; i < nd && i < 31; i++) synth_defaults[i] = def[i];
                 defaults = synth_defaults;
             }
-        } else {
-            vocab = samm ? SAMM_VOCAB : CASME2_VOCAB;
-            defaults = samm ? SAMM_VOCAB : CASME2_DEFAULT;
         }
         if (!csv) {
             dataset_free(d);
             return mer_errf(err, "dataset.annotations is not set (the %s coding sheet exported to CSV)", fmt);
         }
-        if (!is_dir(root)) {
+        if (!ds_is_dir(root)) {
             mer_errf(err, "%s: dataset root folder not found", root);
         } else {
-            rc = read_sheet(&L, samm ? SHEET_SAMM : SHEET_CASME2, fmt, root, csv, NULL, vocab);
+            rc = read_sheet(&L, sheet, root, csv, NULL);
         }
         free(csv);
     } else if (format == CFG_DATASET_SMIC) {
@@ -1004,17 +1200,18 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     } else if (format == CFG_DATASET_MANIFEST) {
         if (!*ann) return mer_errf(err, "dataset.annotations is not set (the manifest CSV)"), dataset_free(d), -1;
         rc = read_manifest(&L, root, ann);
-    } else if (format == CFG_DATASET_MEGC2019) {
-        if (!*ann)
-            return mer_errf(err, "dataset.annotations is not set (the index CSV: dataset,root,annotations)"),
+    } else if (format == CFG_DATASET_MEGC2019 || format == CFG_DATASET_COMPOSITE) {
+        if (!*ann && !(format == CFG_DATASET_COMPOSITE && cfg->dataset_sources.n))
+            return mer_errf(err, "dataset.annotations is not set (the index CSV: dataset,root,annotations)%s",
+                            format == CFG_DATASET_COMPOSITE ? " and dataset.sources is empty" : ""),
                    dataset_free(d), -1;
-        defaults = MEGC_DEFAULT;
-        vocab = MEGC_DEFAULT;
-        rc = read_megc(&L, ann);
+        rc = read_composite(&L, format == CFG_DATASET_MEGC2019, ann, &composite_classes, &n_composite_classes);
+        defaults = vocab = (const char *const *)composite_classes;
     } else {
-        mer_errf(err, "dataset.format '%s' is not one of casme2, samm, smic, megc2019, manifest, synth", fmt);
+        mer_errf(err, "dataset.format '%s' is unknown", fmt);
     }
     if (rc == 0) rc = finalize(&L, defaults, vocab, fmt);
+    free_list(composite_classes, n_composite_classes);
     if (rc) {
         dataset_free(d);
         return -1;
@@ -1057,8 +1254,9 @@ int dataset_check(dataset *d, mer_err *err) {
         if (!bad && (s->offset < s->apex || !clip_has_frame(c, s->offset))) {
             int last = fr[nf - 1];
             if (last >= s->apex) {
-                problem(&L, DS_WARNING, s->file, s->line, "%s: offset frame %d %s: using the last frame on disk, %d",
-                        s->id, s->offset, s->offset < s->apex ? "is before the apex" : "not found", last);
+                if (s->offset >= 0) /* -1: unknown, the reader said so */
+                    problem(&L, DS_WARNING, s->file, s->line, "%s: offset frame %d %s: using the last frame on disk, %d",
+                            s->id, s->offset, s->offset < s->apex ? "is before the apex" : "not found", last);
                 s->offset = last;
             }
         }

@@ -1,5 +1,6 @@
-/* Dataset readers: CASME II, SAMM, SMIC-HS, the MEGC2019 composite, a plain manifest, and generated
- * synthetic data — all turned into one list of labelled clips.
+/* Dataset readers: CASME II, SAMM, SMIC-HS, CAS(ME)³ parts A and C, MMEW, 4DME, the MEGC2019 composite, any
+ * composite of those, a plain manifest, and generated synthetic data — all turned into one list of labelled
+ * clips.
  *
  *   dataset d;
  *   if (dataset_load(&d, cfg, &err) < 0) ...            annotations read, class set + filters applied
@@ -22,6 +23,18 @@
  *   casme2, samm, smic; relative paths are relative to the index file's folder; smic's annotations may be
  *   empty). Emotions map to negative / positive / surprise; others are left out. Subject ids are
  *   prefixed by the source: casme2_sub01, samm_006, smic_s1.
+ * - casme3, casme3c, mmew, 4dme: the newer datasets in their publishers' layouts and sheets, one file each
+ *   (io/data/casme3.c, mmew.c, fourdme.c say which; the table is io/data/formats.h): read like CASME II's
+ *   sheet, plus their defects: repeated clip names (casme3: a, a_2, ...), apexes outside onset..offset
+ *   (treated as missing: spotted), offsets before the onset (the clip's last frame), no apex column
+ *   (casme3c: every apex missing), several emotions in one row (4dme: skipped). Warnings, not errors.
+ * - composite: any of casme2, samm, smic, casme3, casme3c, mmew, 4dme, each at most once, from
+ *   dataset.sources ("NAME:ROOT[:ANNOTATIONS]") or an index CSV like megc2019's in dataset.annotations.
+ *   Subjects are prefixed by the source as in megc2019. Classes: dataset.class_map rules
+ *   "[SOURCE:]EMOTION=CLASS" (a rule naming the source wins over one for any source; the class set is the
+ *   rules' classes in order of first appearance) or, without rules, the MEGC2019 mapping extended to the
+ *   newer datasets (negative = anger, contempt, disgust, fear, sadness/sad, repression; positive =
+ *   happiness/happy; surprise). Unmapped emotions are left out, counted as "source:emotion".
  * - manifest: CSV subject,clip,onset,apex,offset,label; clip = a frame folder or a video file, relative to
  *   dataset.root (or to the manifest's folder when root is empty). An empty apex means a missing one.
  * - synth: when ROOT/coding.csv (or dataset.annotations) is absent, a dataset is generated into ROOT with
@@ -61,12 +74,13 @@ typedef struct {
     char *clip;        /* "EP02_01f" */
     char *id;          /* "subject/clip" */
     char *path;        /* frame folder or video file */
-    int onset, apex, offset; /* frame numbers (videos: 0-based frame index); apex -1 = to be spotted */
+    int onset, apex, offset; /* frame numbers (videos: 0-based frame index); apex -1 = to be spotted; offset
+                              * -1 = unknown (a sheet's offset before the onset): the clip's last frame */
     int label;         /* index into dataset.classes */
     char *emotion;     /* class name after mapping (lower case) */
     char *raw_emotion; /* as written in the annotation (or the SMIC folder name) */
     char *aus;         /* action units as written ("" when absent) */
-    char *source;      /* casme2 | samm | smic | manifest | synth */
+    char *source;      /* casme2 | samm | smic | casme3 | casme3c | mmew | 4dme | manifest | synth */
     int line;          /* CSV line of the annotation row (0: found by a folder scan) */
     const char *file;  /* annotation file of that line (points into dataset.files) */
 } ds_sample;
@@ -86,7 +100,7 @@ typedef struct {
 } ds_count;
 
 typedef struct {
-    char *name;                 /* the format: casme2, samm, smic, megc2019, manifest, synth */
+    char *name;                 /* the format (dataset.format) */
     ds_sample *s;
     size_t n;
     char **classes;             /* label -> name */

@@ -105,7 +105,7 @@ static void test_bad_configs(void) {
     expect_error("enum", "train:\n  optimizer: adamx\n", 2, 14,
                  "'adamx' is not a valid value for 'train.optimizer' (allowed: sgd, adam, adamw)");
     expect_error("enum is case sensitive", "eval:\n  protocol: LOSO\n", 2, 13,
-                 "'LOSO' is not a valid value for 'eval.protocol' (allowed: loso, kfold, megc2019)");
+                 "'LOSO' is not a valid value for 'eval.protocol' (allowed: loso, kfold, megc2019, lodo)");
     expect_error("dataset.apex", "dataset:\n  apex: spot\n", 2, 9,
                  "'spot' is not a valid value for 'dataset.apex' (allowed: annotated, spotted, middle)");
     expect_error("preprocess.spot.blur range", "preprocess:\n  spot:\n    blur: 0.5\n", 3, 11,
@@ -151,6 +151,14 @@ static void test_bad_configs(void) {
                  "missing required key 'dataset.root' (dataset.format 'casme2' has no default folder)");
     expect_error("empty dataset.root", "dataset:\n  format: samm\n  root: \"\"\n", 3, 9,
                  "'dataset.root' is empty (dataset.format 'samm' needs the dataset's folder)");
+    expect_error("bad source entry", "dataset:\n  format: composite\n  sources: [\"casme2:/r:/a.csv\", \"smic\"]\n", 3, 12,
+                 "dataset.sources entry 2 'smic' is not NAME:ROOT[:ANNOTATIONS]");
+    expect_error("bad class_map entry", "dataset:\n  format: composite\n  sources: [\"smic:/s\"]\n"
+                 "  class_map: [\"happy=pos\", \"samm:anger\"]\n", 4, 14,
+                 "dataset.class_map entry 2 'samm:anger' is not [SOURCE:]EMOTION=CLASS");
+    expect_error("composite without sources", "dataset:\n  format: composite\n", 2, 11,
+                 "dataset.format 'composite' needs 'dataset.sources' (NAME:ROOT[:ANNOTATIONS] per source) or an index "
+                 "CSV in 'dataset.annotations'");
     expect_error("missing dataset.annotations", "dataset:\n  format: manifest\n  root: /data/x\n", 2, 11,
                  "missing required key 'dataset.annotations' (dataset.format 'manifest' reads its samples from that "
                  "CSV)");

@@ -1,5 +1,5 @@
 /* io/dataset: readers on small generated trees in each layout (CASME II, SAMM, SMIC-HS, manifest, MEGC2019,
- * synth), every annotation defect io/data/dataset.h lists, bad CSVs with line-numbered problems, missing folders, class sets,
+ * synth, CAS(ME)³ parts A and C, MMEW, 4DME, composites with and without a class map), every annotation defect io/data/dataset.h lists, bad CSVs with line-numbered problems, missing folders, class sets,
  * min-sample filtering and include/exclude. */
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -463,6 +463,172 @@ static void test_apex_modes(void) {
     config_free(&cfg);
 }
 
+/* CAS(ME)³ part A and C, MMEW and 4DME in their publishers' layouts, with the defects formats.h lists. */
+static void test_newer(void) {
+    /* part A: ROOT/spNO.N/CLIP/color/N.png (jpg indices from 0); spNO.2/a without color/ (flattened copy) */
+    frames(P("c3a/spNO.1/a/color"), "", 0, 0, 60);
+    frames(P("c3a/spNO.1/b/color"), "", 0, 0, 30);
+    frames(P("c3a/spNO.2/a"), "", 0, 0, 30);
+    frames(P("c3a/spNO.2/c/color"), "", 0, 100, 130);
+    write_text(P("c3a/partA.csv"),
+               "Subject,Filename,Onset,Apex,Offset,AU,Objective class,emotion\n" /* 1 */
+               "spNO.1,a,5,10,20,4+7,1,disgust\n"                                /* 2 ok */
+               "spNO.1,a,30,35,50,12,2,happy\n"                                  /* 3 same recording -> a_2 */
+               "spNO.1,b,2,40,20,1,3,surprise\n"                                 /* 4 apex outside -> spotted */
+               "spNO.2,a,3,,15,4,1,anger\n"                                      /* 5 apex missing -> spotted */
+               "spNO.2,c,110,120,34,4,1,fear\n"                                  /* 6 offset before onset -> 130 */
+               "2,c,100,102,104,4,1,others\n"                                    /* 7 subject 2 = spNO.2, c_2 */
+               "spNO.1,d,1,2,3,4,1,joy\n");                                      /* 8 unknown emotion */
+    mer_config cfg;
+    config_defaults(&cfg);
+    cfg.dataset_format = CFG_DATASET_CASME3;
+    set_str(&cfg.dataset_root, P("c3a"));
+    set_str(&cfg.dataset_annotations, P("c3a/partA.csv"));
+    cfg.dataset_min_class_samples = 0;
+    dataset d;
+    mer_err e = {0};
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "casme3: %s", e.msg);
+    CHECK(d.n == 6 && d.n_subjects == 2, "casme3: 6 samples, 2 subjects (got %zu, %zu)", d.n, d.n_subjects);
+    const ds_sample *s = find(&d, "spNO.1/a");
+    CHECK(s && s->onset == 5 && s->apex == 10 && s->offset == 20 && strstr(s->path, "c3a/spNO.1/a/color") &&
+              !strcmp(s->aus, "4+7") && !strcmp(s->source, "casme3"),
+          "casme3 row 2");
+    s = find(&d, "spNO.1/a_2");
+    CHECK(s && s->onset == 30 && s->line == 3 && strstr(s->path, "spNO.1/a/color") && !strcmp(s->emotion, "happy"),
+          "second micro-expression of recording a: a_2, same frames");
+    s = find(&d, "spNO.1/b");
+    CHECK(s && s->apex == -1 && has_problem(&d, DS_WARNING, 4, "apex 40 outside onset 2..offset 20") &&
+              has_problem(&d, DS_WARNING, 4, "it will be spotted"),
+          "apex outside onset..offset: treated as missing (spotted)");
+    s = find(&d, "spNO.2/a");
+    CHECK(s && s->apex == -1 && has_problem(&d, DS_WARNING, 5, "apex missing") && strstr(s->path, "spNO.2/a") &&
+              !strstr(s->path, "color"),
+          "missing apex: spotted; clip folder without color/");
+    CHECK(find(&d, "spNO.2/c_2") && has_problem(&d, DS_WARNING, 6, "offset 34 before onset 110"),
+          "numeric subject; offset before onset");
+    CHECK(has_problem(&d, DS_ERROR, 8, "unknown emotion 'joy'"), "unknown emotion line 8");
+    CHECK(d.n_classes == 6 && dataset_class_index(&d, "others") >= 0 && dataset_class_index(&d, "sad") < 0,
+          "casme3 usual set minus the absent 'sad' (%zu)", d.n_classes);
+    dataset_check(&d, &e);
+    s = find(&d, "spNO.2/c");
+    CHECK(s && s->offset == 130, "offset before onset -> the last frame on disk (got %d)", s ? s->offset : -9);
+    CHECK(dataset_count(&d, DS_ERROR) == 1, "only the unknown emotion is an error");
+    dump(&d);
+    dataset_free(&d);
+
+    /* part C: ROOT/01/1/color, columns sub,count,onset,offset,au,emotion; no apex */
+    frames(P("c3c/01/1/color"), "", 0, 0, 20);
+    frames(P("c3c/02/1/color"), "", 0, 0, 20);
+    write_text(P("c3c/partC.csv"), "sub,count,onset,offset,au,emotion\n1,1,2,12,4,sad\n2,1,4,10,12,happy\n");
+    cfg.dataset_format = CFG_DATASET_CASME3C;
+    set_str(&cfg.dataset_root, P("c3c"));
+    set_str(&cfg.dataset_annotations, P("c3c/partC.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "casme3c: %s", e.msg);
+    s = find(&d, "01/1");
+    CHECK(d.n == 2 && s && s->apex == -1 && find(&d, "02/1")->apex == -1, "part C: every apex to be spotted");
+    CHECK(dataset_count(&d, DS_WARNING) == 1 && has_problem(&d, DS_WARNING, 0, "no apex column: the apex will be spotted"),
+          "one warning for the missing apex column");
+    CHECK(dataset_check(&d, &e) == 0, "part C usable: %s", e.msg);
+    dataset_free(&d);
+    cfg.dataset_apex = CFG_APEX_MIDDLE; /* the convention before spotting: the middle frames 7 and 7 */
+    CHECK(dataset_load(&d, &cfg, &e) == 0 && d.n == 2 && find(&d, "01/1")->apex == 7 && find(&d, "02/1")->apex == 7 &&
+              has_problem(&d, DS_WARNING, 0, "no apex column: the middle frame is the apex"),
+          "part C, dataset.apex middle: %s", e.msg);
+    dataset_free(&d);
+    cfg.dataset_apex = CFG_APEX_ANNOTATED;
+
+    /* MMEW: ROOT/<emotion>/<clip> */
+    frames(P("mmew/happiness/S01_01"), "", 0, 1, 30);
+    frames(P("mmew/Surprise/S02_03"), "", 0, 1, 30);
+    write_text(P("mmew/MMEW_Micro_Exp.csv"),
+               "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion,remarks\n"
+               "S01,S01_01,2,10,20,12,happiness,\n"
+               "S02,S02_03,3,25,20,1+2,Surprise,\n" /* apex after the offset: missing -> spotted */
+               "S02,S02_04,1,5,9,4,fear,\n");       /* no such folder: error in the check */
+    cfg.dataset_format = CFG_DATASET_MMEW;
+    set_str(&cfg.dataset_root, P("mmew"));
+    set_str(&cfg.dataset_annotations, P("mmew/MMEW_Micro_Exp.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "mmew: %s", e.msg);
+    s = find(&d, "S02/S02_03");
+    CHECK(d.n == 3 && s && s->apex == -1 && strstr(s->path, "mmew/Surprise/S02_03"), "mmew: emotion folders, apex fix");
+    CHECK(strstr(find(&d, "S01/S01_01")->path, "mmew/happiness/S01_01") != NULL, "mmew lower-case folder");
+    CHECK(dataset_check(&d, &e) < 0 && has_problem(&d, DS_ERROR, 4, "S02/S02_04"), "missing clip folder: %s", e.msg);
+    dataset_free(&d);
+
+    /* 4DME: ROOT/<sub_ID>/<fold_name> */
+    frames(P("4dme/S01/S01_01"), "", 0, 1, 40);
+    frames(P("4dme/S02/S02_01"), "", 0, 1, 40);
+    write_text(P("4dme/4DME_Labelling_Micro_release v1.csv"),
+               "sub_ID,fold_name,Onset,Apex,Offset,AUs,Emotion\n"
+               "S01,S01_01,2,8,20,AU12,Positive\n"
+               "S01,S01_02,1,2,3,AU4,Negative+Surprise\n"
+               "S02,S02_01,5,9,30,AU4,Repression\n");
+    cfg.dataset_format = CFG_DATASET_4DME;
+    set_str(&cfg.dataset_root, P("4dme"));
+    set_str(&cfg.dataset_annotations, P("4dme/4DME_Labelling_Micro_release v1.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "4dme: %s", e.msg);
+    CHECK(d.n == 2 && find(&d, "S02/S02_01") && !strcmp(find(&d, "S02/S02_01")->emotion, "repression"), "4dme rows");
+    CHECK(has_problem(&d, DS_WARNING, 3, "several emotions"), "multi-emotion row skipped with a warning");
+    CHECK(dataset_check(&d, &e) == 0, "4dme usable: %s", e.msg);
+    dataset_free(&d);
+
+    /* composite from dataset.sources: casme3 + mmew + 4dme with the MEGC2019 mapping */
+    cfg.dataset_format = CFG_DATASET_COMPOSITE;
+    set_str(&cfg.dataset_annotations, "");
+    char s1[600], s2[600], s3[600];
+    snprintf(s1, sizeof s1, "casme3:%s:%s", P("c3a"), P("c3a/partA.csv"));
+    snprintf(s2, sizeof s2, "MMEW:%s:%s", P("mmew"), P("mmew/MMEW_Micro_Exp.csv"));
+    snprintf(s3, sizeof s3, "4dme:%s:%s", P("4dme"), P("4dme/4DME_Labelling_Micro_release v1.csv"));
+    set_list(&cfg.dataset_sources, 3, s1, s2, s3);
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "composite: %s", e.msg);
+    CHECK(d.n_classes == 3 && !strcmp(d.classes[0], "negative") && !strcmp(d.classes[2], "surprise"), "MEGC classes");
+    s = find(&d, "casme3_spNO.1/a_2");
+    CHECK(s && s->label == 1 && !strcmp(s->raw_emotion, "happy"), "casme3 happy -> positive, prefixed");
+    s = find(&d, "4dme_S02/S02_01");
+    CHECK(s && s->label == 0, "4dme repression -> negative");
+    s = find(&d, "mmew_S02/S02_03");
+    CHECK(s && s->label == 2, "mmew surprise");
+    /* casme3 others (1) left out under its source's name */
+    int others = 0;
+    for (size_t i = 0; i < d.n_unused; i++) others += !strcmp(d.unused[i].name, "casme3:others") && d.unused[i].count == 1;
+    CHECK(others && d.n == 10, "unmapped 'casme3:others' counted, 10 samples left (%zu)", d.n);
+    dataset_free(&d);
+
+    /* a class map: source rules win; what no rule names is left out */
+    set_list(&cfg.dataset_class_map, 5, "happy=pos", "happiness = pos", "casme3:surprise=other", "surprise=surp",
+             "positive=pos");
+    CHECK(dataset_load(&d, &cfg, &e) == 0, "composite with class_map: %s", e.msg);
+    CHECK(d.n_classes == 3 && !strcmp(d.classes[0], "pos") && !strcmp(d.classes[1], "other") &&
+              !strcmp(d.classes[2], "surp"),
+          "classes in order of first appearance in the map");
+    s = find(&d, "casme3_spNO.1/b");
+    CHECK(s && !strcmp(s->emotion, "other"), "the source's rule wins");
+    s = find(&d, "mmew_S02/S02_03");
+    CHECK(s && !strcmp(s->emotion, "surp"), "the rule for any source");
+    CHECK(!find(&d, "casme3_spNO.1/a") && d.n == 5, "disgust has no rule: left out (n %zu)", d.n);
+    dataset_free(&d);
+    set_list(&cfg.dataset_class_map, 0);
+
+    /* errors name the source entry */
+    set_list(&cfg.dataset_sources, 2, s1, "casme3:/x:/y.csv");
+    CHECK(dataset_load(&d, &cfg, &e) < 0 && strstr(e.msg, "dataset.sources:2") && strstr(e.msg, "listed twice"),
+          "source twice: %s", e.msg);
+    set_list(&cfg.dataset_sources, 1, "casme4:/x:/y.csv");
+    CHECK(dataset_load(&d, &cfg, &e) < 0 && strstr(e.msg, "dataset.sources:1: dataset 'casme4' is not one of"),
+          "unknown source: %s", e.msg);
+    set_list(&cfg.dataset_sources, 0);
+    /* megc2019 keeps its three sources */
+    cfg.dataset_format = CFG_DATASET_MEGC2019;
+    write_text(P("megc_c3.csv"), "dataset,root,annotations\ncasme3,c3a,c3a/partA.csv\n");
+    set_str(&cfg.dataset_annotations, P("megc_c3.csv"));
+    CHECK(dataset_load(&d, &cfg, &e) < 0 && strstr(e.msg, "is not one of casme2, samm, smic"), "megc2019: %s", e.msg);
+    /* the same index as a composite works */
+    cfg.dataset_format = CFG_DATASET_COMPOSITE;
+    CHECK(dataset_load(&d, &cfg, &e) == 0 && d.n == 5 && !strcmp(d.name, "composite"), "composite index: %s", e.msg);
+    dataset_free(&d);
+    config_free(&cfg);
+}
+
 int main(void) {
     snprintf(ROOT, sizeof ROOT, "/tmp/mer_test_dataset_XXXXXX");
     if (!mkdtemp(ROOT)) SKIP_ALL("cannot create a temporary directory");
@@ -472,6 +638,7 @@ int main(void) {
     test_manifest_megc();
     test_synth_roundtrip();
     test_apex_modes();
+    test_newer();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", ROOT);
     if (!check_failed_ && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", ROOT);

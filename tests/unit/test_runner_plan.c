@@ -74,6 +74,30 @@ static void test_folds(void) {
     s.dataset_name = strdup("megc2019");
     CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_MEGC2019, 0, &err) == 0 && nf == 3, "megc2019 = LOSO on the composite");
     plan_folds_free(f, nf);
+    /* lodo needs subjects that name their dataset */
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_LODO, 0, &err) < 0 && strstr(err.msg, "subject 'B' names no dataset"),
+          "lodo without dataset prefixes: %s", err.msg);
+    mer_samples_free(&s);
+
+    /* lodo: one fold per dataset in order of first appearance (samm, casme2, smic), whatever the subjects */
+    const char *comp[] = {"samm_006", "casme2_sub01", "samm_007", "smic_s1", "casme2_sub02", "samm_006", "smic/s2"};
+    s = make_samples(comp, 7, "megc2019");
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_LODO, 0, &err) == 0, "lodo: %s", err.msg);
+    CHECK(nf == 3, "lodo: 3 folds, got %zu", nf);
+    if (nf == 3) {
+        CHECK_STR(f[0].name, "samm", "lodo fold 0 = samm");
+        CHECK_STR(f[1].name, "casme2", "lodo fold 1 = casme2");
+        CHECK_STR(f[2].name, "smic", "lodo fold 2 = smic (both separators)");
+        CHECK(f[0].n_test == 3 && f[0].test[0] == 0 && f[0].test[1] == 2 && f[0].test[2] == 5, "samm samples");
+        CHECK(f[1].n_test == 2 && f[1].test[0] == 1 && f[1].test[1] == 4, "casme2 samples");
+        CHECK(f[2].n_test == 2 && f[2].test[0] == 3 && f[2].test[1] == 6, "smic samples");
+    }
+    plan_folds_free(f, nf);
+    mer_samples_free(&s);
+    const char *one[] = {"casme2_sub01", "casme2_sub02"};
+    s = make_samples(one, 2, "composite");
+    CHECK(plan_folds(&f, &nf, &s, CFG_PROTOCOL_LODO, 0, &err) < 0 && strstr(err.msg, "at least 2 datasets"),
+          "lodo on one dataset: %s", err.msg);
     mer_samples_free(&s);
 }
 
