@@ -1,7 +1,7 @@
 /* libFuzzer harness: the annotation readers of every dataset format (io/data/dataset.c, io/data/csv.c).
- * Input: byte 0 = format (casme2, samm, smic, megc2019, manifest), byte 1 = options (min_class_samples,
- * include/exclude patterns, an explicit class list); then NUL-separated parts: the annotation CSV (for
- * megc2019 the index CSV), the CASME II, SAMM and SMIC sheets the index may name (casme2.csv, samm.csv,
+ * Input: byte 0 = format (casme2, samm, smic, megc2019, manifest, casme3, casme3c, mmew, 4dme, composite),
+ * byte 1 = options (min_class_samples, include/exclude patterns, an explicit class list, or for composite
+ * a class map); then NUL-separated parts: the annotation CSV (for megc2019 and composite the index CSV), the CASME II, SAMM and SMIC sheets the index may name (casme2.csv, samm.csv,
  * smic.csv), the include pattern, the exclude pattern, the class list (comma-separated). The files are
  * written into a scratch tree with a few clip folders of each layout (tests/fuzz/README.md). */
 #include <stddef.h>
@@ -17,8 +17,11 @@
 #include "io/media/image.h"
 #include "tests/fuzz/fuzz_util.h"
 
-static const cfg_dataset_format FORMATS[] = {CFG_DATASET_CASME2, CFG_DATASET_SAMM, CFG_DATASET_SMIC,
-                                             CFG_DATASET_MEGC2019, CFG_DATASET_MANIFEST};
+static const cfg_dataset_format FORMATS[] = {CFG_DATASET_CASME2, CFG_DATASET_SAMM,    CFG_DATASET_SMIC,
+                                             CFG_DATASET_MEGC2019, CFG_DATASET_MANIFEST, CFG_DATASET_CASME3,
+                                             CFG_DATASET_CASME3C,  CFG_DATASET_MMEW,    CFG_DATASET_4DME,
+                                             CFG_DATASET_COMPOSITE};
+#define N_FORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
 static void mkdirs(const char *base, const char *rel) {
     char p[1024];
@@ -78,14 +81,14 @@ static void set_list(cfg_str_list *l, const char *text) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     fz_in in = {data, size};
-    cfg_dataset_format fmt = FORMATS[fz_u8(&in) % 5];
+    cfg_dataset_format fmt = FORMATS[fz_u8(&in) % N_FORMATS];
     uint8_t opt = fz_u8(&in);
     char *csv[4], *pat[3];
     for (int i = 0; i < 4; i++) csv[i] = part(&in);
     for (int i = 0; i < 3; i++) pat[i] = part(&in);
     /* index rows name files by path: keep them inside the scratch tree (no '/', so no absolute path or
      * "../x"; a bare ".." is a folder and harmless) */
-    if (fmt == CFG_DATASET_MEGC2019 && strchr(csv[0], '/')) goto out;
+    if ((fmt == CFG_DATASET_MEGC2019 || fmt == CFG_DATASET_COMPOSITE) && strchr(csv[0], '/')) goto out;
 
     const char *root = tree();
     static const char *const names[4] = {"ann.csv", "casme2.csv", "samm.csv", "smic.csv"};
@@ -114,7 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.dataset_min_class_samples = MIN[opt & 3];
     if (opt & 4) set_list(&cfg.dataset_include, pat[0]);
     if (opt & 8) set_list(&cfg.dataset_exclude, pat[1]);
-    if (opt & 16) set_list(&cfg.dataset_classes, pat[2]);
+    if (opt & 16) set_list(fmt == CFG_DATASET_COMPOSITE && (opt & 32) ? &cfg.dataset_class_map : &cfg.dataset_classes,
+                           pat[2]);
     dataset d;
     if (dataset_load(&d, &cfg, &err) == 0) {
         FILE *devnull = fopen("/dev/null", "w");
