@@ -13,6 +13,7 @@
 
 #include "io/data/csv.h"
 #include "io/data/formats.h"
+#include "io/data/loader.h"
 #include "io/data/synth.h"
 #include "io/media/video.h"
 
@@ -31,17 +32,6 @@ static const char *const CASME2_VOCAB[] = {"happiness", "disgust", "repression",
 static const char *const SAMM_VOCAB[] = {"anger", "contempt", "happiness", "surprise", "other",
                                          "disgust", "fear", "sadness", NULL};
 static const char *const SMIC_VOCAB[] = {"negative", "positive", "surprise", NULL};
-
-/* MEGC2019 composite: (source, emotion) -> class; anything else is left out. */
-static const struct {
-    const char *source, *emotion, *cls;
-} MEGC_MAP[] = {
-    {"casme2", "disgust", "negative"},   {"casme2", "repression", "negative"}, {"casme2", "happiness", "positive"},
-    {"casme2", "surprise", "surprise"},  {"samm", "anger", "negative"},        {"samm", "contempt", "negative"},
-    {"samm", "disgust", "negative"},     {"samm", "fear", "negative"},         {"samm", "sadness", "negative"},
-    {"samm", "happiness", "positive"},   {"samm", "surprise", "surprise"},     {"smic", "negative", "negative"},
-    {"smic", "positive", "positive"},    {"smic", "surprise", "surprise"},
-};
 
 /* Samples of the public sheets without a usable label: skipped with a warning. */
 static const struct {
@@ -64,7 +54,7 @@ static int is_file(const char *p) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static void lower_trim(char *dst, size_t n, const char *src) {
+void ds_lower_trim(char *dst, size_t n, const char *src) {
     while (*src && isspace((unsigned char)*src)) src++;
     size_t len = strlen(src);
     while (len && isspace((unsigned char)src[len - 1])) len--;
@@ -73,13 +63,13 @@ static void lower_trim(char *dst, size_t n, const char *src) {
     dst[len] = 0;
 }
 
-static int in_list(const char *const *list, const char *s) {
+int ds_in_list(const char *const *list, const char *s) {
     for (size_t i = 0; list && list[i]; i++)
         if (!strcasecmp(list[i], s)) return 1;
     return 0;
 }
 
-static void list_join(char *out, size_t n, const char *const *list) {
+void ds_list_join(char *out, size_t n, const char *const *list) {
     size_t len = 0;
     out[0] = 0;
     for (size_t i = 0; list[i] && len < n; i++) len += (size_t)snprintf(out + len, n - len, "%s%s", i ? ", " : "", list[i]);
@@ -98,16 +88,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, mer_err *err) {
 }
 
 /* Build state that does not belong in the public struct. */
-typedef struct {
-    dataset *d;
-    const mer_config *cfg;
-    size_t cap_s, cap_p, cap_f;
-    mer_err *err;
-} loader;
 
-static void problem(loader *L, ds_severity sev, const char *file, int line, const char *fmt, ...)
+static void problem(ds_loader *L, ds_severity sev, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void problem(loader *L, ds_severity sev, const char *file, int line, const char *fmt, ...) {
+static void problem(ds_loader *L, ds_severity sev, const char *file, int line, const char *fmt, ...) {
     dataset *d = L->d;
     if (grow((void **)&d->problems, &L->cap_p, d->n_problems + 1, sizeof *d->problems, NULL)) return;
     va_list ap;
@@ -123,7 +107,7 @@ static void problem(loader *L, ds_severity sev, const char *file, int line, cons
     if (p->msg) d->n_problems++;
 }
 
-static const char *add_file(loader *L, const char *path) {
+const char *ds_add_file(ds_loader *L, const char *path) {
     dataset *d = L->d;
     if (grow((void **)&d->files, &L->cap_f, d->n_files + 1, sizeof *d->files, L->err)) return NULL;
     char *p = xstrdup(path);
@@ -194,7 +178,7 @@ static char *clip_location(const char *dir, const char *clip) {
 }
 
 /* Append a sample (strings copied). Checks duplicates. Returns 0, or -1 on OOM (err filled). */
-static int add_sample(loader *L, const char *source, const char *subject, const char *clip, char *path_owned,
+static int add_sample(ds_loader *L, const char *source, const char *subject, const char *clip, char *path_owned,
                       int onset, int apex, int offset, const char *emotion, const char *raw, const char *aus,
                       const char *file, int line) {
     dataset *d = L->d;
@@ -245,7 +229,7 @@ static int add_sample(loader *L, const char *source, const char *subject, const 
 
 /* onset/apex/offset from the three fields with the defect policy. Returns 0 ok, 1 row skipped (problem
  * recorded). offset_fix: offset before the apex is left for dataset_check to fix from the frames on disk. */
-static int frames_of_row(loader *L, const char *file, int line, const char *id, const char *on_s, const char *ap_s,
+static int frames_of_row(ds_loader *L, const char *file, int line, const char *id, const char *on_s, const char *ap_s,
                          const char *off_s, int warn_no_apex, int *on, int *ap, int *off) {
     int r_on = parse_frame(on_s, on), r_off = parse_frame(off_s, off), r_ap = parse_frame(ap_s, ap);
     if (r_on != 0) {
@@ -292,13 +276,8 @@ static int frames_of_row(loader *L, const char *file, int line, const char *id, 
 }
 
 /* Find the header row: the first of the first 60 rows that has every one of `need` columns. */
-typedef struct {
-    const char *const *names; /* alternatives, NULL-terminated */
-    int required;
-    int col;
-} col_spec;
 
-static int find_header(loader *L, const csv_table *t, col_spec *cols, size_t n_cols, size_t *header_row) {
+int ds_find_header(ds_loader *L, const csv_table *t, ds_col_spec *cols, size_t n_cols, size_t *header_row) {
     for (size_t r = 0; r < t->n && r < 60; r++) {
         int ok = 1;
         for (size_t c = 0; c < n_cols && ok; c++) {
@@ -351,7 +330,7 @@ static const char *const COL_AUS[] = {"Action Units", "AUs", "AU", NULL};
 /* Subject field -> folder name. CASME II: 1 / 01 / sub01 -> sub01; SAMM: 6 / 006 -> 006. */
 static int subject_number(char *out, size_t n, const char *field, const char *strip, const char *fmt) {
     char low[64];
-    lower_trim(low, sizeof low, field);
+    ds_lower_trim(low, sizeof low, field);
     const char *digits = low;
     if (strip && !strncmp(low, strip, strlen(strip))) digits = low + strlen(strip);
     int v;
@@ -366,13 +345,13 @@ static const char *const CASME2_DEFAULT[] = {"happiness", "disgust", "repression
                                              "sadness", "fear", NULL};
 
 /* CASME II and SAMM (and synth, read as casme2) in the table of sheet formats (formats.h); their MEGC2019
- * mapping is MEGC_MAP above. */
-static const ds_format FORMAT_CASME2 = {
+ * mapping is composite.c's MEGC_MAP. */
+const ds_format DS_FORMAT_CASME2 = {
     .name = "casme2", .title = "CASME II", .vocab = CASME2_VOCAB, .defaults = CASME2_DEFAULT,
     .col_subject = COL_SUBJECT, .col_clip = COL_FILENAME, .col_onset = COL_ONSET, .col_apex = COL_APEX,
     .col_offset = COL_OFFSET, .col_emotion = COL_EMOTION, .col_aus = COL_AUS, .subject = subject_casme2,
 };
-static const ds_format FORMAT_SAMM = {
+const ds_format DS_FORMAT_SAMM = {
     .name = "samm", .title = "SAMM", .vocab = SAMM_VOCAB, .defaults = SAMM_VOCAB,
     .col_subject = COL_SUBJECT, .col_clip = COL_FILENAME, .col_onset = COL_ONSET, .col_apex = COL_APEX,
     .col_offset = COL_OFFSET, .col_emotion = COL_EMOTION, .col_aus = COL_AUS, .subject = subject_samm,
@@ -381,7 +360,7 @@ static const ds_format FORMAT_SAMM = {
 /* DS_FMT_LENIENT_FRAMES: the corrections by rule (formats.h), then the common policy (frames_of_row: a missing
  * apex is spotted, or the midpoint under dataset.apex middle). An offset before the onset with a usable apex
  * becomes -1: dataset_check puts the last frame on disk there. */
-static int frames_lenient(loader *L, const char *file, int line, const char *id, const char *on_s, const char *ap_s,
+static int frames_lenient(ds_loader *L, const char *file, int line, const char *id, const char *on_s, const char *ap_s,
                           const char *off_s, int warn_no_apex, int *on, int *ap, int *off) {
     int a = 0, o = 0;
     int r_on = parse_frame(on_s, on), r_ap = parse_frame(ap_s, &a), r_off = parse_frame(off_s, &o);
@@ -410,27 +389,27 @@ static void repeated_clip(const dataset *d, char *out, size_t n, const char *sub
     }
 }
 
-static int read_sheet(loader *L, const ds_format *F, const char *root, const char *csv_path,
+int ds_read_sheet(ds_loader *L, const ds_format *F, const char *root, const char *csv_path,
                       const char *subject_prefix) {
     csv_table t;
     if (csv_read(&t, csv_path, L->err)) return -1;
-    const char *file = add_file(L, csv_path);
+    const char *file = ds_add_file(L, csv_path);
     if (!file) {
         csv_free(&t);
         return -1;
     }
     static const char *const NO_COLUMN[] = {"(none)", NULL};
-    col_spec cols[] = {{F->col_subject, 1, -1}, {F->col_clip, 1, -1}, {F->col_onset, 1, -1},
+    ds_col_spec cols[] = {{F->col_subject, 1, -1}, {F->col_clip, 1, -1}, {F->col_onset, 1, -1},
                        {F->col_apex ? F->col_apex : NO_COLUMN, F->col_apex != NULL, -1},
                        {F->col_offset, 1, -1},  {F->col_emotion, 1, -1},  {F->col_aus, 0, -1}};
     size_t hdr = 0;
-    if (find_header(L, &t, cols, sizeof cols / sizeof cols[0], &hdr)) {
+    if (ds_find_header(L, &t, cols, sizeof cols / sizeof cols[0], &hdr)) {
         csv_free(&t);
         return -1;
     }
     const int lenient = (F->flags & DS_FMT_LENIENT_FRAMES) != 0;
     char vocab_text[512];
-    list_join(vocab_text, sizeof vocab_text, F->vocab);
+    ds_list_join(vocab_text, sizeof vocab_text, F->vocab);
     int rc = 0;
     size_t no_apex = 0;
     for (size_t r = hdr + 1; r < t.n && rc == 0; r++) {
@@ -471,12 +450,12 @@ static int read_sheet(loader *L, const ds_format *F, const char *root, const cha
         }
         const char *emo_f = csv_get(row, cols[5].col);
         char emo[64];
-        lower_trim(emo, sizeof emo, emo_f);
+        ds_lower_trim(emo, sizeof emo, emo_f);
         if ((F->flags & DS_FMT_MULTI_EMOTION_SKIP) && strpbrk(emo, "+,/&")) {
             problem(L, DS_WARNING, file, row->line, "%s: several emotions '%s': skipped", id, emo_f);
             continue;
         }
-        if (F->vocab && !in_list(F->vocab, emo)) {
+        if (F->vocab && !ds_in_list(F->vocab, emo)) {
             problem(L, DS_ERROR, file, row->line, "%s: unknown emotion '%s' (known: %s)", id, emo_f, vocab_text);
             continue;
         }
@@ -541,7 +520,7 @@ static int list_dirs(char ***out, size_t *n, const char *dir, int (*keep)(const 
     if (*n) qsort(*out, *n, sizeof **out, cmp_str); /* qsort(NULL, 0) is undefined */
     return 0;
 }
-static void free_list(char **v, size_t n) {
+void ds_free_list(char **v, size_t n) {
     for (size_t i = 0; i < n; i++) free(v[i]);
     free(v);
 }
@@ -557,39 +536,39 @@ static int smic_subject_name(const char *s) {
 static const csv_row *smic_find_row(const csv_table *t, size_t hdr, int col_subject, int col_clip, const char *subject,
                                     const char *clip_name) {
     char want[64];
-    lower_trim(want, sizeof want, subject);
+    ds_lower_trim(want, sizeof want, subject);
     for (size_t r = hdr + 1; r < t->n; r++) {
         const csv_row *row = &t->rows[r];
         char sj[64], cl[256];
-        lower_trim(sj, sizeof sj, csv_get(row, col_subject));
-        lower_trim(cl, sizeof cl, csv_get(row, col_clip));
+        ds_lower_trim(sj, sizeof sj, csv_get(row, col_subject));
+        ds_lower_trim(cl, sizeof cl, csv_get(row, col_clip));
         int subj_ok = !strcmp(sj, want) || (sj[0] != 's' && !strcmp(sj, want + 1));
         if (subj_ok && !strcasecmp(cl, clip_name)) return row;
     }
     return NULL;
 }
 
-static int read_smic(loader *L, const char *root, const char *csv_path, const char *subject_prefix) {
+int ds_read_smic(ds_loader *L, const char *root, const char *csv_path, const char *subject_prefix) {
     if (!ds_is_dir(root)) return mer_errf(L->err, "%s: SMIC root folder not found (dataset.root = the HS folder)", root);
     char **subjects = NULL;
     size_t ns = 0;
     if (list_dirs(&subjects, &ns, root, smic_subject_name, L->err)) return -1;
     if (ns == 0) {
-        free_list(subjects, ns);
+        ds_free_list(subjects, ns);
         return mer_errf(L->err, "%s: no subject folders s1, s2, ... (expected ROOT/s1/micro/negative/...)", root);
     }
     /* optional annotations: (subject, clip) -> onset, offset */
     csv_table t = {0};
     const char *file = NULL;
-    col_spec cols[] = {{COL_SUBJECT, 1, -1}, {COL_FILENAME, 1, -1}, {COL_ONSET, 1, -1}, {COL_OFFSET, 1, -1}};
+    ds_col_spec cols[] = {{COL_SUBJECT, 1, -1}, {COL_FILENAME, 1, -1}, {COL_ONSET, 1, -1}, {COL_OFFSET, 1, -1}};
     size_t hdr = 0;
     char *used = NULL;
     if (csv_path && *csv_path) {
-        if (csv_read(&t, csv_path, L->err) || !(file = add_file(L, csv_path)) ||
-            find_header(L, &t, cols, 4, &hdr) || !(used = calloc(t.n ? t.n : 1, 1))) {
+        if (csv_read(&t, csv_path, L->err) || !(file = ds_add_file(L, csv_path)) ||
+            ds_find_header(L, &t, cols, 4, &hdr) || !(used = calloc(t.n ? t.n : 1, 1))) {
             if (!used && file) mer_errf(L->err, "out of memory");
             csv_free(&t);
-            free_list(subjects, ns);
+            ds_free_list(subjects, ns);
             return -1;
         }
     }
@@ -661,7 +640,7 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
                 rc = add_sample(L, "smic", subject, clips[k], path, on, ap, off, SMIC_VOCAB[ci], SMIC_VOCAB[ci], "",
                                 file, line);
             }
-            free_list(clips, nc);
+            ds_free_list(clips, nc);
             free(cdir);
         }
     }
@@ -672,7 +651,7 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
                         csv_get(&t.rows[r], cols[0].col), csv_get(&t.rows[r], cols[1].col), root);
     free(used);
     csv_free(&t);
-    free_list(subjects, ns);
+    ds_free_list(subjects, ns);
     return rc;
 }
 
@@ -681,25 +660,25 @@ static int read_smic(loader *L, const char *root, const char *csv_path, const ch
 static const char *const COL_CLIP[] = {"clip", "path", "Filename", NULL};
 static const char *const COL_LABEL[] = {"label", "class", "emotion", "Estimated Emotion", NULL};
 
-static char *dirname_of(const char *path) {
+char *ds_dirname_of(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return xstrdup(".");
     if (slash == path) return xstrdup("/");
     return ds_strf("%.*s", (int)(slash - path), path);
 }
 
-static int read_manifest(loader *L, const char *root, const char *csv_path) {
+static int read_manifest(ds_loader *L, const char *root, const char *csv_path) {
     csv_table t;
     if (csv_read(&t, csv_path, L->err)) return -1;
-    const char *file = add_file(L, csv_path);
-    col_spec cols[] = {{COL_SUBJECT, 1, -1}, {COL_CLIP, 1, -1},   {COL_ONSET, 1, -1},
+    const char *file = ds_add_file(L, csv_path);
+    ds_col_spec cols[] = {{COL_SUBJECT, 1, -1}, {COL_CLIP, 1, -1},   {COL_ONSET, 1, -1},
                        {COL_APEX, 1, -1},    {COL_OFFSET, 1, -1}, {COL_LABEL, 1, -1}};
     size_t hdr = 0;
-    if (!file || find_header(L, &t, cols, 6, &hdr)) {
+    if (!file || ds_find_header(L, &t, cols, 6, &hdr)) {
         csv_free(&t);
         return -1;
     }
-    char *base = (root && *root) ? xstrdup(root) : dirname_of(csv_path);
+    char *base = (root && *root) ? xstrdup(root) : ds_dirname_of(csv_path);
     if (!base) {
         csv_free(&t);
         return mer_errf(L->err, "out of memory");
@@ -721,7 +700,7 @@ static int read_manifest(loader *L, const char *root, const char *csv_path) {
             continue;
         }
         char lab[64];
-        lower_trim(lab, sizeof lab, csv_get(row, cols[5].col));
+        ds_lower_trim(lab, sizeof lab, csv_get(row, cols[5].col));
         if (!*lab) {
             problem(L, DS_ERROR, file, row->line, "%s: empty label", id);
             continue;
@@ -737,213 +716,6 @@ static int read_manifest(loader *L, const char *root, const char *csv_path) {
     free(base);
     csv_free(&t);
     return rc;
-}
-
-/* ---- composites: MEGC2019 and dataset.format composite --------------------------------------------- */
-
-static const char *const COL_DATASET[] = {"dataset", "source", NULL};
-static const char *const COL_ROOT[] = {"root", "folder", NULL};
-static const char *const COL_ANNOT[] = {"annotations", "csv", "coding", NULL};
-static const char *const MEGC_CLASSES[] = {"negative", "positive", "surprise", NULL};
-
-typedef struct {
-    char name[32];     /* lower case */
-    char *root, *ann;  /* owned; ann "" = none */
-    const char *where; /* index CSV or "dataset.sources" */
-    int line;          /* index CSV line, or the entry's number in dataset.sources */
-} source_spec;
-
-/* The MEGC2019 class of (source, emotion), NULL when the mapping leaves it out. */
-static const char *megc_class(const char *source, const char *emotion) {
-    for (size_t m = 0; m < sizeof MEGC_MAP / sizeof MEGC_MAP[0]; m++)
-        if (!strcmp(MEGC_MAP[m].source, source) && !strcmp(MEGC_MAP[m].emotion, emotion)) return MEGC_MAP[m].cls;
-    const ds_format *F = ds_format_find(source);
-    for (size_t k = 0; F && F->megc[k]; k += 2)
-        if (!strcmp(F->megc[k], emotion)) return F->megc[k + 1];
-    return NULL;
-}
-
-/* dataset.class_map rule "[SOURCE:]EMOTION=CLASS" split into lower-case parts (source "" = any). */
-static void class_rule(const char *rule, char *src, char *emo, char *cls, size_t n) {
-    const char *eq = strchr(rule, '='), *colon = strchr(rule, ':');
-    if (!eq) eq = rule + strlen(rule);
-    if (colon && colon > eq) colon = NULL;
-    char part[256];
-    snprintf(part, sizeof part, "%.*s", colon ? (int)(colon - rule) : 0, rule);
-    lower_trim(src, n, part);
-    const char *e0 = colon ? colon + 1 : rule;
-    snprintf(part, sizeof part, "%.*s", (int)(eq - e0), e0);
-    lower_trim(emo, n, part);
-    lower_trim(cls, n, *eq ? eq + 1 : "");
-}
-
-/* The composite's class of (source, emotion): the first dataset.class_map rule naming the source, else the
- * first rule for any source, else (no rules at all) MEGC2019; NULL when unmapped. */
-static const char *composite_class(const mer_config *cfg, const char *source, const char *emotion, char *buf, size_t n) {
-    if (!cfg->dataset_class_map.n) return megc_class(source, emotion);
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < cfg->dataset_class_map.n; i++) {
-            char src[64], emo[64];
-            class_rule(cfg->dataset_class_map.v[i], src, emo, buf, n);
-            if (!strcmp(emo, emotion) && (pass ? !*src : !strcmp(src, source))) return buf;
-        }
-    return NULL;
-}
-
-/* Read every source, prefix its subjects ("casme2_sub01") and map its emotions to the composite's classes;
- * unmapped emotions keep their name (megc2019) or become "source:emotion" (composite), so finalize leaves
- * them out and counts them. megc2019 takes casme2, samm and smic only, with the fixed mapping. */
-static int read_sources(loader *L, source_spec *src, size_t n, int megc2019) {
-    const char *const *names = dataset_sources();
-    char known[256];
-    list_join(known, sizeof known, megc2019 ? (const char *const[]){"casme2", "samm", "smic", NULL} : names);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        source_spec *sp = &src[i];
-        const char *nm = sp->name;
-        int ok = in_list(names, nm) && (!megc2019 || !strcmp(nm, "casme2") || !strcmp(nm, "samm") || !strcmp(nm, "smic"));
-        int twice = 0;
-        for (size_t j = 0; j < i; j++) twice |= !strcmp(src[j].name, nm);
-        const int smic = !strcmp(nm, "smic");
-        if (!ok) {
-            rc = mer_errf(L->err, "%s:%d: dataset '%s' is not one of %s", sp->where, sp->line, nm, known);
-        } else if (twice) {
-            rc = mer_errf(L->err, "%s:%d: dataset '%s' listed twice", sp->where, sp->line, nm);
-        } else if (!smic && !*sp->ann) {
-            rc = mer_errf(L->err, "%s:%d: %s needs its annotations CSV", sp->where, sp->line, nm);
-        } else if (!smic && !ds_is_dir(sp->root)) {
-            rc = mer_errf(L->err, "%s:%d: %s root folder not found: %s", sp->where, sp->line, nm, sp->root);
-        } else {
-            size_t before = L->d->n;
-            char prefix[40];
-            snprintf(prefix, sizeof prefix, "%s_", nm);
-            const ds_format *F = !strcmp(nm, "casme2") ? &FORMAT_CASME2 : !strcmp(nm, "samm") ? &FORMAT_SAMM
-                                                                                          : ds_format_find(nm);
-            rc = smic ? read_smic(L, sp->root, sp->ann, prefix) : read_sheet(L, F, sp->root, sp->ann, prefix);
-            if (rc) mer_err_prefix(L->err, "%s:%d (%s)", sp->where, sp->line, nm);
-            for (size_t k = before; k < L->d->n && rc == 0; k++) {
-                ds_sample *s = &L->d->s[k];
-                char buf[64];
-                const char *cls = megc2019 ? megc_class(s->source, s->emotion)
-                                           : composite_class(L->cfg, s->source, s->emotion, buf, sizeof buf);
-                char *c = cls ? ds_strf("%s", cls) : megc2019 ? NULL : ds_strf("%s:%s", s->source, s->emotion);
-                if (!cls && megc2019) continue;
-                if (!c) {
-                    rc = mer_errf(L->err, "out of memory");
-                    break;
-                }
-                free(s->emotion);
-                s->emotion = c;
-            }
-        }
-    }
-    if (rc == 0 && n == 0) rc = mer_errf(L->err, "no sources (expected one per dataset: %s)", known);
-    return rc;
-}
-
-static void sources_free(source_spec *src, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(src[i].root);
-        free(src[i].ann);
-    }
-    free(src);
-}
-
-/* The index CSV (dataset,root,annotations; paths relative to its folder) as source specs. */
-static int index_sources(loader *L, const char *index_path, source_spec **out, size_t *n_out) {
-    *out = NULL;
-    *n_out = 0;
-    csv_table t;
-    if (csv_read(&t, index_path, L->err)) return -1;
-    const char *file = add_file(L, index_path);
-    col_spec cols[] = {{COL_DATASET, 1, -1}, {COL_ROOT, 1, -1}, {COL_ANNOT, 1, -1}};
-    size_t hdr = 0;
-    char *base = dirname_of(index_path);
-    source_spec *src = calloc(t.n ? t.n : 1, sizeof *src);
-    int rc = 0;
-    if (!file || !base || !src || find_header(L, &t, cols, 3, &hdr)) {
-        if (file && (!base || !src)) mer_errf(L->err, "out of memory");
-        rc = -1;
-    }
-    size_t n = 0;
-    for (size_t r = hdr + 1; r < t.n && rc == 0; r++) {
-        const csv_row *row = &t.rows[r];
-        if (csv_row_blank(row)) continue;
-        source_spec *sp = &src[n++];
-        lower_trim(sp->name, sizeof sp->name, csv_get(row, cols[0].col));
-        const char *rt = csv_get(row, cols[1].col), *an = csv_get(row, cols[2].col);
-        sp->root = rt[0] == '/' ? ds_strf("%s", rt) : ds_strf("%s/%s", base, rt);
-        sp->ann = !*an ? ds_strf("%s", "") : an[0] == '/' ? ds_strf("%s", an) : ds_strf("%s/%s", base, an);
-        sp->where = file;
-        sp->line = row->line;
-        if (!sp->root || !sp->ann) rc = mer_errf(L->err, "out of memory");
-    }
-    free(base);
-    csv_free(&t);
-    if (rc) {
-        sources_free(src, n);
-        return -1;
-    }
-    *out = src;
-    *n_out = n;
-    return 0;
-}
-
-/* dataset.sources entries "NAME:ROOT[:ANNOTATIONS]" as source specs (the line is the entry's number). */
-static int config_sources(loader *L, source_spec **out, size_t *n_out) {
-    const cfg_str_list *l = &L->cfg->dataset_sources;
-    source_spec *src = calloc(l->n ? l->n : 1, sizeof *src);
-    if (!src) return mer_errf(L->err, "out of memory");
-    for (size_t i = 0; i < l->n; i++) {
-        const char *v = l->v[i], *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        source_spec *sp = &src[i];
-        char nm[64];
-        snprintf(nm, sizeof nm, "%.*s", c1 ? (int)(c1 - v) : (int)strlen(v), v);
-        lower_trim(sp->name, sizeof sp->name, nm);
-        sp->root = c1 ? (c2 ? ds_strf("%.*s", (int)(c2 - c1 - 1), c1 + 1) : ds_strf("%s", c1 + 1)) : ds_strf("%s", "");
-        sp->ann = ds_strf("%s", c2 ? c2 + 1 : "");
-        sp->where = "dataset.sources";
-        sp->line = (int)i + 1;
-        if (!sp->root || !sp->ann) {
-            sources_free(src, i + 1);
-            return mer_errf(L->err, "out of memory");
-        }
-    }
-    *out = src;
-    *n_out = l->n;
-    return 0;
-}
-
-/* megc2019, or composite: the sources (dataset.sources, else the index CSV in dataset.annotations), then the
- * class set for finalize: dataset.class_map's classes in order of first appearance, else MEGC2019's. */
-static int read_composite(loader *L, int megc2019, const char *index_path, char ***classes, size_t *n_classes) {
-    source_spec *src = NULL;
-    size_t n = 0;
-    *classes = NULL;
-    *n_classes = 0;
-    const mer_config *cfg = L->cfg;
-    if (megc2019 && cfg->dataset_class_map.n)
-        return mer_errf(L->err, "dataset.class_map is for dataset.format composite (megc2019 maps as MEGC2019 does)");
-    int rc = !megc2019 && cfg->dataset_sources.n ? config_sources(L, &src, &n) : index_sources(L, index_path, &src, &n);
-    if (rc == 0) rc = read_sources(L, src, n, megc2019);
-    sources_free(src, n);
-    size_t nr = cfg->dataset_class_map.n, k = 0;
-    char **set = calloc((nr ? nr : 3) + 1, sizeof *set);
-    if (rc == 0 && !set) rc = mer_errf(L->err, "out of memory");
-    for (size_t i = 0; rc == 0 && i < (nr ? nr : 3); i++) {
-        char a[64], b[64], cls[64];
-        if (nr) class_rule(cfg->dataset_class_map.v[i], a, b, cls, sizeof cls);
-        else snprintf(cls, sizeof cls, "%s", MEGC_CLASSES[i]);
-        if (in_list((const char *const *)set, cls)) continue;
-        if (!(set[k++] = ds_strf("%s", cls))) rc = mer_errf(L->err, "out of memory");
-    }
-    if (rc) {
-        free_list(set, k);
-        return -1;
-    }
-    *classes = set;
-    *n_classes = k;
-    return 0;
 }
 
 /* ---- class set, min samples, labels, subjects ------------------------------------------------------ */
@@ -963,7 +735,7 @@ static int count_add(ds_count **v, size_t *n, const char *name, size_t k, mer_er
     return 0;
 }
 
-static int finalize(loader *L, const char *const *default_set, const char *const *vocab, const char *format) {
+static int finalize(ds_loader *L, const char *const *default_set, const char *const *vocab, const char *format) {
     dataset *d = L->d;
     const mer_config *cfg = L->cfg;
     /* the class set */
@@ -975,21 +747,21 @@ static int finalize(loader *L, const char *const *default_set, const char *const
         if (!set) return mer_errf(L->err, "out of memory");
         for (size_t i = 0; i < nset; i++) {
             char low[64];
-            lower_trim(low, sizeof low, cfg->dataset_classes.v[i]);
-            if (vocab && !in_list(vocab, low)) {
+            ds_lower_trim(low, sizeof low, cfg->dataset_classes.v[i]);
+            if (vocab && !ds_in_list(vocab, low)) {
                 char known[512];
-                list_join(known, sizeof known, vocab);
-                free_list(set, nset);
+                ds_list_join(known, sizeof known, vocab);
+                ds_free_list(set, nset);
                 return mer_errf(L->err, "dataset.classes: '%s' is not a %s class (known: %s)",
                                 cfg->dataset_classes.v[i], format, known);
             }
             for (size_t j = 0; j < i; j++)
                 if (set[j] && !strcmp(set[j], low)) {
-                    free_list(set, nset);
+                    ds_free_list(set, nset);
                     return mer_errf(L->err, "dataset.classes: '%s' listed twice", low);
                 }
             if (!(set[i] = xstrdup(low))) {
-                free_list(set, nset);
+                ds_free_list(set, nset);
                 return mer_errf(L->err, "out of memory");
             }
         }
@@ -999,7 +771,7 @@ static int finalize(loader *L, const char *const *default_set, const char *const
         if (!set) return mer_errf(L->err, "out of memory");
         for (size_t i = 0; i < nset; i++)
             if (!(set[i] = xstrdup(default_set[i]))) {
-                free_list(set, nset);
+                ds_free_list(set, nset);
                 return mer_errf(L->err, "out of memory");
             }
     } else { /* manifest: every label present, sorted */
@@ -1009,7 +781,7 @@ static int finalize(loader *L, const char *const *default_set, const char *const
             if (have) continue;
             char **p = realloc(set, (nset + 1) * sizeof *p);
             if (!p || !(p[nset] = xstrdup(d->s[i].emotion))) {
-                free_list(p ? p : set, nset);
+                ds_free_list(p ? p : set, nset);
                 return mer_errf(L->err, "out of memory");
             }
             set = p;
@@ -1020,7 +792,7 @@ static int finalize(loader *L, const char *const *default_set, const char *const
     /* counts per class of the set; the rest is "unused" */
     size_t *cnt = calloc(nset ? nset : 1, sizeof *cnt);
     if (!cnt) {
-        free_list(set, nset);
+        ds_free_list(set, nset);
         return mer_errf(L->err, "out of memory");
     }
     int rc = 0;
@@ -1072,7 +844,7 @@ static int finalize(loader *L, const char *const *default_set, const char *const
     d->n = w;
     free(remap);
     free(cnt);
-    free_list(set, nset);
+    ds_free_list(set, nset);
     if (rc) return rc;
     /* subjects */
     for (size_t i = 0; i < d->n; i++) {
@@ -1128,8 +900,8 @@ static int synth_prepare(const mer_config *cfg, const char *root, const char *cs
 /* The sheet format that dataset.format names (CASME II, SAMM and the newer datasets of formats.h). */
 static const ds_format *sheet_format(cfg_dataset_format format) {
     switch (format) {
-    case CFG_DATASET_CASME2: return &FORMAT_CASME2;
-    case CFG_DATASET_SAMM: return &FORMAT_SAMM;
+    case CFG_DATASET_CASME2: return &DS_FORMAT_CASME2;
+    case CFG_DATASET_SAMM: return &DS_FORMAT_SAMM;
     case CFG_DATASET_CASME3: return &DS_FORMAT_CASME3;
     case CFG_DATASET_CASME3C: return &DS_FORMAT_CASME3C;
     case CFG_DATASET_MMEW: return &DS_FORMAT_MMEW;
@@ -1140,7 +912,7 @@ static const ds_format *sheet_format(cfg_dataset_format format) {
 
 int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     memset(d, 0, sizeof *d);
-    loader L = {d, cfg, 0, 0, 0, err};
+    ds_loader L = {d, cfg, 0, 0, 0, err};
     d->apex_mode = cfg->dataset_apex;
     const cfg_dataset_format format = cfg->dataset_format;
     const char *fmt = cfg_enum_name(&CFG_DATASET_FORMATS, format);
@@ -1156,7 +928,7 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
     char **composite_classes = NULL;
     size_t n_composite_classes = 0;
     const ds_format *sheet = sheet_format(format);
-    ds_format synth_format = FORMAT_CASME2; /* synth is written in the CASME II layout */
+    ds_format synth_format = DS_FORMAT_CASME2; /* synth is written in the CASME II layout */
     synth_format.name = "synth";
     synth_format.vocab = synth_vocab;
     if (format == CFG_DATASET_SYNTH) sheet = &synth_format;
@@ -1189,14 +961,14 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
         if (!ds_is_dir(root)) {
             mer_errf(err, "%s: dataset root folder not found", root);
         } else {
-            rc = read_sheet(&L, sheet, root, csv, NULL);
+            rc = ds_read_sheet(&L, sheet, root, csv, NULL);
         }
         free(csv);
     } else if (format == CFG_DATASET_SMIC) {
         if (!*root) return mer_errf(err, "dataset.root is not set"), dataset_free(d), -1;
         vocab = SMIC_VOCAB;
         defaults = SMIC_VOCAB;
-        rc = read_smic(&L, root, ann, NULL);
+        rc = ds_read_smic(&L, root, ann, NULL);
     } else if (format == CFG_DATASET_MANIFEST) {
         if (!*ann) return mer_errf(err, "dataset.annotations is not set (the manifest CSV)"), dataset_free(d), -1;
         rc = read_manifest(&L, root, ann);
@@ -1205,13 +977,13 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
             return mer_errf(err, "dataset.annotations is not set (the index CSV: dataset,root,annotations)%s",
                             format == CFG_DATASET_COMPOSITE ? " and dataset.sources is empty" : ""),
                    dataset_free(d), -1;
-        rc = read_composite(&L, format == CFG_DATASET_MEGC2019, ann, &composite_classes, &n_composite_classes);
+        rc = ds_read_composite(&L, format == CFG_DATASET_MEGC2019, ann, &composite_classes, &n_composite_classes);
         defaults = vocab = (const char *const *)composite_classes;
     } else {
         mer_errf(err, "dataset.format '%s' is unknown", fmt);
     }
     if (rc == 0) rc = finalize(&L, defaults, vocab, fmt);
-    free_list(composite_classes, n_composite_classes);
+    ds_free_list(composite_classes, n_composite_classes);
     if (rc) {
         dataset_free(d);
         return -1;
@@ -1220,7 +992,7 @@ int dataset_load(dataset *d, const mer_config *cfg, mer_err *err) {
 }
 
 int dataset_check(dataset *d, mer_err *err) {
-    loader L = {d, NULL, d->n_problems, d->n_problems, d->n_files, err};
+    ds_loader L = {d, NULL, d->n_problems, d->n_problems, d->n_files, err};
     /* capacities are unknown for arrays built elsewhere: make grow() reallocate exactly */
     for (size_t i = 0; i < d->n; i++) {
         ds_sample *s = &d->s[i];
@@ -1362,15 +1134,15 @@ void dataset_free(dataset *d) {
     if (!d) return;
     for (size_t i = 0; i < d->n; i++) sample_free(&d->s[i]);
     free(d->s);
-    free_list(d->classes, d->n_classes);
-    free_list(d->subjects, d->n_subjects);
+    ds_free_list(d->classes, d->n_classes);
+    ds_free_list(d->subjects, d->n_subjects);
     for (size_t i = 0; i < d->n_problems; i++) free(d->problems[i].msg);
     free(d->problems);
     for (size_t i = 0; i < d->n_dropped; i++) free(d->dropped[i].name);
     free(d->dropped);
     for (size_t i = 0; i < d->n_unused; i++) free(d->unused[i].name);
     free(d->unused);
-    free_list(d->files, d->n_files);
+    ds_free_list(d->files, d->n_files);
     free(d->name);
     memset(d, 0, sizeof *d);
 }
