@@ -42,6 +42,7 @@ struct r18t {
     unit u[R18T_MAX_UNITS];
     block b[8];
     dnnl_memory_t x, pool_out, pool_ws, last_plain, gy_plain, dx_plain;
+    dnnl_primitive_desc_t pool_bwd; /* made with the forward as hint, added to the backward later */
     int dx_region;
     bind *binds;
     int n_binds, cap_binds;
@@ -222,12 +223,14 @@ done:
 }
 
 /* Append the backward of unit i: BN backward of diff (the gradient at bn_out; the fused ReLU's mask comes
- * from the workspace) into region rb, backward-weights (reordered and accumulated into dw_plain), and when
- * dsrc is given backward-data into it. */
-static int add_unit_backward(r18t *p, int i, dnnl_memory_t diff, int rb, dnnl_memory_t dsrc, mer_err *err) {
+ * from the workspace) into *dc in region rb, backward-weights (reordered and accumulated into dw_plain), and
+ * when dsrc is given backward-data into it. */
+static int add_unit_backward(r18t *p, int i, dnnl_memory_t diff, int rb, dnnl_memory_t *dc_out, dnnl_memory_t dsrc,
+                             mer_err *err) {
     unit *u = &p->u[i];
     dnnl_memory_t dc, dw;
     if (arena_mem(p, &dc, mem_md(u->c_out), rb, err) < 0) return -1;
+    if (dc_out) *dc_out = dc;
     /* oneDNN 2.6 asks for the shift in the backward too, though the gradients do not depend on it */
     const dnnl_exec_arg_t bn[10] = {{DNNL_ARG_SRC, u->c_out},         {DNNL_ARG_MEAN, u->mean},
                                     {DNNL_ARG_VARIANCE, u->var},      {DNNL_ARG_DIFF_DST, diff},
@@ -277,6 +280,7 @@ void r18t_free(r18t *p) {
         if (u->bwd_weights) dnnl_primitive_desc_destroy(u->bwd_weights);
         if (u->bn_bwd) dnnl_primitive_desc_destroy(u->bn_bwd);
     }
+    if (p->pool_bwd) dnnl_primitive_desc_destroy(p->pool_bwd);
     dn_seq_free(&p->seq);
     free(p->binds);
     free(p);
@@ -298,24 +302,19 @@ static int build(r18t *p, const r18t_unit *g, const int has_ds[8], float eps, me
     dnnl_pooling_desc_t pd_;
     DN_TRY(dnnl_pooling_forward_desc_init(&pd_, dnnl_forward_training, dnnl_pooling_max, smd, &pool_any, ps2, pk, pp, pp),
            "oneDNN pooling descriptor");
-    dnnl_primitive_desc_t pool_fwd, pool_bwd;
+    dnnl_primitive_desc_t pool_fwd;
     if (make_pd(p, &pool_fwd, &pd_, 0, 0, NULL, "oneDNN max pooling", err) < 0) return -1;
     const dnnl_memory_desc_t pool_md = *dn_pd_md(pool_fwd, dnnl_query_dst_md);
-    if (dnnl_pooling_backward_desc_init(&pd_, dnnl_pooling_max, smd, &pool_md, ps2, pk, pp, pp) != dnnl_success ||
-        make_pd(p, &pool_bwd, &pd_, 0, 0, pool_fwd, "oneDNN max pooling backward", err) < 0) {
-        dnnl_primitive_desc_destroy(pool_fwd);
-        return mer_errf(err, "oneDNN max pooling backward: not available");
-    }
-    if (arena_mem(p, &p->pool_out, &pool_md, PERSIST, err) < 0 ||
+    const dnnl_status_t pst = dnnl_pooling_backward_desc_init(&pd_, dnnl_pooling_max, smd, &pool_md, ps2, pk, pp, pp);
+    if ((pst != dnnl_success && dn_fail(err, pst, "oneDNN max pooling backward descriptor") < 0) ||
+        make_pd(p, &p->pool_bwd, &pd_, 0, 0, pool_fwd, "oneDNN max pooling backward", err) < 0 ||
+        arena_mem(p, &p->pool_out, &pool_md, PERSIST, err) < 0 ||
         arena_mem(p, &p->pool_ws, dn_pd_md(pool_fwd, dnnl_query_workspace_md), PERSIST, err) < 0) {
-        dnnl_primitive_desc_destroy(pool_fwd), dnnl_primitive_desc_destroy(pool_bwd);
+        dnnl_primitive_desc_destroy(pool_fwd);
         return -1;
     }
     const dnnl_exec_arg_t pa[3] = {{DNNL_ARG_SRC, p->u[0].bn_out}, {DNNL_ARG_DST, p->pool_out}, {DNNL_ARG_WORKSPACE, p->pool_ws}};
-    if (dn_seq_add(&p->seq, pool_fwd, pa, 3, err) < 0) {
-        dnnl_primitive_desc_destroy(pool_bwd);
-        return -1;
-    }
+    if (dn_seq_add(&p->seq, pool_fwd, pa, 3, err) < 0) return -1;
     dnnl_memory_t cur = p->pool_out;
     int k = 1, ok = 1;
     for (int i = 0; i < 8; i++) {
@@ -339,27 +338,19 @@ static int build(r18t *p, const r18t_unit *g, const int has_ds[8], float eps, me
         ok = 1;
     }
     if (ok && k != p->n_units) ok = 0, mer_errf(err, "oneDNN training: %d units given, %d used", p->n_units, k);
-    if (!ok) {
-        dnnl_primitive_desc_destroy(pool_bwd);
-        return -1;
-    }
+    if (!ok) return -1;
     const dnnl_memory_desc_t *omd = mem_md(cur);
     p->OH = (int)omd->dims[2], p->OW = (int)omd->dims[3];
     const dnnl_memory_desc_t plain = dn_md4(N, FEATURES, p->OH, p->OW, dnnl_nchw);
-    if (arena_mem(p, &p->last_plain, &plain, R_T, err) < 0 || add_reorder(p, p->last_plain, cur, 0, err) < 0) {
-        dnnl_primitive_desc_destroy(pool_bwd);
-        return -1;
-    }
+    if (arena_mem(p, &p->last_plain, &plain, R_T, err) < 0 || add_reorder(p, p->last_plain, cur, 0, err) < 0) return -1;
     p->n_fwd = p->seq.n_steps;
 
     /* backward: the gradient at layer4's output (plain, from the average pool's backward) into blocked R_A */
     int ra = R_A, rb = R_B, rc = R_C;
     dnnl_memory_t gy;
     if (arena_mem(p, &p->gy_plain, &plain, R_B, err) < 0 || arena_mem(p, &gy, omd, R_A, err) < 0 ||
-        add_reorder(p, gy, p->gy_plain, 0, err) < 0) {
-        dnnl_primitive_desc_destroy(pool_bwd);
+        add_reorder(p, gy, p->gy_plain, 0, err) < 0)
         return -1;
-    }
     for (int i = 7; i >= 0; i--) {
         const block *b = &p->b[i];
         ok = 0;
@@ -367,10 +358,10 @@ static int build(r18t *p, const r18t_unit *g, const int has_ds[8], float eps, me
         /* gy (ra): at the block output -> at the residual sum, which both branches receive */
         dnnl_memory_t da1, dx1, dx2 = gy;
         if (add_relu_backward(p, gy, b->out, err) < 0 || arena_mem(p, &da1, mem_md(p->u[c1].bn_out), rc, err) < 0 ||
-            add_unit_backward(p, c2, gy, rb, da1, err) < 0 || arena_mem(p, &dx1, mem_md(b->in), rc, err) < 0 ||
-            add_unit_backward(p, c1, da1, rb, dx1, err) < 0)
+            add_unit_backward(p, c2, gy, rb, NULL, da1, err) < 0 || arena_mem(p, &dx1, mem_md(b->in), rc, err) < 0 ||
+            add_unit_backward(p, c1, da1, rb, NULL, dx1, err) < 0)
             break;
-        if (b->has_ds && (arena_mem(p, &dx2, mem_md(b->in), ra, err) < 0 || add_unit_backward(p, ds, gy, rb, dx2, err) < 0))
+        if (b->has_ds && (arena_mem(p, &dx2, mem_md(b->in), ra, err) < 0 || add_unit_backward(p, ds, gy, rb, NULL, dx2, err) < 0))
             break;
         if (add_sum(p, dx1, dx1, dx2, 0, err) < 0) break;
         gy = dx1;
@@ -378,18 +369,14 @@ static int build(r18t *p, const r18t_unit *g, const int has_ds[8], float eps, me
         ra = rc, rc = rb, rb = t;
         ok = 1;
     }
-    if (!ok) {
-        dnnl_primitive_desc_destroy(pool_bwd);
-        return -1;
-    }
+    if (!ok) return -1;
     /* stem: max pool backward (ra holds the gradient at its output), then BN+ReLU and weights */
-    dnnl_memory_t dstem;
-    if (arena_mem(p, &dstem, smd, rb, err) < 0) {
-        dnnl_primitive_desc_destroy(pool_bwd);
-        return -1;
-    }
+    dnnl_memory_t dstem, dc0;
+    if (arena_mem(p, &dstem, smd, rb, err) < 0) return -1;
     const dnnl_exec_arg_t pb[3] = {{DNNL_ARG_DIFF_DST, gy}, {DNNL_ARG_WORKSPACE, p->pool_ws}, {DNNL_ARG_DIFF_SRC, dstem}};
-    if (dn_seq_add(&p->seq, pool_bwd, pb, 3, err) < 0 || add_unit_backward(p, 0, dstem, rc, NULL, err) < 0) return -1;
+    const dnnl_primitive_desc_t pool_bwd = p->pool_bwd;
+    p->pool_bwd = NULL;
+    if (dn_seq_add(&p->seq, pool_bwd, pb, 3, err) < 0 || add_unit_backward(p, 0, dstem, rc, &dc0, NULL, err) < 0) return -1;
     p->n_bwd = p->seq.n_steps;
     /* dx only on request: the stem's backward-data, into a plain buffer added to dx afterwards */
     dnnl_convolution_desc_t cd;
@@ -404,11 +391,6 @@ static int build(r18t *p, const r18t_unit *g, const int has_ds[8], float eps, me
     if (make_pd(p, &dpd, &cd, 0, 0, NULL, "oneDNN stem backward-data", err) < 0) return -1;
     if (arena_mem(p, &p->dx_plain, &x_md, ra, err) < 0 || arena_mem(p, &w0, dn_pd_md(dpd, dnnl_query_weights_md), R_T, err) < 0 ||
         add_reorder(p, w0, p->u[0].w_plain, 0, err) < 0) {
-        dnnl_primitive_desc_destroy(dpd);
-        return -1;
-    }
-    dnnl_memory_t dc0;
-    if (arena_mem(p, &dc0, mem_md(p->u[0].c_out), rc, err) < 0) { /* the BN backward's output above */
         dnnl_primitive_desc_destroy(dpd);
         return -1;
     }
