@@ -307,6 +307,7 @@ static int init_points(report_point **out, char **ids, char **params, size_t n, 
     if (!p) return -1;
     *out = p;
     for (size_t i = 0; i < n; i++) {
+        p[i].lsh_empty = NAN;
         if (!(p[i].id = dup_str(ids[i], err)) || !(p[i].params = dup_str(params[i], err))) return -1;
         if (parse_params(&p[i], err) < 0) return -1;
     }
@@ -319,6 +320,35 @@ static int better(const report_point *a, const report_point *b) {
     if (a->accuracy != b->accuracy) return a->accuracy > b->accuracy;
     if (a->uf1 != b->uf1) return a->uf1 > b->uf1;
     return a->uar > b->uar;
+}
+
+/* /train_stats (optional): the mean share of empty LSH query rows of each point's train tasks. */
+static int read_train_stats(mer_report *r, hid_t f, mer_err *err) {
+    if (!h5_exists(f, "train_stats/point")) return 0;
+    int64_t *point = NULL;
+    double *share = NULL;
+    size_t d1[H5_MAX_DIMS], d2[H5_MAX_DIMS];
+    int nd1 = 0, nd2 = 0, rc = -1;
+    if (h5_read_i64(f, "train_stats/point", &point, &nd1, d1, err) < 0 ||
+        h5_read_f64(f, "train_stats/lsh_empty_share", &share, &nd2, d2, err) < 0)
+        goto done;
+    const size_t n = nd1 ? d1[0] : 1;
+    if ((nd2 ? d2[0] : 1) != n) {
+        mer_errf(err, "/train_stats: columns have different lengths");
+        goto done;
+    }
+    for (size_t p = 0; p < r->n_points; p++) {
+        double sum = 0;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (point[i] == (int64_t)p && isfinite(share[i])) sum += share[i], k++;
+        if (k) r->points[p].lsh_empty = sum / (double)k, r->has_lsh_stats = 1;
+    }
+    rc = 0;
+done:
+    free(point);
+    free(share);
+    return rc;
 }
 
 static int read_tasks(mer_report *r, hid_t f, mer_err *err) {
@@ -618,7 +648,7 @@ int report_load(mer_report *r, const char *path, mer_err *err) {
         if (read_rows(&r->oracle_rows, f, "oracle", r->n_points, r->n_classes, err) < 0) goto done;
         if (compute_points(r->oracle, r->n_points, &r->oracle_rows, r->n_classes, err) < 0) goto done;
     }
-    if (read_tasks(r, f, err) < 0 || check_metrics(r, f, err) < 0) goto done;
+    if (read_tasks(r, f, err) < 0 || read_train_stats(r, f, err) < 0 || check_metrics(r, f, err) < 0) goto done;
     for (size_t p = 0; p < r->n_points; p++)
         if (r->points[p].n_seeds == 0 &&
             add_warning(r, err, "point %s (%s) has no predictions", r->points[p].id, r->points[p].params) < 0)

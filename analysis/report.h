@@ -54,6 +54,8 @@ typedef struct {
     size_t n_subjects;
     size_t n_failed;         /* failed tasks whose /tasks/point names this point (0 if the column is absent) */
     report_subset *per_dataset; /* [mer_report.n_datasets], NULL when the run is not a composite */
+    double lsh_empty;        /* mean share of empty LSH query rows in training over its train tasks
+                              * (/train_stats; NAN when none recorded one) */
 } report_point;
 
 typedef struct {
@@ -92,6 +94,7 @@ typedef struct {
     size_t n_tasks;          /* rows of /tasks (0 if absent) */
     report_rows rows;        /* /predictions */
     report_rows oracle_rows; /* /oracle (n = 0 when absent) */
+    int has_lsh_stats;       /* some point has lsh_empty */
     char **warnings;         /* consistency problems found while loading */
     size_t n_warnings;
 } mer_report;

@@ -161,7 +161,8 @@ static int better_acc(const report_point *a, const report_point *b) {
 /* ---- Markdown ------------------------------------------------------------------------------ */
 
 static int md_points_table(FILE *f, const mer_report *r, const report_point *pts, int leaky, mer_err *err) {
-    tbl t = {.cols = 10 + r->n_sweep_keys};
+    const int lsh = r->has_lsh_stats && !leaky; /* a training statistic: the same for the oracle rows */
+    tbl t = {.cols = 10 + r->n_sweep_keys + (size_t)lsh};
     char a[64], b[64], c[64];
     int rc = -1;
     if (tbl_add(&t, err, "%s", leaky ? "LEAKY" : "") < 0 || tbl_add(&t, err, "point") < 0) goto done;
@@ -169,7 +170,8 @@ static int md_points_table(FILE *f, const mer_report *r, const report_point *pts
         if (tbl_add(&t, err, "%s", r->sweep_keys[k]) < 0) goto done;
     if (tbl_add(&t, err, "%saccuracy %%", leaky ? "LEAKY " : "") < 0 || tbl_add(&t, err, "%sUF1", leaky ? "LEAKY " : "") < 0 ||
         tbl_add(&t, err, "%sUAR", leaky ? "LEAKY " : "") < 0 || tbl_add(&t, err, "n") < 0 || tbl_add(&t, err, "folds") < 0 ||
-        tbl_add(&t, err, "seeds") < 0 || tbl_add(&t, err, "failed") < 0 || tbl_add(&t, err, "classes in UF1/UAR") < 0)
+        tbl_add(&t, err, "seeds") < 0 || tbl_add(&t, err, "failed") < 0 || tbl_add(&t, err, "classes in UF1/UAR") < 0 ||
+        (lsh && tbl_add(&t, err, "empty LSH rows %%") < 0))
         goto done;
     for (size_t p = 0; p < r->n_points; p++) {
         const report_point *pt = &pts[p];
@@ -186,7 +188,8 @@ static int md_points_table(FILE *f, const mer_report *r, const report_point *pts
             tbl_add(&t, err, "%s", pm(c, sizeof c, pt->uar, pt->uar_std, pt->n_seeds, 1, 4)) < 0 ||
             tbl_add(&t, err, "%" PRId64, pt->n) < 0 || tbl_add(&t, err, "%zu", pt->n_folds) < 0 ||
             tbl_add(&t, err, "%zu", pt->n_seeds) < 0 || tbl_add(&t, err, "%zu", pt->n_failed) < 0 ||
-            tbl_add(&t, err, "%d/%d", pooled.n_f1_classes, pooled.n_uar_classes) < 0)
+            tbl_add(&t, err, "%d/%d", pooled.n_f1_classes, pooled.n_uar_classes) < 0 ||
+            (lsh && tbl_add(&t, err, "%s", num(a, sizeof a, pt->lsh_empty, 100, 1)) < 0))
             goto done;
     }
     tbl_print(f, &t);
@@ -389,6 +392,10 @@ int report_write_md(FILE *f, const mer_report *r, const char *plot_dir, mer_err 
     if (md_points_table(f, r, r->points, 0, err) < 0) return -1;
     if (r->best >= 0) fprintf(f, "`*` = best point (highest mean accuracy; ties broken by UF1, then UAR)\n\n");
     if (r->n_datasets && md_per_dataset(f, r, err) < 0) return -1;
+    if (r->has_lsh_stats)
+        fprintf(f, "empty LSH rows = share of attention query rows whose bucket held no key (model.attention.normalize: "
+                   "no other frame's key) during training, mean over folds and seeds (patent form: a zero attention row; normalize: the frame "
+                   "attends only to itself)\n\n");
     if (r->n_sweep_keys) {
         fprintf(f, "## Sweep tables\n\n");
         for (size_t k = 0; k < r->n_sweep_keys; k++)
@@ -525,7 +532,9 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
     }
     fprintf(f, ",\n     \"n\": %" PRId64 ", \"n_folds\": %zu, \"n_seeds\": %zu, \"failed_tasks\": %zu,\n", pt->n,
             pt->n_folds, pt->n_seeds, pt->n_failed);
-    fputs("     \"accuracy\": ", f);
+    fputs("     \"lsh_empty_query_share\": ", f);
+    json_num(f, leaky ? NAN : pt->lsh_empty);
+    fputs(", \"accuracy\": ", f);
     json_num(f, pt->accuracy);
     fputs(", \"accuracy_std\": ", f);
     json_num(f, pt->accuracy_std);

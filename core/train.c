@@ -337,6 +337,22 @@ void train_standardize_apply(float *X, size_t n_rows, int D, const double *mean,
         for (int d = 0; d < D; d++) X[r * (size_t)D + d] = (float)((X[r * (size_t)D + d] - mean[d]) / sd[d]);
 }
 
+void train_subtract_reference(float *X, size_t n, int T, int D, const float *ref) {
+    for (size_t i = 0; i < n; i++) {
+        float *x = X + i * (size_t)T * D;
+        for (int d = 0; d < D; d++) {
+            double r = 0.0;
+            if (ref)
+                r = ref[i * (size_t)D + d];
+            else {
+                for (int t = 0; t < T; t++) r += x[(size_t)t * D + d];
+                r /= T;
+            }
+            for (int t = 0; t < T; t++) x[(size_t)t * D + d] = (float)(x[(size_t)t * D + d] - r);
+        }
+    }
+}
+
 typedef struct {
     uint64_t h;
     const char *subject;

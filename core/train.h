@@ -136,6 +136,11 @@ int train_standardize(float *X, size_t n_rows, int D, const uint8_t *train_mask,
                       double *sd_out, mer_err *err);
 void train_standardize_apply(float *X, size_t n_rows, int D, const double *mean, const double *sd);
 
+/* Identity-free head inputs: from the T rows of every sample of X (n, T, D) subtract ref (n, D), the
+ * sample's onset-frame features, or (ref NULL) the sample's mean over its T rows. What is constant within
+ * a clip (who the person is, the lighting) cancels; what changes between frames remains. */
+void train_subtract_reference(float *X, size_t n, int T, int D, const float *ref);
+
 /* Inner validation: round(frac x n) of the n distinct subjects among the samples with outer_train set,
  * at least 1 and at most n - 1 (n >= 2), chosen by ranking the subjects by a hash of (seed, subject):
  * deterministic, never a split without training or validation subjects; with one subject val is empty.

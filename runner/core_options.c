@@ -135,6 +135,7 @@ lsh_head_options options_head(const mer_config *cfg) {
     o.d = cfg->attn_d;
     o.hidden = cfg->head_hidden;
     o.dropout = (float)cfg->head_dropout;
+    o.normalize = cfg->attn_normalize;
     return o;
 }
 

@@ -12,11 +12,17 @@
  *             finetune: the prepared network input itself (the backbone is trained in TRAIN);
  *             model.backbone.kind lbptop: the LBP-TOP histogram of the T prepared frames (grey, BT.601) as
  *             one row (core/baseline/lbptop.h).
- *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) (frozen),
- *             /feat f32 (n, 1, D) (lbptop: D = lbptop_feature_len) or /x f32 (n, T, 3*S*S) (finetune: each
- *             frame (3, S, S), normalised as the backbone takes it).
+ *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) and
+ *             /onset_feat f32 (n, 512) (frozen: the onset frame's features too, for model.head.features),
+ *             /feat f32 (n, 1, D) (lbptop: D = lbptop_feature_len) or /x f32 (n, T, 3*S*S) and /x_onset
+ *             (n, 3*S*S) (finetune and bn_stats adapt_train: each frame (3, S, S), normalised as the backbone
+ *             takes it).
+ *             bn_stats adapt: one task over all samples re-estimates the BatchNorm statistics on every
+ *             sample's frames (resnet18_adapt_bn, transductive but label-free) before any feature.
  *   TRAIN     one LOSO (or k-fold) fold per task, on the training subjects, evaluated on the held-out subject:
- *             frozen: the LSH attention head (core/models/lsh_head.h) on the cached features;
+ *             frozen: the LSH attention head (core/models/lsh_head.h) on the cached features (bn_stats
+ *             adapt_train: first this fold's BatchNorm statistics from its training subjects and every sample's
+ *             features; model.head.features: minus the onset frame's or the mean features, then standardised);
  *             finetune: ResNet-18 + head end to end (core/models/recnet.h); lbptop: a multinomial logistic
  *             regression on the standardised histograms (train_linear, core/train.h); all with the train.*
  *             optimiser settings.
@@ -181,8 +187,12 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     if (t->kind == STAGE_PREP) return 0.05 * n;
     if (t->kind == STAGE_FEATURES && is_lbptop(c)) /* ~3 planes x 8 bilinear samples x 10 flops per voxel */
         return n * n_factors(c) * c->prep_size * c->prep_size * 240.0 / 1e9;
+    /* the adaptation pass: 17 partial forward passes, about 9 full ones, on the slower reference path */
+    const double adapt_passes = 12, fwd = resnet18_forward_macs(c->prep_size, c->prep_size, 0);
     if (t->kind == STAGE_FEATURES) {
-        double macs = resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * n;
+        double macs = fwd * (n_factors(c) + 1) * n;
+        if (c->model_bn_stats == CFG_BN_STATS_ADAPT) macs *= 1 + adapt_passes;
+        if (c->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN) macs = 0;
         double flow = 0;
         if (c->model_input == CFG_MODEL_INPUT_FLOW) /* TV-L1 at the defaults: ~3.5 us per pixel (64-112 px) */
             flow = 3.5e-6 * c->prep_size * c->prep_size * (c->flow_warps / 5.0) * n_factors(c) * n;
@@ -194,8 +204,11 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
         return c->train_epochs * n_train * (double)lbptop_feature_len(&lo) * (double)plan->samples.n_classes * 4 / 1e9;
     }
     double per = (double)n_factors(c) * (512.0 * 3 * c->attn_d + (512.0 + c->attn_d) * c->head_hidden) * 6;
-    if (is_finetune(c)) per += resnet18_forward_macs(c->prep_size, c->prep_size, 0) * n_factors(c) * 6;
-    return c->train_epochs * n_train * per / 10e9;
+    if (is_finetune(c)) per += fwd * n_factors(c) * 6;
+    double extra = 0; /* adapt_train: this fold's adaptation on its training samples, then every feature */
+    if (c->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN)
+        extra = fwd * 2 / 40e9 * (n_train * n_factors(c) * adapt_passes + (double)plan->samples.n * (n_factors(c) + 1));
+    return c->train_epochs * n_train * per / 10e9 + extra;
 }
 
 /* ---- PREP ---------------------------------------------------------------------------------------- */
@@ -306,8 +319,9 @@ int pipeline_backbone_create(resnet18 **net, int *normalize, const mer_config *c
         }
         return 0;
     }
-    static const char *const keys[] = {"model.backbone"};
-    char *text = config_to_string(cfg, keys, 1);
+    /* not bn_stats: adapting the statistics must not change the random weights they are adapted for */
+    static const char *const keys[] = {"model.backbone.mode", "model.backbone.weights"};
+    char *text = config_to_string(cfg, keys, 2);
     if (!text) {
         resnet18_free(*net);
         *net = NULL;
@@ -326,7 +340,7 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     pf->mag = mag;
     pf->net = net;
     pf->normalize = normalize;
-    pf->finetune = is_finetune(cfg);
+    pf->inputs_only = is_finetune(cfg) || cfg->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN;
     pf->lbptop = is_lbptop(cfg);
     pf->lbp = options_lbptop(cfg);
     pf->S = cfg->prep_size;
@@ -343,14 +357,17 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     }
     const size_t frame_floats = (size_t)3 * pf->S * pf->S;
     pf->R = pf->lbptop ? 1 : (size_t)pf->T;
-    pf->D = pf->lbptop ? lbptop_feature_len(&pf->lbp) : pf->finetune ? frame_floats : RESNET18_FEATURES;
+    pf->D = pf->lbptop ? lbptop_feature_len(&pf->lbp) : pf->inputs_only ? frame_floats : RESNET18_FEATURES;
     pf->frames = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->frames, err);
-    pf->x = mer_malloc((size_t)pf->T * frame_floats * sizeof *pf->x, err);
+    pf->x = mer_malloc(((size_t)pf->T + 1) * frame_floats * sizeof *pf->x, err);
     pf->onset_f = mer_malloc(frame_floats * sizeof *pf->onset_f, err);
     pf->apex_f = mer_malloc(frame_floats * sizeof *pf->apex_f, err);
-    if (!pf->frames || !pf->x || !pf->onset_f || !pf->apex_f || (!pf->finetune && !pf->lbptop && !net) ||
+    pf->ff = mer_malloc(((size_t)pf->T + 1) * RESNET18_FEATURES * sizeof *pf->ff, err);
+    pf->onset = mer_malloc(pf->D * sizeof *pf->onset, err);
+    if (!pf->frames || !pf->x || !pf->onset_f || !pf->apex_f || !pf->ff || !pf->onset ||
+        (!pf->inputs_only && !pf->lbptop && !net) ||
         (pf->method == MAGNIFY_NETWORK && !mag)) {
-        if (pf->frames && pf->x && pf->onset_f && pf->apex_f)
+        if (pf->frames && pf->x && pf->onset_f && pf->apex_f && pf->ff && pf->onset)
             mer_errf(err, "the features stage lacks its backbone or MagNet");
         pipeline_features_free(pf);
         return -1;
@@ -364,8 +381,9 @@ int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err
     resnet18 *net = NULL;
     int normalize = cfg->model_backbone_weights[0] != 0;
     if (magnify_load_model(&mag, &mo, err) < 0) return -1;
-    /* finetune: the inputs only, the backbone is trained per fold in TRAIN */
-    if (!is_finetune(cfg) && !is_lbptop(cfg) && pipeline_backbone_create(&net, &normalize, cfg, NULL, err) < 0) {
+    /* finetune, adapt_train: the inputs only, the backbone is trained / adapted per fold in TRAIN */
+    if (!is_finetune(cfg) && !is_lbptop(cfg) && cfg->model_bn_stats != CFG_BN_STATS_ADAPT_TRAIN &&
+        pipeline_backbone_create(&net, &normalize, cfg, NULL, err) < 0) {
         magnify_model_free(mag);
         return -1;
     }
@@ -380,10 +398,12 @@ void pipeline_features_free(pipeline_features *pf) {
     free(pf->x);
     free(pf->onset_f);
     free(pf->apex_f);
+    free(pf->ff);
+    free(pf->onset);
     memset(pf, 0, sizeof *pf);
 }
 
-int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err) {
+int pipeline_features_input(pipeline_features *pf, const prep_result *r, mer_err *err) {
     const int S = pf->S;
     uint8_t *onset = NULL, *apex = NULL;
     int ok = r->onset.w == S && r->onset.h == S && r->apex.w == S && r->apex.h == S;
@@ -398,41 +418,73 @@ int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r
                 pf->onset_f[(size_t)c * S * S + k] = onset[(size_t)k * 3 + c] / 255.0f;
                 pf->apex_f[(size_t)c * S * S + k] = apex[(size_t)k * 3 + c] / 255.0f;
             }
-        if (pf->input != INPUT_FLOW)
+        float *x_onset = pf->x + (size_t)pf->T * 3 * S * S; /* the onset frame's input (head.features) */
+        if (pf->input != INPUT_FLOW) {
             recnet_prepare_input(pf->x, pf->frames, pf->onset_f, 1, pf->T, S, S, pf->input, pf->normalize);
-        else
+            recnet_prepare_input(x_onset, pf->onset_f, pf->onset_f, 1, 1, S, S, pf->input, pf->normalize);
+        } else {
             ok = recnet_prepare_flow(pf->x, pf->T == 1 ? pf->apex_f : pf->frames, pf->onset_f, 1, pf->T, S, S,
                                      &pf->flow, pf->normalize, err) == 0;
+            memset(x_onset, 0, sizeof(float) * 3 * S * S); /* the onset's flow to itself: none */
+        }
     }
     free(onset);
     free(apex);
-    if (!ok) return -1;
+    return ok ? 0 : -1;
+}
+
+int pipeline_features_forward(pipeline_features *pf, float *row, mer_err *err) {
+    const size_t TD = (size_t)pf->T * pf->D;
     if (pf->lbptop) { /* LBP codes compare grey values; frames is free again: T*S*S of its floats */
-        lbptop_grey_from_planar_rgb(pf->frames, pf->x, pf->T, S, S);
-        return lbptop_features(row, pf->frames, pf->T, S, S, &pf->lbp, err);
+        memset(pf->onset, 0, pf->D * sizeof *row); /* no onset row: head.features is for the network */
+        lbptop_grey_from_planar_rgb(pf->frames, pf->x, pf->T, pf->S, pf->S);
+        return lbptop_features(row, pf->frames, pf->T, pf->S, pf->S, &pf->lbp, err);
     }
-    if (pf->finetune) {
-        memcpy(row, pf->x, (size_t)pf->T * pf->D * sizeof *row);
+    if (pf->inputs_only) {
+        memcpy(row, pf->x, TD * sizeof *row);
+        memcpy(pf->onset, pf->x + TD, pf->D * sizeof *row);
         return 0;
     }
-    return resnet18_forward(pf->net, row, NULL, pf->x, pf->T, S, S, 0, err);
+    /* the T frames and the onset frame in one batch */
+    if (resnet18_forward(pf->net, pf->ff, NULL, pf->x, pf->T + 1, pf->S, pf->S, 0, err) < 0) return -1;
+    memcpy(row, pf->ff, TD * sizeof *row);
+    memcpy(pf->onset, pf->ff + TD, pf->D * sizeof *row);
+    return 0;
 }
+
+int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err) {
+    return pipeline_features_input(pf, r, err) < 0 ? -1 : pipeline_features_forward(pf, row, err);
+}
+
+static int task_should_stop(const void *ctx) { return stage_should_stop(ctx); }
+
+/* Images per chunk of the BatchNorm adaptation pass (fixed: the statistics depend on it by rounding only,
+ * but a fixed value keeps them bit-identical everywhere). */
+#define ADAPT_CHUNK 16
 
 static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex, const run_ctx *ctx,
                          mer_err *err) {
     const mer_plan *p = ctx->plan;
     pipeline_features pf;
     size_t cap = t->sample_end - t->sample_begin, n = 0;
-    float *feat = NULL;
+    float *feat = NULL, *onset_feat = NULL, *xs = NULL, *xon = NULL;
     int64_t *index = NULL;
     const char **ids = NULL;
     int rc = -1;
+    /* bn_stats adapt: every sample's network input (its T frames in xs, its onset frame in xon) is kept for
+     * the adaptation pass before any feature is computed */
+    const int adapt = t->cfg->model_bn_stats == CFG_BN_STATS_ADAPT && !is_lbptop(t->cfg);
     if (pipeline_features_open(&pf, t->cfg, err) < 0) return -1;
-    const size_t row = pf.R * pf.D;
+    const size_t row = pf.R * pf.D, frame = (size_t)3 * pf.S * pf.S;
     feat = mer_malloc(cap * row * sizeof *feat, err);
+    onset_feat = mer_malloc(cap * pf.D * sizeof *onset_feat, err);
+    if (adapt) {
+        xs = mer_malloc(cap * (size_t)pf.T * frame * sizeof *xs, err);
+        xon = mer_malloc(cap * frame * sizeof *xon, err);
+    }
     index = mer_calloc(cap, sizeof *index, err);
     ids = mer_calloc(cap, sizeof *ids, err);
-    if (!feat || !index || !ids) goto done;
+    if (!feat || !onset_feat || (adapt && (!xs || !xon)) || !index || !ids) goto done;
     for (size_t i = t->sample_begin; i < t->sample_end; i++) {
         if (stage_should_stop(ctx)) {
             rc = STAGE_INTERRUPTED;
@@ -443,7 +495,14 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         int found = read_prep(&r, t, i, ctx, err);
         if (found < 0) goto done;
         if (!found) continue; /* failed in PREP: excluded */
-        int bad = pipeline_features_of(&pf, feat + n * row, &r, err) < 0;
+        int bad = pipeline_features_input(&pf, &r, err) < 0;
+        if (!bad && adapt) {
+            memcpy(xs + n * (size_t)pf.T * frame, pf.x, (size_t)pf.T * frame * sizeof *xs);
+            memcpy(xon + n * frame, pf.x + (size_t)pf.T * frame, frame * sizeof *xs);
+        } else if (!bad) {
+            bad = pipeline_features_forward(&pf, feat + n * row, err) < 0;
+            memcpy(onset_feat + n * pf.D, pf.onset, pf.D * sizeof *onset_feat);
+        }
         prep_result_free(&r);
         if (bad) {
             mer_err_prefix(err, "sample %s", p->samples.id[i]);
@@ -453,16 +512,33 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
         ids[n] = p->samples.id[i];
         n++;
     }
-    size_t dims[3] = {n, pf.R, pf.D};
+    if (adapt && n > 0) { /* AdaBN on every sample's frames (not the onset frames), then the features */
+        int a = resnet18_adapt_bn(pf.net, xs, n * (size_t)pf.T, pf.S, pf.S, ADAPT_CHUNK, task_should_stop, ctx, err);
+        if (a) {
+            rc = a < 0 ? -1 : STAGE_INTERRUPTED;
+            goto done;
+        }
+        for (size_t k = 0; k < n; k++) {
+            memcpy(pf.x, xs + k * (size_t)pf.T * frame, (size_t)pf.T * frame * sizeof *xs);
+            memcpy(pf.x + (size_t)pf.T * frame, xon + k * frame, frame * sizeof *xs);
+            if (pipeline_features_forward(&pf, feat + k * row, err) < 0) goto done;
+            memcpy(onset_feat + k * pf.D, pf.onset, pf.D * sizeof *onset_feat);
+        }
+    }
+    size_t dims[3] = {n, pf.R, pf.D}, dims_on[2] = {n, pf.D};
     size_t nf = (size_t)pf.T;
     rc = h5_write_i64(out, "index", index, 1, &n, err) || h5_write_strs(out, "sample", ids, n, err) ||
-                 h5_write_f32(out, pf.finetune ? "x" : "feat", feat, 3, dims, err) ||
+                 h5_write_f32(out, pf.inputs_only ? "x" : "feat", feat, 3, dims, err) ||
+                 h5_write_f32(out, pf.inputs_only ? "x_onset" : "onset_feat", onset_feat, 2, dims_on, err) ||
                  h5_write_f64(out, "factors", pf.factors, 1, &nf, err)
              ? -1
              : 0;
 done:
     pipeline_features_free(&pf);
     free(feat);
+    free(onset_feat);
+    free(xs);
+    free(xon);
     free(index);
     free(ids);
     return rc;
@@ -481,7 +557,8 @@ static void feature_set_free(feature_set *fs) {
     free(fs->have);
 }
 
-/* Every sample's rows from the FEATURES files: dataset `name` ("feat", or "x" with finetune). */
+/* Every sample's rows from the FEATURES files: dataset `name` ("feat", or "x" with finetune and
+ * adapt_train; a 2-D dataset such as "onset_feat" or "x_onset" is read as T = 1). */
 static int gather_features(feature_set *fs, const char *name, const mer_task *t, const size_t *ex, size_t n_ex,
                            const run_ctx *ctx, mer_err *err) {
     const mer_plan *p = ctx->plan;
@@ -500,8 +577,14 @@ static int gather_features(feature_set *fs, const char *name, const mer_task *t,
         float *v = NULL;
         size_t di[H5_MAX_DIMS], dv[H5_MAX_DIMS];
         int nd = 0;
-        int rc = h5_read_i64(f, "index", &index, NULL, di, err) || h5_read_f32(f, name, &v, &nd, dv, err) ? -1 : 0;
+        int rc = 0;
+        if (!h5_exists(f, name)) /* files of a FEATURES task cached by an older mer */
+            rc = mer_errf(err, "%s has no '%s' (written by an older mer: delete %s/tasks/features/ to recompute)",
+                          path, name, p->output_dir);
+        else
+            rc = h5_read_i64(f, "index", &index, NULL, di, err) || h5_read_f32(f, name, &v, &nd, dv, err) ? -1 : 0;
         h5_close(f, NULL);
+        if (!rc && nd == 2) dv[2] = dv[1], dv[1] = 1, nd = 3;
         if (!rc && (nd != 3 || dv[0] != di[0] || (fs->X && ((int)dv[1] != fs->T || (int)dv[2] != fs->D))))
             rc = mer_errf(err, "%s: '%s' has an unexpected shape", path, name);
         if (!rc && !fs->X && dv[0] > 0) {
@@ -649,7 +732,51 @@ static int fit_linear(hid_t out, const train_options *to, const split *tr, const
     return rc;
 }
 
-static int task_should_stop(const void *ctx) { return stage_should_stop(ctx); }
+
+/* bn_stats adapt_train: fs holds every sample's frames (n, T, 3*S*S) and fo (if not NULL) its onset input
+ * (n, 1, 3*S*S). A frozen backbone (*net) gets BatchNorm statistics estimated on the frames of the samples
+ * in `fit` (the task's training subjects), then fs and fo are replaced by the features (n, T, 512),
+ * (n, 1, 512) of every sample. 1: interrupted. */
+static int adapt_fold_features(resnet18 **net, feature_set *fs, feature_set *fo, const uint8_t *fit,
+                               const mer_config *cfg, const run_ctx *ctx, mer_err *err) {
+    const size_t ns = ctx->plan->samples.n, frame = (size_t)fs->D, T = (size_t)fs->T;
+    const int S = cfg->prep_size;
+    if (frame != (size_t)3 * S * S) return mer_errf(err, "adapt_train: frames of %zu floats, expected 3x%dx%d", frame, S, S);
+    float *xs = NULL, *x = NULL, *ff = NULL, *F = NULL, *Fo = NULL;
+    int normalize, rc = -1;
+    size_t n_fit = 0;
+    for (size_t i = 0; i < ns; i++) n_fit += fit[i] != 0;
+    if (n_fit == 0) return mer_errf(err, "adapt_train: no training sample to adapt on");
+    if (pipeline_backbone_create(net, &normalize, cfg, NULL, err) < 0) return -1;
+    xs = mer_malloc(n_fit * T * frame * sizeof *xs, err);
+    x = mer_malloc((T + 1) * frame * sizeof *x, err);
+    ff = mer_malloc((T + 1) * RESNET18_FEATURES * sizeof *ff, err);
+    F = mer_calloc(ns * T * RESNET18_FEATURES, sizeof *F, err);
+    Fo = mer_calloc(ns * RESNET18_FEATURES, sizeof *Fo, err);
+    if (!xs || !x || !ff || !F || !Fo) goto done;
+    for (size_t i = 0, k = 0; i < ns; i++)
+        if (fit[i]) memcpy(xs + k++ * T * frame, fs->X + i * T * frame, T * frame * sizeof *xs);
+    rc = resnet18_adapt_bn(*net, xs, n_fit * T, S, S, ADAPT_CHUNK, task_should_stop, ctx, err);
+    for (size_t i = 0; rc == 0 && i < ns; i++) {
+        if (!fs->have[i]) continue;
+        memcpy(x, fs->X + i * T * frame, T * frame * sizeof *x);
+        if (fo) memcpy(x + T * frame, fo->X + i * frame, frame * sizeof *x);
+        else memset(x + T * frame, 0, frame * sizeof *x);
+        if (resnet18_forward(*net, ff, NULL, x, (int)T + 1, S, S, 0, err) < 0) {
+            rc = -1;
+            break;
+        }
+        memcpy(F + i * T * RESNET18_FEATURES, ff, T * RESNET18_FEATURES * sizeof *F);
+        memcpy(Fo + i * RESNET18_FEATURES, ff + T * RESNET18_FEATURES, RESNET18_FEATURES * sizeof *F);
+    }
+    if (rc == 0) {
+        free(fs->X), fs->X = F, fs->D = RESNET18_FEATURES, F = NULL;
+        if (fo) free(fo->X), fo->X = Fo, fo->D = RESNET18_FEATURES, Fo = NULL;
+    }
+done:
+    free(xs), free(x), free(ff), free(F), free(Fo);
+    return rc;
+}
 
 /* The final model trains for the median (the lower one of an even count) of the epochs its fold tasks selected
  * on their inner validation subjects; -1 when no fold selected one (then train.epochs). */
@@ -706,7 +833,10 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     const int final = t->fold < 0;
     const mer_fold *fold = final ? NULL : &p->folds[t->fold];
     const int C = (int)s->n_classes, finetune = is_finetune(cfg);
-    feature_set fs = {0};
+    const int adapt_train = cfg->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN;
+    const int minus_onset = cfg->head_features == CFG_HEAD_FEATURES_MINUS_ONSET;
+    feature_set fs = {0}, fo = {0}; /* fo: the onset frame's features (or inputs), minus_onset */
+    resnet18 *adapted = NULL;       /* adapt_train: this task's backbone, kept with a final model */
     split tr = {0}, va = {0}, te = {0};
     lsh_head *h = NULL;
     resnet18 *bb = NULL;
@@ -719,10 +849,24 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     uint8_t *is_test = mer_calloc(s->n, 1, err), *outer = mer_calloc(s->n, 1, err);
     uint8_t *in_train = mer_calloc(s->n, 1, err), *in_val = mer_calloc(s->n, 1, err);
     if (!is_test || !outer || !in_train || !in_val ||
-        gather_features(&fs, finetune ? "x" : "feat", t, ex, n_ex, ctx, err) < 0)
+        gather_features(&fs, finetune || adapt_train ? "x" : "feat", t, ex, n_ex, ctx, err) < 0 ||
+        (minus_onset && gather_features(&fo, adapt_train ? "x_onset" : "onset_feat", t, ex, n_ex, ctx, err) < 0))
         goto done;
     for (size_t k = 0; fold && k < fold->n_test; k++) is_test[fold->test[k]] = 1;
     for (size_t i = 0; i < s->n; i++) outer[i] = !is_test[i] && fs.have[i];
+    if (adapt_train) { /* this task's BatchNorm statistics from its training subjects, then every feature */
+        int r = adapt_fold_features(&adapted, &fs, minus_onset ? &fo : NULL, outer, cfg, ctx, err);
+        if (r) {
+            rc = r < 0 ? -1 : STAGE_INTERRUPTED;
+            goto done;
+        }
+    }
+    if (minus_onset) /* fo.X is (n, 1, D): one reference row per sample */
+        train_subtract_reference(fs.X, s->n, fs.T, fs.D, fo.X);
+    else if (cfg->head_features == CFG_HEAD_FEATURES_MINUS_MEAN)
+        train_subtract_reference(fs.X, s->n, fs.T, fs.D, NULL);
+    feature_set_free(&fo);
+    memset(&fo, 0, sizeof fo);
     int use_val = !final && cfg->eval_selection == CFG_SELECTION_INNER_VAL;
     if (use_val) {
         if (train_inner_split(in_train, in_val, (const char *const *)s->subject, s->n, outer,
@@ -817,12 +961,22 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
         rc = resnet18_save_to(bb, g, err);
         H5Gclose(g);
     }
+    if (!rc && adapted && final) { /* the frozen backbone with this model's adapted statistics */
+        if (h5_group(out, "weights/backbone", 1, &g, err) < 0) {
+            rc = -1;
+            goto done;
+        }
+        rc = resnet18_save_to(adapted, g, err);
+        H5Gclose(g);
+    }
 done:
     free(is_test);
     free(outer);
     free(in_train);
     free(in_val);
     feature_set_free(&fs);
+    feature_set_free(&fo);
+    resnet18_free(adapted);
     split_free(&tr);
     split_free(&va);
     split_free(&te);
@@ -837,9 +991,16 @@ done:
     return rc;
 }
 
+/* bn_stats adapt: one FEATURES task adapts on every sample, so the statistics cannot depend on the number
+ * of ranks or on how samples were split between tasks. */
+static size_t pipe_features_chunk(const mer_config *cfg, size_t chunk) {
+    return cfg->model_bn_stats == CFG_BN_STATS_ADAPT ? 0 : chunk;
+}
+
 const stage_impl stage_pipeline_impl = {
     .name = "pipeline",
     .chunk = {1, 8},
+    .features_chunk = pipe_features_chunk,
     .load = pipe_load,
     .unload = pipe_unload,
     .key_prefixes = pipe_key_prefixes,

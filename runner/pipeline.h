@@ -16,9 +16,10 @@
 /* The FEATURES stage of one config: its magnification, network input and (frozen) backbone, or LBP-TOP. */
 typedef struct {
     int S, T;             /* crop side, frames per sample (magnification factors) */
-    size_t R, D;          /* a sample's row is R x D: T frames x 512 (frozen features) or x 3*S*S (finetune:
-                           * the input); lbptop: 1 x lbptop_feature_len (the clip's histogram) */
-    int finetune, normalize, lbptop;
+    size_t R, D;          /* a sample's row is R x D: T frames x 512 (frozen features) or x 3*S*S (the input
+                           * itself: finetune, bn_stats adapt_train); lbptop: 1 x lbptop_feature_len (the clip's
+                           * histogram) */
+    int inputs_only, normalize, lbptop;
     lbptop_options lbp;   /* model.lbptop (lbptop) */
     double *factors;      /* (T) the network's factors m_i */
     input_mode input;
@@ -26,7 +27,8 @@ typedef struct {
     magnify_method method;
     magnet_model *mag;    /* owned; NULL unless method network */
     resnet18 *net;        /* owned; the frozen backbone (NULL with finetune) */
-    float *frames, *x, *onset_f, *apex_f; /* scratch */
+    float *frames, *x, *onset_f, *apex_f, *ff; /* scratch; x: the T frames' network input, then the onset's */
+    float *onset;         /* (D) the onset frame's row of the last pipeline_features_forward */
 } pipeline_features;
 
 /* From the config alone (what `mer run` does): MagNet from magnify.weights, the backbone from
@@ -36,8 +38,11 @@ int pipeline_features_open(pipeline_features *pf, const mer_config *cfg, mer_err
 int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_model *mag, resnet18 *net,
                            int normalize, mer_err *err);
 void pipeline_features_free(pipeline_features *pf);
-/* One sample's row (R, D) from its prep result. */
+/* One sample's row (T, D) from its prep result; pf->onset gets the onset frame's row (model.head.features).
+ * = pipeline_features_input (the network input into pf->x) then pipeline_features_forward (the backbone). */
 int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r, mer_err *err);
+int pipeline_features_input(pipeline_features *pf, const prep_result *r, mer_err *err);
+int pipeline_features_forward(pipeline_features *pf, float *row, mer_err *err);
 
 /* The backbone of a config: pretrained weights (*normalize = 1: ImageNet input normalisation) or a random
  * init seeded by the hash of the model.backbone settings (*seed gets it; 0 for pretrained; seed may be NULL). */

@@ -355,9 +355,10 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
             v->cfg.seed = v->seed;
         }
 
-    size_t c_prep = chunk_size(impl->chunk[0], s->n), c_feat = chunk_size(impl->chunk[1], s->n);
+    size_t c_prep = chunk_size(impl->chunk[0], s->n);
     for (size_t vi = 0; vi < p->n_variants; vi++) {
         const mer_config *cfg = &p->variants[vi].cfg;
+        size_t c_feat = chunk_size(impl->features_chunk ? impl->features_chunk(cfg, impl->chunk[1]) : impl->chunk[1], s->n);
         for (size_t a = 0; a < s->n; a += c_prep) {
             size_t e = a + c_prep < s->n ? a + c_prep : s->n, idx;
             if (samples_text(&what, s, a, e, err) < 0 || make_key(&key, p, cfg, STAGE_PREP, what.buf, NULL, 0, err) < 0 ||

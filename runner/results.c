@@ -18,6 +18,9 @@
  *     /meta/engine str: the NN engine, BLAS kernels and threads of the process that collected
  *   /features/<task id>/...  copies of the FEATURES task files (when output.save_features)
  *   /weights/<task id>/...   copies of each train task's /weights (final models too: task fold -1, no rows)
+ *   /train_stats/{point,seed,fold} i64 (R), /train_stats/lsh_empty_share f64 (R): one row per finished train
+ *     task whose head recorded the share of empty LSH query rows over its training (weights/head/stats/);
+ *     absent when no task did
  * Rows are in plan order (variant by variant, fold by fold), so the file does not depend on the number of
  * ranks or the order tasks finished in. /predictions/subject is the sample's subject (the held-out
  * subject of its fold under LOSO).
@@ -476,6 +479,40 @@ void results_stage_time_format(const stage_time *t, char *buf, size_t size) {
                                 total > 0 ? 100.0 * t->seconds[s] / total : 0.0);
 }
 
+/* The training statistics of the train tasks (rows of /train_stats). */
+typedef struct {
+    size_t n;
+    int64_t *point, *seed, *fold;
+    double *empty;
+} train_stats;
+
+static int train_stats_add(train_stats *ts, size_t cap, int64_t point, int64_t seed, int64_t fold, double empty,
+                           mer_err *err) {
+    if (!ts->point && (!(ts->point = mer_calloc(cap, sizeof *ts->point, err)) ||
+                       !(ts->seed = mer_calloc(cap, sizeof *ts->seed, err)) ||
+                       !(ts->fold = mer_calloc(cap, sizeof *ts->fold, err)) ||
+                       !(ts->empty = mer_calloc(cap, sizeof *ts->empty, err))))
+        return -1;
+    ts->point[ts->n] = point, ts->seed[ts->n] = seed, ts->fold[ts->n] = fold, ts->empty[ts->n] = empty;
+    ts->n++;
+    return 0;
+}
+
+static void train_stats_free(train_stats *ts) {
+    free(ts->point), free(ts->seed), free(ts->fold), free(ts->empty);
+}
+
+static int write_train_stats(hid_t out, const train_stats *ts, mer_err *err) {
+    if (ts->n == 0) return 0;
+    size_t n = ts->n;
+    return h5_write_i64(out, "train_stats/point", ts->point, 1, &n, err) ||
+                   h5_write_i64(out, "train_stats/seed", ts->seed, 1, &n, err) ||
+                   h5_write_i64(out, "train_stats/fold", ts->fold, 1, &n, err) ||
+                   h5_write_f64(out, "train_stats/lsh_empty_share", ts->empty, 1, &n, err)
+               ? -1
+               : 0;
+}
+
 int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, stage_time *time_out, mer_err *err) {
     stored_plan sp;
     if (stored_plan_read(&sp, dir, err) < 0) return -1;
@@ -486,6 +523,7 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, s
     }
     size_t K = sp.n_tasks, C = sp.n_classes, n_train = 0;
     rows pred = {.n_classes = C}, oracle = {.n_classes = C};
+    train_stats tstats = {0};
     id_index *by_id = mer_calloc(sp.n_samples, sizeof *by_id, err);
     const char **st = mer_calloc(K, sizeof *st, err), **host = mer_calloc(K, sizeof *host, err),
                **error = mer_calloc(K, sizeof *error, err);
@@ -530,6 +568,10 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, s
                   (h5_exists(f, "oracle/pred") && read_rows(&oracle, f, "oracle", &sp, by_id, v, sp.task_fold[k], err));
             snprintf(prefix, sizeof prefix, "weights/%s", sp.task_id[k]);
             if (!bad && h5_exists(f, "weights")) bad = h5_copy(f, "weights", out, prefix, err) < 0;
+            double share;
+            if (!bad && h5_exists(f, "weights/head/stats/empty_query_share"))
+                bad = h5_read_scalar_f64(f, "weights/head/stats/empty_query_share", &share, err) < 0 ||
+                      train_stats_add(&tstats, K, sp.variant_point[v], sp.variant_seed[v], sp.task_fold[k], share, err) < 0;
         } else {
             snprintf(prefix, sizeof prefix, "features/%s", sp.task_id[k]);
             copy_ctx c = {f, out, prefix, err, 0};
@@ -559,7 +601,7 @@ int results_collect(const char *dir, size_t *n_rows_out, size_t *n_train_done, s
         h5_write_strs(out, "points/params", (const char *const *)sp.point_params, P, err) ||
         h5_write_strs(out, "points/config", (const char *const *)sp.point_config, P, err) ||
         write_rows(out, "predictions", &pred, err) || write_metrics(out, &pred, &sp, err) ||
-        write_fold_metrics(out, &pred, C, err) ||
+        write_fold_metrics(out, &pred, C, err) || write_train_stats(out, &tstats, err) ||
         (oracle.n && (write_rows(out, "oracle", &oracle, err) ||
                       h5_write_str(out, "oracle/label", "LEAKY: epoch chosen on the test subject", err))) ||
         h5_write_strs(out, "tasks/id", (const char *const *)sp.task_id, K, err) ||
@@ -596,6 +638,7 @@ done:
     free(wall);
     rows_free(&pred);
     rows_free(&oracle);
+    train_stats_free(&tstats);
     ledger_state_free(&led);
     stored_plan_free(&sp);
     return rc;

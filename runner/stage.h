@@ -12,6 +12,7 @@
  * Graph (built by runner/plan.c, for every variant = sweep point x seed):
  *   STAGE_PREP      one task per chunk of `chunk[STAGE_PREP]` samples           (no deps)
  *   STAGE_FEATURES  one task per chunk of `chunk[STAGE_FEATURES]` samples       deps: the PREP tasks of those samples
+ *                   (or of features_chunk(cfg) samples, per variant)
  *   STAGE_TRAIN     one task per fold                                           deps: every FEATURES task
  *                   + with eval.final_model one with fold -1 on every sample     deps: FEATURES (+ the folds
  *                     (the final model: no /pred; /final/epochs)                  with inner_val)
@@ -138,6 +139,9 @@ typedef struct {
 
     /* Samples per PREP/FEATURES task (0 = all samples in one task). TRAIN is always one task per fold. */
     size_t chunk[2];
+    /* Optional: samples per FEATURES task for one config when it differs from chunk[STAGE_FEATURES] (0 = all
+     * samples in one task), e.g. a pass that needs every sample at once. NULL: chunk[] always. */
+    size_t (*features_chunk)(const mer_config *cfg, size_t chunk);
 
     /* Load the dataset described by base->dataset_* (every variant shares it: sweeping dataset.* keys is
      * rejected by the plan). *data is passed back as ctx->data and to unload. */

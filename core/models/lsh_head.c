@@ -38,7 +38,7 @@ const char *pool_kind_name(pool_kind v) { return POOL_NAMES[v]; }
 const char *planes_kind_name(planes_kind v) { return PLANES_NAMES[v]; }
 
 lsh_head_options lsh_head_defaults(void) {
-    lsh_head_options o = {ATTN_LSH, 3, 1024, PLANES_FIXED, 256, 0.5f, POOL_MEAN};
+    lsh_head_options o = {ATTN_LSH, 3, 1024, PLANES_FIXED, 256, 0.5f, POOL_MEAN, 0};
     return o;
 }
 
@@ -50,10 +50,11 @@ struct lsh_head {
     /* activations of the last forward (capacity cap_n samples) */
     int cap_n, N, train_ready;
     const float *X;
-    float *Q, *K, *V, *P, *A, *Z, *pooled, *h1, *drop_mask, *h2, *planes_cur;
+    float *Q, *K, *V, *P, *A, *Z, *pooled, *h1, *drop_mask, *h2, *planes_cur, *qnorm;
     unsigned char *keep;
     int *code_q, *code_k;
     long kept_pairs, empty_rows;
+    int64_t train_rows, train_empty; /* query rows of every training forward since creation, and the empty ones */
     /* backward scratch */
     float *dZ, *dA, *dQ, *dK, *dV, *dpooled, *dh1, *dh2, *dP;
 };
@@ -89,8 +90,9 @@ int lsh_head_create(lsh_head **out, int d_in, int T, int n_classes, const lsh_he
     const size_t wd[2] = {(size_t)d_in, (size_t)d}, pd[2] = {(size_t)(opt->attention == ATTN_LSH ? opt->n_rounds : 0), (size_t)d};
     const size_t f1[2] = {(size_t)opt->hidden, (size_t)h->Dp}, b1[1] = {(size_t)opt->hidden};
     const size_t f2[2] = {(size_t)n_classes, (size_t)opt->hidden}, b2[1] = {(size_t)n_classes};
+    /* shared-QK (normalize) has no key projection: keys are the normalised queries */
     if (attn && ((h->wq = nn_table_add(&h->tab, "attn.wq", 2, wd, 1, err)) < 0 ||
-                 (h->wk = nn_table_add(&h->tab, "attn.wk", 2, wd, 1, err)) < 0 ||
+                 (!opt->normalize && (h->wk = nn_table_add(&h->tab, "attn.wk", 2, wd, 1, err)) < 0) ||
                  (h->wv = nn_table_add(&h->tab, "attn.wv", 2, wd, 1, err)) < 0))
         goto fail;
     if (opt->attention == ATTN_LSH && (h->planes = nn_table_add(&h->tab, "attn.planes", 2, pd, 0, err)) < 0) goto fail;
@@ -122,7 +124,7 @@ fail:
 
 static void free_acts(lsh_head *h) {
     float **f[] = {&h->Q, &h->K, &h->V, &h->P, &h->A, &h->Z, &h->pooled, &h->h1, &h->drop_mask, &h->h2, &h->planes_cur,
-                   &h->dZ, &h->dA, &h->dQ, &h->dK, &h->dV, &h->dpooled, &h->dh1, &h->dh2, &h->dP};
+                   &h->qnorm, &h->dZ, &h->dA, &h->dQ, &h->dK, &h->dV, &h->dpooled, &h->dh1, &h->dh2, &h->dP};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(*f[i]), *f[i] = NULL;
     free(h->keep), free(h->code_q), free(h->code_k);
     h->keep = NULL, h->code_q = h->code_k = NULL;
@@ -150,6 +152,9 @@ double lsh_head_last_density(const lsh_head *h) {
     return h->N > 0 ? (double)h->kept_pairs / ((double)h->N * h->T * h->T) : 0.0;
 }
 long lsh_head_last_empty_rows(const lsh_head *h) { return h->empty_rows; }
+double lsh_head_train_empty_share(const lsh_head *h) {
+    return h->train_rows > 0 ? (double)h->train_empty / (double)h->train_rows : NAN;
+}
 
 static int ensure_acts(lsh_head *h, int N, mer_err *err) {
     if (N <= h->cap_n) return 0;
@@ -159,7 +164,7 @@ static int ensure_acts(lsh_head *h, int N, mer_err *err) {
     struct { float **p; size_t n; } f[] = {
         {&h->Q, NT * d}, {&h->K, NT * d}, {&h->V, NT * d}, {&h->P, TT}, {&h->A, NT * d}, {&h->Z, NT * h->Dz},
         {&h->pooled, (size_t)N * h->Dp}, {&h->h1, N * H}, {&h->drop_mask, N * H}, {&h->h2, N * H},
-        {&h->planes_cur, (size_t)(h->o.n_rounds > 0 ? h->o.n_rounds : 1) * d}, {&h->dZ, NT * h->Dz}, {&h->dA, NT * d},
+        {&h->planes_cur, (size_t)(h->o.n_rounds > 0 ? h->o.n_rounds : 1) * d}, {&h->qnorm, NT}, {&h->dZ, NT * h->Dz}, {&h->dA, NT * d},
         {&h->dQ, NT * d}, {&h->dK, NT * d}, {&h->dV, NT * d}, {&h->dpooled, (size_t)N * h->Dp}, {&h->dh1, N * H},
         {&h->dh2, N * H}, {&h->dP, (size_t)h->T * h->T}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
@@ -175,6 +180,14 @@ fail:
 }
 
 /* ---- forward ---------------------------------------------------------------------------------- */
+
+#define NORM_EPS 1e-12
+
+/* Logit scale: q.k / sqrt(d) (the patent); with unit q and k (normalize) sqrt(d) q.k, the logits that
+ * unit-RMS entries would give, so a cosine difference still separates keys. */
+static float attn_scale(int d, int normalize) {
+    return normalize ? (float)sqrt((double)d) : (float)(1.0 / sqrt((double)d));
+}
 
 /* bucket codes of n rows x (n, d) against planes (R, d): bit j = [x . plane_j > 0] */
 static void hash_rows(int *code, const float *x, const float *planes, int R, size_t n, int d) {
@@ -202,8 +215,20 @@ int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, in
     if (h->o.attention != ATTN_NONE) {
         const float *P = nn_table_data(&h->tab, h->wq);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->Q, d);
-        P = nn_table_data(&h->tab, h->wk);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->K, d);
+        if (h->o.normalize) { /* shared-QK: q <- q / |q|, k = q */
+            for (size_t r = 0; r < (size_t)NT; r++) {
+                float *q = h->Q + r * d;
+                double ss = 0.0;
+                for (int k = 0; k < d; k++) ss += (double)q[k] * q[k];
+                const double nrm = sqrt(ss) > NORM_EPS ? sqrt(ss) : NORM_EPS;
+                h->qnorm[r] = (float)nrm;
+                for (int k = 0; k < d; k++) q[k] = (float)(q[k] / nrm);
+            }
+            memcpy(h->K, h->Q, sizeof(float) * (size_t)NT * d);
+        } else {
+            P = nn_table_data(&h->tab, h->wk);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->K, d);
+        }
         P = nn_table_data(&h->tab, h->wv);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, d, d_in, 1.0f, X, d_in, P, d, 0.0f, h->V, d);
         const size_t TT = (size_t)NT * T;
@@ -223,7 +248,15 @@ int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, in
         } else {
             memset(h->keep, 1, TT);
         }
-        const float scale = (float)(1.0 / sqrt((double)d));
+        if (h->o.normalize) /* shared-QK: a query attends to its own key only when no other key is kept */
+            for (size_t r = 0; r < (size_t)NT; r++) {
+                unsigned char *kp = h->keep + r * T;
+                int others = 0;
+                for (int v = 0; v < T; v++) others += kp[v] && v != (int)(r % T);
+                if (others) kp[r % T] = 0;
+                else h->empty_rows++; /* only its own key: no other frame in its bucket */
+            }
+        const float scale = attn_scale(d, h->o.normalize);
         for (int n = 0; n < N; n++) {
             float *S = h->P + (size_t)n * T * T;
             const float *Qn = h->Q + (size_t)n * T * d, *Kn = h->K + (size_t)n * T * d;
@@ -236,7 +269,7 @@ int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, in
                 for (int v = 0; v < T; v++)
                     if (kp[v]) mx = row[v] > mx ? row[v] : mx, kept++;
                 h->kept_pairs += kept;
-                if (!kept) {
+                if (!kept) { /* never with normalize: the own key is always kept there */
                     h->empty_rows++;
                     memset(row, 0, sizeof(float) * T);
                     continue;
@@ -268,6 +301,7 @@ int lsh_head_forward(lsh_head *h, float *logits, float *attn, const float *X, in
     else
         memcpy(h->h2, h->h1, sizeof(float) * (size_t)N * H);
     linear_forward(logits, h->h2, nn_table_data(&h->tab, h->fc2_w), nn_table_data(&h->tab, h->fc2_b), N, H, h->C);
+    if (train && h->o.attention == ATTN_LSH) h->train_rows += NT, h->train_empty += h->empty_rows;
     h->train_ready = train;
     return 0;
 }
@@ -298,7 +332,7 @@ int lsh_head_backward(lsh_head *h, float *dX, const float *dlogits, mer_err *err
     }
     memset(h->dA, 0, sizeof(float) * (size_t)NT * d);
     concat_backward(dX, h->dA, h->dZ, NT, d_in, d);
-    const float scale = (float)(1.0 / sqrt((double)d));
+    const float scale = attn_scale(d, h->o.normalize);
     for (int n = 0; n < N; n++) {
         const size_t off = (size_t)n * T * d;
         const float *Pn = h->P + (size_t)n * T * T, *dAn = h->dA + off;
@@ -317,9 +351,18 @@ int lsh_head_backward(lsh_head *h, float *dX, const float *dlogits, mer_err *err
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, h->dP, T, h->K + off, d, 0.0f, h->dQ + off, d);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d, T, 1.0f, h->dP, T, h->Q + off, d, 0.0f, h->dK + off, d);
     }
+    if (h->o.normalize) /* q-hat is both query and key; then back through q-hat = q / |q| */
+        for (size_t r = 0; r < (size_t)NT; r++) {
+            float *g = h->dQ + r * d;
+            const float *q = h->Q + r * d, *gk = h->dK + r * d;
+            double dot = 0.0;
+            for (int k = 0; k < d; k++) g[k] += gk[k], dot += (double)g[k] * q[k];
+            for (int k = 0; k < d; k++) g[k] = (float)((g[k] - dot * q[k]) / h->qnorm[r]);
+        }
     const int w_idx[3] = {h->wq, h->wk, h->wv};
     float *const dproj[3] = {h->dQ, h->dK, h->dV};
     for (int i = 0; i < 3; i++) {
+        if (w_idx[i] < 0) continue; /* no key projection (normalize) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d_in, d, NT, 1.0f, h->X, d_in, dproj[i], d, 1.0f,
                     nn_table_grad(tab, w_idx[i]), d);
         if (dX)
@@ -352,7 +395,12 @@ int lsh_head_save_to(const lsh_head *h, hid_t loc, mer_err *err) {
         h5_write_str(loc, "config/planes", PLANES_NAMES[o->planes], err) < 0 ||
         h5_write_scalar_i64(loc, "config/hidden", o->hidden, err) < 0 ||
         h5_write_scalar_f64(loc, "config/dropout", o->dropout, err) < 0 ||
-        h5_write_str(loc, "config/pooling", POOL_NAMES[o->pooling], err) < 0)
+        h5_write_str(loc, "config/pooling", POOL_NAMES[o->pooling], err) < 0 ||
+        h5_write_scalar_i64(loc, "config/normalize", o->normalize, err) < 0)
+        return -1;
+    /* the empty-row statistic of training (LSH only; read by runner/results.c and `mer report`) */
+    if (h->train_rows > 0 && (h5_write_scalar_i64(loc, "stats/query_rows", h->train_rows, err) < 0 ||
+                              h5_write_scalar_f64(loc, "stats/empty_query_share", lsh_head_train_empty_share(h), err) < 0))
         return -1;
     return nn_table_save(&h->tab, loc, "", 0, err);
 }
@@ -400,6 +448,9 @@ int lsh_head_load_from(lsh_head **out, hid_t loc, mer_err *err) {
         read_enum(loc, "config/pooling", parse_pool, &o.pooling, err) < 0)
         return mer_err_prefix(err, "%s: head configuration", h5_filename(loc, fname, sizeof fname));
     o.dropout = (float)dropout;
+    o.normalize = 0; /* absent in files written before the option existed */
+    if (h5_exists(loc, "config/normalize") && read_int(loc, "config/normalize", &o.normalize, err) < 0)
+        return mer_err_prefix(err, "%s: head configuration", h5_filename(loc, fname, sizeof fname));
     lsh_head *h;
     if (lsh_head_create(&h, d_in, T, C, &o, 0, err) < 0) return mer_err_prefix(err, "%s", h5_filename(loc, fname, sizeof fname));
     if (nn_table_load(&h->tab, loc, "", NULL, err) < 0) {

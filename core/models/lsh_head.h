@@ -11,11 +11,15 @@
  *   pooled = mean over T (N, D) or flatten (N, T*D)
  *   logits = fc2(dropout(relu(fc1(pooled))))   fc1.weight (hidden, D or T*D), fc2.weight (C, hidden)
  * attention dense = the same with every pair kept.
+ * normalize (shared-QK, Reformer): no Wk; q_u <- q_u / |q_u| and k_u = q_u, so hashing puts every query in
+ *   its own key's bucket; logits sqrt(d) q_u . k_v (cosines at the scale unit-RMS entries would give); a
+ *   query attends to its own key only when its bucket holds no other frame's key (an "empty" row then).
  * Planes: `fixed` uses attn.planes always; `resample` draws fresh planes (standard normal) from the
  * training RNG at every training forward pass (Reformer style) and uses attn.planes at inference.
  *
  * HDF5: the tensors above at the root under those names, plus the architecture under `config/`
- * (d_in, T, n_classes, attention, n_rounds, d, planes, hidden, dropout, pooling), so a file alone
+ * (d_in, T, n_classes, attention, n_rounds, d, planes, hidden, dropout, pooling, normalize; a file
+ * without normalize is read as 0), and the training statistic stats/empty_query_share, so a file alone
  * recreates the head.
  *
  * Training: core/train.h (the same loop trains the head alone and the whole network).
@@ -39,6 +43,7 @@ typedef struct {
     int hidden;          /* 256 */
     float dropout;       /* 0.5 */
     pool_kind pooling;   /* mean */
+    int normalize;       /* 0; 1: shared-QK (see below) */
 } lsh_head_options;
 
 lsh_head_options lsh_head_defaults(void);
@@ -83,5 +88,9 @@ void lsh_head_set_planes(lsh_head *h, planes_kind planes);
 int lsh_head_predict(lsh_head *h, float *probs, const float *X, int N, mer_err *err);
 /* Fraction of (query, key) pairs kept by the last forward (1 for dense). */
 double lsh_head_last_density(const lsh_head *h);
-/* Rows with no kept key in the last forward. */
+/* Empty query rows in the last forward: rows with no kept key (patent form), or with normalize rows
+ * whose only kept key is their own. */
 long lsh_head_last_empty_rows(const lsh_head *h);
+/* The share of empty query rows over every training-mode forward (LSH) since the head was created; NAN
+ * without one. Saved with the head as stats/empty_query_share (and stats/query_rows). */
+double lsh_head_train_empty_share(const lsh_head *h);

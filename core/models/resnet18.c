@@ -663,6 +663,85 @@ int resnet18_run_convs(resnet18 *m, int train, mer_err *err) {
 }
 #endif
 
+
+/* Exact per-channel mean and sum of squared deviations over chunks, merged in double (Chan et al.). */
+typedef struct {
+    double *mean, *m2, count;
+} bn_acc;
+
+static void bn_acc_add(bn_acc *a, const float *y, int N, int C, size_t HW) {
+    const double nb = (double)N * (double)HW;
+    for (int c = 0; c < C; c++) {
+        double s = 0.0, q = 0.0;
+        for (int n = 0; n < N; n++) {
+            const float *p = y + ((size_t)n * C + c) * HW;
+            for (size_t i = 0; i < HW; i++) s += p[i];
+        }
+        const double mb = s / nb;
+        for (int n = 0; n < N; n++) {
+            const float *p = y + ((size_t)n * C + c) * HW;
+            for (size_t i = 0; i < HW; i++) q += (p[i] - mb) * (p[i] - mb);
+        }
+        const double tot = a->count + nb, delta = mb - a->mean[c];
+        a->mean[c] += delta * nb / tot;
+        a->m2[c] += q + delta * delta * a->count * nb / tot;
+    }
+    a->count += nb;
+}
+
+/* The eval forward on the reference path in four rotating buffers (gbuf[0..2], gfeat; all sized to the
+ * largest activation). Returns the buffer index of layer4's output. stage >= 0 (BatchNorm adaptation)
+ * stops early: at stage 0 the stem, at 1 + 2i block i's conv1 and downsample (they read the same input),
+ * at 2 + 2i its conv2; their convolution outputs (before BatchNorm) go into acc[0] (acc[1]: downsample). */
+static float *eval_buf(resnet18 *m, int i) {
+    float *buf[4] = {m->gbuf[0], m->gbuf[1], m->gbuf[2], m->gfeat};
+    return buf[i % 4];
+}
+
+static int eval_walk(resnet18 *m, const float *x, int N, int H, int W, int stage, bn_acc *acc) {
+    float *const b0 = eval_buf(m, 0), *const b1 = eval_buf(m, 1);
+    if (stage == 0) {
+        const conv2d_shape s0 = unit_shape(&m->stem, N, H, W);
+        conv2d_forward(b0, x, P(m, m->stem.w), NULL, &s0, m->ws);
+        bn_acc_add(&acc[0], b0, N, 64, (size_t)m->H1 * m->W1);
+        return 0;
+    }
+    const maxpool_shape ps = {N, 64, m->H1, m->W1, 3, 2, 1};
+    convbn_forward(m, &m->stem, b0, b0, x, N, H, W, 0, NULL, 1);
+    maxpool_forward(b1, m->argmax, b0, &ps);
+    int ci = 1;
+    for (int i = 0; i < 8; i++) {
+        basic_block *b = &m->blocks[i];
+        float *in = eval_buf(m, ci), *t1 = eval_buf(m, ci + 1), *t2 = eval_buf(m, ci + 2), *t3 = eval_buf(m, ci + 3);
+        const size_t hw = (size_t)b->OH * b->OW;
+        if (stage == 1 + 2 * i) {
+            const conv2d_shape s1 = unit_shape(&b->c1, N, b->H, b->W), sd = unit_shape(&b->ds, N, b->H, b->W);
+            conv2d_forward(t1, in, P(m, b->c1.w), NULL, &s1, m->ws);
+            bn_acc_add(&acc[0], t1, N, b->c1.cout, hw);
+            if (b->has_ds) {
+                conv2d_forward(t3, in, P(m, b->ds.w), NULL, &sd, m->ws);
+                bn_acc_add(&acc[1], t3, N, b->ds.cout, hw);
+            }
+            return ci;
+        }
+        convbn_forward(m, &b->c1, t1, t1, in, N, b->H, b->W, 0, NULL, 1);
+        const float *shortcut = in;
+        if (b->has_ds) {
+            convbn_forward(m, &b->ds, t3, t3, in, N, b->H, b->W, 0, NULL, 0);
+            shortcut = t3;
+        }
+        if (stage == 2 + 2 * i) {
+            const conv2d_shape s2 = unit_shape(&b->c2, N, b->OH, b->OW);
+            conv2d_forward(t2, t1, P(m, b->c2.w), NULL, &s2, m->ws);
+            bn_acc_add(&acc[0], t2, N, b->c2.cout, hw);
+            return ci;
+        }
+        convbn_forward(m, &b->c2, t2, t2, t1, N, b->OH, b->OW, 0, shortcut, 1);
+        ci = (ci + 2) % 4;
+    }
+    return ci;
+}
+
 int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
                      mer_err *err) {
     if (N <= 0 || H <= 0 || W <= 0) return mer_errf(err, "resnet18_forward: bad input shape (%d,3,%d,%d)", N, H, W);
@@ -714,25 +793,9 @@ int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x
         }
         feat = m->feat;
     } else {
-        /* four rotating buffers: gbuf[0..2] and gfeat (all sized to the largest activation) */
-        float *buf[4] = {m->gbuf[0], m->gbuf[1], m->gbuf[2], m->gfeat};
-        convbn_forward(m, &m->stem, buf[0], buf[0], x, N, H, W, 0, NULL, 1);
-        maxpool_forward(buf[1], m->argmax, buf[0], &ps);
-        int ci = 1;
-        for (int i = 0; i < 8; i++) {
-            basic_block *b = &m->blocks[i];
-            float *t1 = buf[(ci + 1) % 4], *t2 = buf[(ci + 2) % 4], *t3 = buf[(ci + 3) % 4];
-            convbn_forward(m, &b->c1, t1, t1, buf[ci], N, b->H, b->W, 0, NULL, 1);
-            const float *shortcut = buf[ci];
-            if (b->has_ds) {
-                convbn_forward(m, &b->ds, t3, t3, buf[ci], N, b->H, b->W, 0, NULL, 0);
-                shortcut = t3;
-            }
-            convbn_forward(m, &b->c2, t2, t2, t1, N, b->OH, b->OW, 0, shortcut, 1);
-            ci = (ci + 2) % 4;
-        }
-        cur = buf[ci];
-        feat = buf[(ci + 1) % 4];
+        const int ci = eval_walk(m, x, N, H, W, -1, NULL);
+        cur = eval_buf(m, ci);
+        feat = eval_buf(m, ci + 1);
     }
     const basic_block *last = &m->blocks[7];
     avgpool_forward(feat, cur, N, RESNET18_FEATURES, last->OH * last->OW);
@@ -741,6 +804,51 @@ int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x
     if (features) memcpy(features, feat, sizeof(float) * (size_t)N * RESNET18_FEATURES);
     m->train_ready = train;
     return 0;
+}
+
+/* ---- BatchNorm adaptation (AdaBN) ------------------------------------------------------------ */
+
+int resnet18_adapt_bn(resnet18 *m, const float *x, size_t n, int H, int W, int chunk,
+                      int (*should_stop)(const void *user), const void *user, mer_err *err) {
+    if (n == 0 || H <= 0 || W <= 0 || chunk <= 0)
+        return mer_errf(err, "resnet18_adapt_bn: bad input (%zu images of %dx%d, chunk %d)", n, H, W, chunk);
+    const size_t img = (size_t)3 * H * W;
+    double *mem = mer_calloc(4 * (size_t)RESNET18_FEATURES, sizeof *mem, err);
+    if (!mem) return mer_err_prefix(err, "resnet18_adapt_bn");
+    int rc = 0;
+    for (int stage = 0; stage < 17 && !rc; stage++) {
+        convbn *units[2] = {NULL, NULL};
+        if (stage == 0)
+            units[0] = &m->stem;
+        else {
+            basic_block *b = &m->blocks[(stage - 1) / 2];
+            units[0] = stage % 2 ? &b->c1 : &b->c2;
+            if (stage % 2 && b->has_ds) units[1] = &b->ds;
+        }
+        bn_acc acc[2];
+        memset(mem, 0, 4 * (size_t)RESNET18_FEATURES * sizeof *mem);
+        for (int u = 0; u < 2; u++)
+            acc[u] = (bn_acc){mem + (size_t)2 * u * RESNET18_FEATURES, mem + (size_t)(2 * u + 1) * RESNET18_FEATURES, 0.0};
+        for (size_t a = 0; a < n && !rc; a += (size_t)chunk) {
+            if (should_stop && should_stop(user)) {
+                rc = 1;
+                break;
+            }
+            const int nb = (int)(n - a < (size_t)chunk ? n - a : (size_t)chunk);
+            if (ensure_memory(m, nb, H, W, 0, err) < 0) rc = -1;
+            else eval_walk(m, x + a * img, nb, H, W, stage, acc);
+        }
+        for (int u = 0; u < 2 && !rc && units[u]; u++) { /* this layer is adapted before the next is measured */
+            float *rm = nn_table_data(&m->tab, units[u]->rm), *rv = nn_table_data(&m->tab, units[u]->rv);
+            for (int c = 0; c < units[u]->cout; c++) {
+                rm[c] = (float)acc[u].mean[c];
+                rv[c] = (float)(acc[u].m2[c] / acc[u].count);
+            }
+        }
+    }
+    free(mem);
+    m->wgen++; /* oneDNN plans re-fold the new statistics into their convolutions */
+    return rc < 0 ? mer_err_prefix(err, "resnet18_adapt_bn") : rc;
 }
 
 /* ---- backward --------------------------------------------------------------------------------- */

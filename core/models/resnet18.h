@@ -75,6 +75,15 @@ int resnet18_save(const resnet18 *m, const char *path, mer_err *err); /* atomic 
  * train != 0: training mode (batch statistics, running-stat update, activations kept for backward). */
 int resnet18_forward(resnet18 *m, float *features, float *logits, const float *x, int N, int H, int W, int train,
                      mer_err *err);
+/* AdaBN, exactly: every BatchNorm's running mean and variance become the mean and the variance (over all
+ * n*h*w values, i.e. biased) of its input over the n images x (n,3,H,W), layer by layer in forward order,
+ * each measured with the layers before it already adapted, so that the eval forward equals a
+ * training-mode forward of all n images as one batch. 17 partial eval passes over x on the reference
+ * path (about 9 forward passes' work), `chunk` images at a time; sums in double in a fixed order, so
+ * the result depends only on x and chunk. No gradient, labels or fc. Refolds the oneDNN plans.
+ * Returns 1 (statistics partly updated) when should_stop(user) (may be NULL), polled between chunks, says so. */
+int resnet18_adapt_bn(resnet18 *m, const float *x, size_t n, int H, int W, int chunk,
+                      int (*should_stop)(const void *user), const void *user, mer_err *err);
 /* Backward of the last training-mode forward: accumulates parameter gradients into the grads arena from
  * dfeatures (N,512) and/or dlogits (N,n_classes) (either may be NULL). dx (N,3,H,W) may be NULL. */
 int resnet18_backward(resnet18 *m, float *dx, const float *dfeatures, const float *dlogits, mer_err *err);

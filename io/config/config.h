@@ -45,6 +45,10 @@ typedef enum { CFG_FLOW_MEDIAN_OFF, CFG_FLOW_MEDIAN_3, CFG_FLOW_MEDIAN_5, CFG_FL
 typedef enum { CFG_BACKBONE_FROZEN, CFG_BACKBONE_FINETUNE, CFG_BACKBONE_MODE_COUNT } cfg_backbone_mode;
 typedef enum { CFG_BACKBONE_RESNET18, CFG_BACKBONE_LBPTOP, CFG_BACKBONE_KIND_COUNT } cfg_backbone_kind;
 typedef enum { CFG_LBPTOP_U2, CFG_LBPTOP_RIU2, CFG_LBPTOP_MAPPING_COUNT } cfg_lbptop_mapping;
+typedef enum { CFG_BN_STATS_WEIGHTS, CFG_BN_STATS_ADAPT, CFG_BN_STATS_ADAPT_TRAIN, CFG_BN_STATS_COUNT } cfg_bn_stats;
+typedef enum {
+    CFG_HEAD_FEATURES_RAW, CFG_HEAD_FEATURES_MINUS_ONSET, CFG_HEAD_FEATURES_MINUS_MEAN, CFG_HEAD_FEATURES_COUNT
+} cfg_head_features;
 typedef enum {
     CFG_ATTENTION_LSH, CFG_ATTENTION_DENSE, CFG_ATTENTION_NONE, CFG_ATTENTION_TYPE_COUNT
 } cfg_attention_type;
@@ -72,7 +76,7 @@ typedef struct {
 extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_FLOW_MEDIANS,
     CFG_BACKBONE_MODES,
     CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
-    CFG_LOG_LEVELS, CFG_APEX_SOURCES, CFG_BACKBONE_KINDS, CFG_LBPTOP_MAPPINGS;
+    CFG_LOG_LEVELS, CFG_APEX_SOURCES, CFG_BACKBONE_KINDS, CFG_LBPTOP_MAPPINGS, CFG_BN_STATS, CFG_HEAD_FEATURES;
 
 /* The name of value k ("?" when out of range), and the value named s (-1 when s is not in the vocabulary). */
 const char *cfg_enum_name(const cfg_vocab *v, int k);
@@ -124,13 +128,16 @@ typedef struct {
     cfg_backbone_kind model_backbone_kind; /* resnet18 (the patent) or lbptop (the classical baseline) */
     cfg_backbone_mode model_backbone;
     char *model_backbone_weights;   /* optional ResNet-18 HDF5 (pretrained) */
+    cfg_bn_stats model_bn_stats;    /* BatchNorm statistics: the weights' or re-estimated (AdaBN) */
     cfg_attention_type attn_type;
     int attn_n_rounds;              /* LSH hyperplanes */
     int attn_d;                     /* Q/K/V width */
     cfg_planes attn_planes;
+    int attn_normalize;             /* bool: shared-QK, L2-normalised q and k (Reformer) */
     int head_hidden;                /* FC1 width */
     double head_dropout;
     cfg_pooling head_pooling;
+    cfg_head_features head_features; /* what the head sees: F, F - F(onset), F - mean over frames */
     /* model.flow: TV-L1 settings of model.input = flow (core/flow/tvl1.h) */
     double flow_tau, flow_lambda, flow_theta, flow_gamma, flow_epsilon, flow_scale_step, flow_strain_gain;
     int flow_scales, flow_warps, flow_inner_iterations, flow_outer_iterations;

@@ -9,7 +9,9 @@
  *     ignore dataset.sources and dataset.class_map, as they ignore dataset.synth.*);
  *   - train.warmup_epochs < train.epochs;
  *   - model.backbone.kind lbptop: not with model.backbone.mode finetune, model.input flow,
- *     eval.selection inner_val or eval.oracle_epoch; its radii leave a counted centre in the T x size x size volume, and the grid fits.
+ *     eval.selection inner_val or eval.oracle_epoch; its radii leave a counted centre in the T x size x size volume, and the grid fits;
+ *   - model.backbone.bn_stats other than weights and model.head.features other than raw need a frozen
+ *     ResNet-18 backbone (both act on its cached features; a fine-tuned backbone learns its own statistics).
  */
 #include <math.h>
 #include <string.h>
@@ -126,5 +128,16 @@ void cfg_check_whole(const mer_config *cfg, const cfg_set *set, diag *d) {
         int second = set[warm].order > set[epochs].order ? warm : epochs;
         diag_add(d, set[second].loc, "'train.warmup_epochs' (%d) must be smaller than 'train.epochs' (%d)",
                  cfg->train_warmup_epochs, cfg->train_epochs);
+    }
+    if (cfg->model_backbone == CFG_BACKBONE_FINETUNE || cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP) {
+        static const char *const frozen_only[] = {"model.backbone.bn_stats", "model.head.features"};
+        const int vals[] = {cfg->model_bn_stats, cfg->head_features};
+        for (int i = 0; i < 2; i++) {
+            int k = cfg_key_index(frozen_only[i]);
+            if (vals[i] != 0)
+                diag_add(d, set[k].loc, "'%s: %s' needs 'model.backbone.mode: frozen' (it acts on the cached "
+                                        "features of a frozen backbone)",
+                         frozen_only[i], cfg_enum_name(CFG_KEYS[k].enums, vals[i]));
+        }
     }
 }

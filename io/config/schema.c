@@ -33,6 +33,8 @@ VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
 VOCAB(CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, "annotated", "spotted", "middle");
 VOCAB(CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, "resnet18", "lbptop");
 VOCAB(CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, "u2", "riu2");
+VOCAB(CFG_BN_STATS, CFG_BN_STATS_COUNT, "weights", "adapt", "adapt_train");
+VOCAB(CFG_HEAD_FEATURES, CFG_HEAD_FEATURES_COUNT, "raw", "minus_onset", "minus_mean");
 
 /* The loader stores and reads an enum field as an int. */
 #define INT_SIZED(t) static_assert(sizeof(t) == sizeof(int), #t " is stored as an int")
@@ -53,6 +55,8 @@ INT_SIZED(cfg_log_level);
 INT_SIZED(cfg_apex_source);
 INT_SIZED(cfg_backbone_kind);
 INT_SIZED(cfg_lbptop_mapping);
+INT_SIZED(cfg_bn_stats);
+INT_SIZED(cfg_head_features);
 
 const char *cfg_enum_name(const cfg_vocab *v, int k) { return k >= 0 && k < v->n ? v->names[k] : "?"; }
 
@@ -158,16 +162,23 @@ const cfg_key CFG_KEYS[] = {
      "ResNet-18 backbone frozen (features cached) or fine-tuned"},
     {"model.backbone.weights", CFG_STR, F(model_backbone_weights), "\"\"", ANY, NULL,
      "pretrained ResNet-18 HDF5; \"\" = random init"},
+    {"model.backbone.bn_stats", CFG_ENUM, F(model_bn_stats), "weights", ANY, &CFG_BN_STATS,
+     "frozen backbone's BatchNorm statistics: the weights', re-estimated on all samples (adapt: transductive, "
+     "label-free) or per fold on the training subjects (adapt_train)"},
     {"model.attention.type", CFG_ENUM, F(attn_type), "lsh", ANY, &CFG_ATTENTION_TYPES,
      "self-attention over the T frames: LSH-sparsified, dense, or none"},
     {"model.attention.n_rounds", CFG_INT, F(attn_n_rounds), "3", IN(1, 16), NULL, "LSH hyperplanes (hash bits)"},
     {"model.attention.d", CFG_INT, F(attn_d), "1024", IN(1, 8192), NULL, "width of Q, K and V"},
     {"model.attention.planes", CFG_ENUM, F(attn_planes), "fixed", ANY, &CFG_PLANES,
      "LSH hyperplanes drawn once (fixed) or per forward pass (resample)"},
+    {"model.attention.normalize", CFG_BOOL, F(attn_normalize), "false", ANY, NULL,
+     "shared-QK attention (Reformer): keys = queries, L2-normalised before hashing and scoring"},
     {"model.head.hidden", CFG_INT, F(head_hidden), "256", IN(1, 65536), NULL, "width of the first FC layer"},
     {"model.head.dropout", CFG_FLOAT, F(head_dropout), "0.5", ROPEN(0, 1), NULL, "dropout before the classifier"},
     {"model.head.pooling", CFG_ENUM, F(head_pooling), "mean", ANY, &CFG_POOLINGS,
      "how the T attended frames become one vector"},
+    {"model.head.features", CFG_ENUM, F(head_features), "raw", ANY, &CFG_HEAD_FEATURES,
+     "frame features the head sees: raw, minus the onset frame's, or minus the sample's mean over frames"},
     /* model.flow: read only with model.input flow; OpenCV DualTVL1's defaults */
     {"model.flow.tau", CFG_FLOAT, F(flow_tau), "0.25", LOPEN(0, 10), NULL,
      "TV-L1 time step of the dual update (< 0.25 guarantees convergence)"},

@@ -72,7 +72,7 @@ static void test_bad_configs(void) {
     expect_error("unknown key, suggestion", "model:\n  attention:\n    n_round: 3\n", 3, 5,
                  "unknown key 'n_round' (did you mean 'n_rounds'?)");
     expect_error("unknown key, no suggestion", "model:\n  head:\n    zzzzzz: 1\n", 3, 5,
-                 "unknown key 'zzzzzz' in 'model.head' (known: hidden, dropout, pooling)");
+                 "unknown key 'zzzzzz' in 'model.head' (known: hidden, dropout, pooling, features)");
     expect_error("unknown section, suggestion", "seed: 1\nmodle:\n  input: frames\n", 2, 1,
                  "unknown section 'modle' (did you mean 'model'?)");
     expect_error("unknown section, no suggestion", "optimizer:\n  lr: 1\n", 1, 1,
@@ -168,6 +168,17 @@ static void test_bad_configs(void) {
                  "'magnify.schedule.end' and 'magnify.schedule.step' are both set (first at line 3); give one of them");
     expect_error("count vs list", "magnify:\n  schedule:\n    list: [1, 2, 3]\n    count: 4\n", 4, 12,
                  "'magnify.schedule.count' is 4 but 'magnify.schedule.list' has 3 factors");
+    expect_error("bn_stats needs a frozen backbone", "model:\n  backbone:\n    mode: finetune\n    bn_stats: adapt\n", 4,
+                 15, "'model.backbone.bn_stats: adapt' needs 'model.backbone.mode: frozen' (it acts on the cached "
+                     "features of a frozen backbone)");
+    expect_error("head.features needs a frozen backbone",
+                 "model:\n  backbone:\n    mode: finetune\n  head:\n    features: minus_onset\n", 5, 15,
+                 "'model.head.features: minus_onset' needs 'model.backbone.mode: frozen' (it acts on the cached "
+                 "features of a frozen backbone)");
+    expect_error("bn_stats vocabulary", "model:\n  backbone:\n    bn_stats: adabn\n", 3, 15,
+                 "'adabn' is not a valid value for 'model.backbone.bn_stats' (allowed: weights, adapt, adapt_train)");
+    expect_error("normalize is a bool", "model:\n  attention:\n    normalize: l2\n", 3, 16,
+                 "'l2' is not a boolean for 'model.attention.normalize' (use true or false)");
     expect_error("warmup >= epochs", "train:\n  epochs: 5\n  warmup_epochs: 5\n", 3, 18,
                  "'train.warmup_epochs' (5) must be smaller than 'train.epochs' (5)");
     expect_error("flow median 4", "model:\n  input: flow\n  flow:\n    median: 4\n", 4, 13,
@@ -662,6 +673,8 @@ static void test_enum_vocabularies(void) {
         {"model.backbone.kind", &CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, offsetof(mer_config, model_backbone_kind)},
         {"model.lbptop.mapping", &CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, offsetof(mer_config, lbptop_mapping)},
         {"model.backbone.mode", &CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, offsetof(mer_config, model_backbone)},
+        {"model.backbone.bn_stats", &CFG_BN_STATS, CFG_BN_STATS_COUNT, offsetof(mer_config, model_bn_stats)},
+        {"model.head.features", &CFG_HEAD_FEATURES, CFG_HEAD_FEATURES_COUNT, offsetof(mer_config, head_features)},
         {"model.attention.type", &CFG_ATTENTION_TYPES, CFG_ATTENTION_TYPE_COUNT, offsetof(mer_config, attn_type)},
         {"model.attention.planes", &CFG_PLANES, CFG_PLANES_COUNT, offsetof(mer_config, attn_planes)},
         {"model.head.pooling", &CFG_POOLINGS, CFG_POOLING_COUNT, offsetof(mer_config, head_pooling)},

@@ -32,6 +32,42 @@ static double batch_loss(lsh_head *h, const float *x, const int *y, int N, float
     return softmax_ce_forward(probs, logits, y, NULL, N, C);
 }
 
+/* Finite differences (float32, h = 2e-3 on a loss of order 1) of every trainable tensor (an evenly spread
+ * subset) and of the input against the analytic gradients in the head's grads and dx. Input perturbations
+ * can flip LSH buckets (a discontinuity): the input is compared only when check_input is set. */
+static void fd_check(lsh_head *h, const char *name, float *x, size_t nx, const int *y, int N, const float *dx,
+                     int check_input) {
+    nn_table *tab = lsh_head_table(h);
+    int C;
+    lsh_head_dims(h, NULL, NULL, &C);
+    float *logits = malloc(sizeof(float) * N * C), *probs = malloc(sizeof(float) * N * C);
+    float *analytic = malloc(sizeof(float) * (tab->n_params > nx ? tab->n_params : nx));
+    float *fd = malloc(sizeof(float) * (tab->n_params > nx ? tab->n_params : nx));
+    double e;
+    for (int pass = 0; pass < 2; pass++) {
+        float *p = pass ? x : tab->params;
+        const size_t cnt = pass ? nx : tab->n_params;
+        const float *grad_all = pass ? dx : tab->grads;
+        const size_t stride = cnt > 500 ? cnt / 500 : 1; /* an evenly spread subset keeps ASan runs short */
+        size_t m = 0;
+        for (size_t i = 0; i < cnt; i += stride, m++) {
+            analytic[m] = grad_all[i];
+            const float keep = p[i], step = 2e-3f;
+            p[i] = keep + step;
+            const double lp = batch_loss(h, x, y, N, logits, probs);
+            p[i] = keep - step;
+            const double lm = batch_loss(h, x, y, N, logits, probs);
+            p[i] = keep;
+            fd[m] = (float)((lp - lm) / (2.0 * step));
+        }
+        e = nn_test_rel_l2(analytic, fd, m);
+        printf("  %s finite differences (%s): rel L2 %.3g\n", name, pass ? "input" : "parameters", e);
+        if (pass == 0 || check_input)
+            CHECK(e < 5e-3, "%s finite differences (%s): rel L2 %g", name, pass ? "input" : "parameters", e);
+    }
+    free(analytic), free(fd), free(logits), free(probs);
+}
+
 static void check_fixture(const char *dir, const char *name) {
     char path[1024];
     snprintf(path, sizeof path, "%s/nn/%s", dir, name);
@@ -117,33 +153,7 @@ static void check_fixture(const char *dir, const char *name) {
             break;
         }
 
-    /* finite differences (float32, h = 2e-3 on a loss of order 1): every trainable tensor and the input */
-    float *analytic = malloc(sizeof(float) * (tab->n_params > nx ? tab->n_params : nx));
-    float *fd = malloc(sizeof(float) * (tab->n_params > nx ? tab->n_params : nx));
-    for (int pass = 0; pass < 2; pass++) {
-        float *p = pass ? x : tab->params;
-        const size_t cnt = pass ? nx : tab->n_params;
-        const float *grad_all = pass ? dx : tab->grads;
-        const size_t stride = cnt > 500 ? cnt / 500 : 1; /* an evenly spread subset keeps ASan runs short */
-        size_t m = 0;
-        for (size_t i = 0; i < cnt; i += stride, m++) {
-            analytic[m] = grad_all[i];
-            const float keep = p[i], step = 2e-3f;
-            p[i] = keep + step;
-            const double lp = batch_loss(h, x, y, N, logits, probs);
-            p[i] = keep - step;
-            const double lm = batch_loss(h, x, y, N, logits, probs);
-            p[i] = keep;
-            fd[m] = (float)((lp - lm) / (2.0 * step));
-        }
-        /* input perturbations can flip LSH buckets (a discontinuity): compare the parameters strictly and
-         * the input only for attention without hashing */
-        e = nn_test_rel_l2(analytic, fd, m);
-        printf("  %s finite differences (%s): rel L2 %.3g\n", name, pass ? "input" : "parameters", e);
-        if (pass == 0 || o->attention != ATTN_LSH)
-            CHECK(e < 5e-3, "%s finite differences (%s): rel L2 %g", name, pass ? "input" : "parameters", e);
-    }
-    free(analytic), free(fd);
+    fd_check(h, name, x, nx, y, N, dx, o->attention != ATTN_LSH);
 
     /* save / load round trip */
     char tmp[] = "/tmp/mer_nn_head_XXXXXX";
@@ -287,6 +297,81 @@ static void test_all_empty(void) {
     lsh_head_free(h);
 }
 
+/* normalize (shared-QK): finite differences through the normalisation, the shared projection and the
+ * self mask (dense: no hashing, input checked too; lsh: parameters); no key projection; with 30 rounds
+ * every bucket holds one frame, so every row attends to its own key only: A = V exactly, all rows empty;
+ * the training statistic and its round trip through a file. */
+static void test_normalize(void) {
+    const int N = 3, T = 5, d_in = 6, C = 3;
+    const int y[3] = {0, 2, 1};
+    static const struct { attn_kind kind; int rounds; const char *name; } CASES[] = {
+        {ATTN_DENSE, 3, "normalize dense"}, {ATTN_LSH, 1, "normalize lsh"}};
+    for (size_t c = 0; c < sizeof CASES / sizeof *CASES; c++) {
+        lsh_head_options o = lsh_head_defaults();
+        o.attention = CASES[c].kind, o.n_rounds = CASES[c].rounds, o.d = 8, o.hidden = 7, o.dropout = 0.0f;
+        o.normalize = 1;
+        mer_err err = {0};
+        lsh_head *h;
+        CHECK(lsh_head_create(&h, d_in, T, C, &o, 11 + c, &err) == 0, "create: %s", err.msg);
+        nn_table *tab = lsh_head_table(h);
+        int has_wk = 0;
+        for (int i = 0; i < tab->n; i++) has_wk |= !strcmp(tab->t[i].name, "attn.wk");
+        CHECK(!has_wk, "%s: no key projection", CASES[c].name);
+        mer_rng r = rng_seeded(5 + c);
+        const size_t nx = (size_t)N * T * d_in;
+        float *x = nn_test_randn(nx, &r, 1.0f), logits[9], probs[9], dlogits[9] = {0}; /* backward accumulates */
+        float *dx = calloc(nx, sizeof(float));
+        lsh_head_zero_grad(h);
+        batch_loss(h, x, y, N, logits, probs);
+        softmax_ce_backward(dlogits, probs, y, NULL, N, C, 1.0f);
+        CHECK(lsh_head_backward(h, dx, dlogits, &err) == 0, "%s backward: %s", CASES[c].name, err.msg);
+        fd_check(h, CASES[c].name, x, nx, y, N, dx, CASES[c].kind != ATTN_LSH);
+        free(x), free(dx);
+        lsh_head_free(h);
+    }
+
+    lsh_head_options o = lsh_head_defaults();
+    o.n_rounds = 30, o.d = 8, o.hidden = 6, o.dropout = 0.0f, o.normalize = 1;
+    mer_err err = {0};
+    lsh_head *h;
+    CHECK(lsh_head_create(&h, d_in, T, C, &o, 3, &err) == 0, "create: %s", err.msg);
+    CHECK(isnan(lsh_head_train_empty_share(h)), "no statistic before training");
+    mer_rng r = rng_seeded(4);
+    float *x = nn_test_randn((size_t)N * T * d_in, &r, 1.0f), logits[9];
+    float *attn = malloc(sizeof(float) * N * T * o.d), *V = malloc(sizeof(float) * N * T * o.d);
+    CHECK(lsh_head_forward(h, logits, attn, x, N, 1, &r, &err) == 0, "forward: %s", err.msg);
+    CHECK(lsh_head_last_empty_rows(h) == N * T, "30 rounds: every row only has its own key (%ld of %d)",
+          lsh_head_last_empty_rows(h), N * T);
+    nn_table *tab = lsh_head_table(h);
+    int wv = -1;
+    for (int i = 0; i < tab->n; i++)
+        if (!strcmp(tab->t[i].name, "attn.wv")) wv = i;
+    for (int i = 0; i < N * T; i++) /* V = X Wv, row by row */
+        for (int k = 0; k < o.d; k++) {
+            double v = 0;
+            for (int j = 0; j < d_in; j++) v += (double)x[i * d_in + j] * nn_table_data(tab, wv)[j * o.d + k];
+            V[i * o.d + k] = (float)v;
+        }
+    CHECK(nn_test_rel_l2(attn, V, (size_t)N * T * o.d) < 1e-5, "a row that keeps only its own key returns its V");
+    CHECK(lsh_head_train_empty_share(h) == 1.0, "empty share 1 (%g)", lsh_head_train_empty_share(h));
+    char tmp[] = "/tmp/mer_nn_head_XXXXXX";
+    close(mkstemp(tmp));
+    lsh_head *h2 = NULL;
+    CHECK(lsh_head_save(h, tmp, &err) == 0 && lsh_head_load(&h2, tmp, &err) == 0, "save/load: %s", err.msg);
+    hid_t f;
+    double share = -1;
+    if (h5_open(tmp, 0, &f, &err) == 0) {
+        h5_read_scalar_f64(f, "stats/empty_query_share", &share, &err);
+        h5_close(f, NULL);
+    }
+    CHECK(share == 1.0, "stats/empty_query_share saved (%g)", share);
+    CHECK(h2 && lsh_head_opts(h2)->normalize == 1, "normalize round trip");
+    lsh_head_free(h2);
+    unlink(tmp);
+    free(x), free(attn), free(V);
+    lsh_head_free(h);
+}
+
 int main(void) {
     nn_set_threads(1); /* deterministic timing on a shared CI machine */
     const char *fx = getenv("MER_FIXTURES");
@@ -297,6 +382,7 @@ int main(void) {
     check_fixture(fx ? fx : "tests/fixtures", "head_dense_flatten.h5");
     check_fixture(fx ? fx : "tests/fixtures", "head_none_mean.h5");
     test_all_empty();
+    test_normalize();
     test_training_and_resume();
     return check_summary();
 }

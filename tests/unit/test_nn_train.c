@@ -91,8 +91,43 @@ static void test_resume(const float *x, const int *y, int N) {
     }
 }
 
+/* Identity-free head inputs: minus the reference rows (the row equal to the reference becomes 0, every
+ * other row moves by the reference), minus the mean over frames (per-sample means become 0, the
+ * differences between frames stay). */
+static void test_subtract_reference(void) {
+    enum { n = 3, TT = 4, D = 5 };
+    mer_rng r = rng_seeded(9);
+    float X[n * TT * D], X0[n * TT * D], ref[n * D];
+    for (int i = 0; i < n * TT * D; i++) X0[i] = X[i] = rng_normal(&r) + 3.0f;
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < D; d++) ref[i * D + d] = X0[(i * TT + 2) * D + d]; /* frame 2 as the "onset" */
+    train_subtract_reference(X, n, TT, D, ref);
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < TT; t++)
+            for (int d = 0; d < D; d++) {
+                const int k = (i * TT + t) * D + d;
+                ok &= fabsf(X[k] - (X0[k] - ref[i * D + d])) < 1e-6f && (t != 2 || X[k] == 0.0f);
+            }
+    CHECK(ok, "minus_onset: every row minus its sample's reference; the reference frame becomes 0");
+    memcpy(X, X0, sizeof X);
+    train_subtract_reference(X, n, TT, D, NULL);
+    double worst_mean = 0, worst_diff = 0;
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < D; d++) {
+            double m = 0;
+            for (int t = 0; t < TT; t++) m += X[(i * TT + t) * D + d];
+            worst_mean = fmax(worst_mean, fabs(m / TT));
+            const int a = (i * TT) * D + d, b = (i * TT + 3) * D + d;
+            worst_diff = fmax(worst_diff, fabs((X[b] - X[a]) - (X0[b] - X0[a])));
+        }
+    CHECK(worst_mean < 1e-6, "minus_mean: per-sample means over frames are 0 (worst %g)", worst_mean);
+    CHECK(worst_diff < 1e-5, "minus_mean keeps the differences between frames (worst %g)", worst_diff);
+}
+
 int main(void) {
     nn_set_threads(1); /* deterministic timing on a shared CI machine */
+    test_subtract_reference();
     const int N = 96, NT = 48;
     mer_rng r = rng_seeded(2024);
     const size_t sample = (size_t)T * 3 * S * S;
