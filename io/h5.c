@@ -482,3 +482,42 @@ int h5_group(hid_t loc, const char *path, int create, hid_t *group, mer_err *err
     *group = g;
     return 0;
 }
+
+/* ---- attributes on an object (a file's root group, a group) ---------------------------------------- */
+
+static int write_attr(hid_t loc, const char *name, hid_t type, const void *v, mer_err *err) {
+    quiet();
+    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = a >= 0 && H5Awrite(a, type, v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    char f[1024];
+    return ok ? 0 : mer_errf(err, "%s: cannot write attribute '%s'", h5_filename(loc, f, sizeof f), name);
+}
+
+int h5_write_attr_i64(hid_t loc, const char *name, int64_t v, mer_err *err) {
+    return write_attr(loc, name, H5T_NATIVE_INT64, &v, err);
+}
+
+int h5_write_attr_str(hid_t loc, const char *name, const char *s, mer_err *err) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char *p = s ? s : "";
+    int rc = write_attr(loc, name, t, &p, err);
+    H5Tclose(t);
+    return rc;
+}
+
+int h5_read_attr_i64(hid_t loc, const char *name, int64_t *v, mer_err *err) {
+    quiet();
+    char f[1024];
+    if (H5Aexists(loc, name) <= 0)
+        return mer_errk(err, MER_ERR_DATA, "%s: attribute '%s' not found", h5_filename(loc, f, sizeof f), name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    return ok ? 0 : mer_errk(err, MER_ERR_DATA, "%s: attribute '%s' is not an integer", h5_filename(loc, f, sizeof f), name);
+}

@@ -72,5 +72,10 @@ int h5_copy(hid_t src_loc, const char *src_path, hid_t dst_loc, const char *dst_
  * to hand a sub-group to writers that write at the root of a location (e.g. a model's tensors). */
 int h5_group(hid_t loc, const char *path, int create, hid_t *group, mer_err *err);
 
+/* Scalar attributes NAME on the object loc (a file: its root group). Readers fail when it is missing. */
+int h5_write_attr_i64(hid_t loc, const char *name, int64_t v, mer_err *err);
+int h5_write_attr_str(hid_t loc, const char *name, const char *s, mer_err *err);
+int h5_read_attr_i64(hid_t loc, const char *name, int64_t *v, mer_err *err);
+
 /* Name of the file that holds `loc`, for messages. */
 const char *h5_filename(hid_t loc, char *buf, size_t n);

@@ -108,13 +108,8 @@ static void oihw_to_hwio(float *hwio, const float *oihw, int k, int in, int out)
                     hwio[(((size_t)h * k + w) * in + i) * out + o] = oihw[(((size_t)o * in + i) * k + h) * k + w];
 }
 
-int magnet_load(magnet_model *m, const char *h5_path, mer_err *err) {
+int magnet_load_from(magnet_model *m, hid_t loc, const char *where, mer_err *err) {
     if (magnet_alloc(m, err) < 0) return -1;
-    hid_t f;
-    if (h5_open(h5_path, 0, &f, err) < 0) {
-        magnet_free(m);
-        return mer_err_prefix(err, "MagNet weights");
-    }
     for (int i = 0; i < MAGNET_N_CONVS; i++) {
         const magnet_layer_spec *s = &MAGNET_LAYERS[i];
         char name[256];
@@ -122,28 +117,34 @@ int magnet_load(magnet_model *m, const char *h5_path, mer_err *err) {
         float *hwio;
         int nd;
         size_t d[H5_MAX_DIMS];
-        if (!h5_exists(f, name)) {
+        if (!h5_exists(loc, name)) {
             mer_errf(err, "%s: MagNet weights: kernel '%s' is missing (is this a converted MagNet checkpoint?)",
-                     h5_path, name);
+                     where, name);
             goto fail;
         }
-        if (h5_read_f32(f, name, &hwio, &nd, d, err) < 0) goto fail;
+        if (h5_read_f32(loc, name, &hwio, &nd, d, err) < 0) goto fail;
         if (nd != 4 || d[0] != (size_t)s->k || d[1] != (size_t)s->k || d[2] != (size_t)s->in ||
             d[3] != (size_t)s->out) {
             free(hwio);
-            mer_errf(err, "%s: MagNet weights: '%s' has the wrong shape (want HWIO %d,%d,%d,%d)", h5_path, name,
+            mer_errf(err, "%s: MagNet weights: '%s' has the wrong shape (want HWIO %d,%d,%d,%d)", where, name,
                      s->k, s->k, s->in, s->out);
             goto fail;
         }
         hwio_to_oihw(m->w[i], hwio, s->k, s->in, s->out);
         free(hwio);
     }
-    h5_close(f, NULL);
     return 0;
 fail:
-    h5_close(f, NULL);
     magnet_free(m);
     return -1;
+}
+
+int magnet_load(magnet_model *m, const char *h5_path, mer_err *err) {
+    hid_t f;
+    if (h5_open(h5_path, 0, &f, err) < 0) return mer_err_prefix(err, "MagNet weights");
+    int rc = magnet_load_from(m, f, h5_path, err);
+    h5_close(f, NULL);
+    return rc;
 }
 
 int magnet_save(const magnet_model *m, const char *h5_path, mer_err *err) {

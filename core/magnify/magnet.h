@@ -21,6 +21,7 @@
  * writes from the official checkpoint.
  */
 #pragma once
+#include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,8 @@ int magnet_alloc(magnet_model *m, mer_err *err);
 void magnet_free(magnet_model *m);
 /* Load from HDF5 (TF names, HWIO); every kernel must be present with its exact shape. */
 int magnet_load(magnet_model *m, const char *h5_path, mer_err *err);
+/* The same from an open HDF5 location (a group of a model file); `where` names it in messages. */
+int magnet_load_from(magnet_model *m, hid_t loc, const char *where, mer_err *err);
 /* Save in the same format (TF names, HWIO), atomically. */
 int magnet_save(const magnet_model *m, const char *h5_path, mer_err *err);
 /* Deterministic random weights for tests (the checkpoint cannot be committed): layers in MAGNET_LAYERS order,

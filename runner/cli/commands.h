@@ -36,6 +36,9 @@ int mer_share_dir(char *buf, size_t size);
 
 /* runner/cli/report.c */
 int cmd_report(int argc, char **argv);
+/* runner/cli/export.c: a trained model of a run -> one model file; runner/cli/predict.c: classify clips */
+int cmd_export(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* runner/cli/magnify.c */
 int cmd_convert_tf(int argc, char **argv);

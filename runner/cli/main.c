@@ -20,6 +20,8 @@ static const mer_command COMMANDS[] = {
     {"run", cmd_run, "run an experiment (folds x sweep x seeds) as an MPI task farm; resumable"},
     {"status", cmd_status, "show done / running / pending / failed tasks of a run directory, with an ETA"},
     {"collect", cmd_collect, "rebuild results.h5 of a run directory from its finished tasks"},
+    {"export", cmd_export, "write a run's trained model (eval.final_model) to one self-contained model file"},
+    {"predict", cmd_predict, "classify new clips (video files or frame folders) with an exported model"},
     {"data", cmd_data, "data check CONFIG: verify a dataset (classes, subjects, frames, annotation problems)"},
     {"face", cmd_face, "face detection (OpenCV cascades) and 68 landmarks (dlib model): detect, landmarks"},
     {"prep", cmd_prep, "face registration of every sample: aligned onset/apex crops into the prep cache"},

@@ -21,9 +21,16 @@ int main(void) {
     CHECK(h5_write_str(f, "meta/config", "a: 1\n", &err) == 0, "write str: %s", err.msg);
     const char *names[2] = {"sub01", "sub02"};
     CHECK(h5_write_strs(f, "names", names, 2, &err) == 0, "write strs: %s", err.msg);
+    CHECK(h5_write_attr_i64(f, "layout", 3, &err) == 0 && h5_write_attr_i64(f, "layout", 4, &err) == 0,
+          "write (replace) attribute: %s", err.msg);
+    CHECK(h5_write_attr_str(f, "made_by", "mer", &err) == 0, "write str attribute: %s", err.msg);
     CHECK(h5_commit(f, path, &err) == 0, "commit: %s", err.msg);
 
     CHECK(h5_open(path, 0, &f, &err) == 0, "open: %s", err.msg);
+    int64_t layout = 0;
+    CHECK(h5_read_attr_i64(f, "layout", &layout, &err) == 0 && layout == 4, "attribute round trip: %s", err.msg);
+    CHECK(h5_read_attr_i64(f, "nope", &layout, &err) < 0 && strstr(err.msg, "'nope' not found"),
+          "missing attribute named: %s", err.msg);
     float *rx;
     int nd;
     size_t d[H5_MAX_DIMS];

@@ -41,7 +41,7 @@ _mer() {
         mapfile -t COMPREPLY < <(compgen -f -X '!*.yaml' -- "$cur"; compgen -f -X '!*.yml' -- "$cur"; compgen -d -S / -- "$cur")
         compopt -o nospace 2>/dev/null
         ;;
-    status | collect | report)
+    status | collect | report | export)
         mapfile -t COMPREPLY < <(_mer_run_dirs "$cur"; compgen -d -S / -- "$cur")
         compopt -o nospace 2>/dev/null
         ;;
