@@ -14,6 +14,18 @@
 #include "runner/core_options.h"
 #include "runner/results.h"
 
+/* Settings whose trained state this layout does not hold yet: refused by export and load rather than giving
+ * a model that would compute other features than its training run did. */
+static int model_supported(const mer_config *cfg, const char *where, mer_err *err) {
+    const char *what = cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP        ? "model.backbone.kind lbptop"
+                       : cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS          ? "model.backbone.bn_stats adapt/adapt_train"
+                       : cfg->head_features != CFG_HEAD_FEATURES_RAW          ? "model.head.features other than raw"
+                                                                              : NULL;
+    return what ? mer_errk(err, MER_ERR_CONFIG, "%s: %s is not supported by model file layout %d yet", where, what,
+                           MODEL_FILE_LAYOUT)
+                : 0;
+}
+
 /* ---- export -------------------------------------------------------------------------------------- */
 
 /* The train task of (variant, fold) in the stored plan: index or -1. */
@@ -161,6 +173,7 @@ int model_file_export(const char *out, const model_export_options *o, mer_err *e
     const char *pc = sp.point_config[pi];
     if (config_load_text(&doc, "point config", pc, strlen(pc), NULL, 0, NULL, err) < 0) goto done;
     doc_loaded = 1;
+    if (model_supported(&doc.base, o->dir, err) < 0) goto done;
     doc.base.seed = (long)o->seed;
     if (!(cfg_text = config_to_string(&doc.base, NULL, 0))) {
         mer_errf(err, "cannot print the config");
@@ -293,6 +306,7 @@ int model_load(mer_model *m, const char *path, mer_err *err) {
         goto done;
     m->doc_loaded = 1;
     const mer_config *cfg = &m->doc.base;
+    if (model_supported(cfg, path, err) < 0) goto done;
     const int finetune = cfg->model_backbone == CFG_BACKBONE_FINETUNE;
     if (h5_read_strs(f, "classes", &m->classes, &m->n_classes, err) < 0 || load_magnet(&mag, f, cfg, err) < 0 ||
         load_backbone(&net, f, path, err) < 0)
