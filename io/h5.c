@@ -151,6 +151,28 @@ int h5_commit_private(hid_t file, const char *path, mer_err *err) {
     return 0;
 }
 
+int h5_commit_first(hid_t file, const char *path, mer_err *err) {
+    char mine[4000]; /* room for ".tmp" in h5_create_tmp */
+    private_name(mine, sizeof mine, path);
+    if (h5_commit(file, mine, err) < 0) return -1;
+    /* link() fails with EEXIST where rename() would replace: the NFS-safe "create if absent" */
+    int rc = 0;
+    if (link(mine, path) != 0) {
+        int e = errno;
+        if (e == EEXIST) rc = 1;
+        else if (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV) {
+            if (rename(mine, path) == 0) return 0; /* a file system without hard links: the last one wins */
+            e = errno;
+        }
+        if (!rc) {
+            unlink(mine);
+            return mer_err_errno(err, e, "%s: cannot link from %s: %s", path, mine, strerror(e));
+        }
+    }
+    unlink(mine);
+    return rc;
+}
+
 void h5_abort_private(hid_t file, const char *path) {
     char mine[4000]; /* room for ".tmp" in h5_create_tmp */
     private_name(mine, sizeof mine, path);
@@ -174,6 +196,15 @@ int h5_exists(hid_t loc, const char *path) {
     return 1;
 }
 
+/* Creation properties without modification times: HDF5 stamps every object with the time it was made
+ * by default, so two writes of the same results would differ in bytes, and the checksums the ledger
+ * keeps (a task that two job-array slices both ran, a resumed task) would flag a good file as changed. */
+static hid_t untimed(hid_t cls) {
+    hid_t p = H5Pcreate(cls);
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) H5Pclose(p), p = -1;
+    return p;
+}
+
 /* Create the groups leading to `path` (everything before the last '/'). */
 static int make_parents(hid_t loc, const char *path, mer_err *err) {
     char buf[1024];
@@ -184,7 +215,9 @@ static int make_parents(hid_t loc, const char *path, mer_err *err) {
         if (buf[i] != '/') continue;
         buf[i] = 0;
         if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) {
-            hid_t g = H5Gcreate2(loc, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            hid_t gcpl = untimed(H5P_GROUP_CREATE);
+            hid_t g = gcpl < 0 ? -1 : H5Gcreate2(loc, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            if (gcpl >= 0) H5Pclose(gcpl);
             if (g < 0) return fail(loc, path, err, "cannot create parent group");
             H5Gclose(g);
         }
@@ -205,7 +238,9 @@ static int write_any(hid_t loc, const char *path, hid_t memtype, hid_t filetype,
     hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, hd, NULL);
     if (space < 0) return fail(loc, path, err, "cannot create dataspace");
     errno = 0;
-    hid_t ds = H5Dcreate2(loc, path, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = untimed(H5P_DATASET_CREATE);
+    hid_t ds = dcpl < 0 ? -1 : H5Dcreate2(loc, path, filetype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0) H5Pclose(dcpl);
     H5Sclose(space);
     if (ds < 0) return fail_write(loc, path, err, errno, "cannot create dataset");
     herr_t st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);

@@ -31,6 +31,10 @@ void h5_abort(hid_t file, const char *path);
  * job-array slices); each rename is atomic, the last one wins. */
 int h5_create_tmp_private(const char *path, hid_t *file, mer_err *err);
 int h5_commit_private(hid_t file, const char *path, mer_err *err);
+/* As h5_commit_private, but the first file to reach PATH stays: 1 (ours discarded) when another process
+ * had already put one there. Task files record who made them and when, so two slices' copies of a shared
+ * task differ in bytes; keeping the first keeps the checksum each slice's ledger records true. */
+int h5_commit_first(hid_t file, const char *path, mer_err *err);
 void h5_abort_private(hid_t file, const char *path);
 
 int h5_exists(hid_t loc, const char *path); /* 1 if a link of that path exists (all parents too) */

@@ -76,7 +76,7 @@ static int run_task(double *wall, const mer_plan *plan, size_t ti, const size_t 
         h5_abort_private(out, path);
         return rc;
     }
-    return h5_commit_private(out, path, err) < 0 ? -1 : 0;
+    return h5_commit_first(out, path, err) < 0 ? -1 : 0;
 }
 
 /* ---- scheduler state (rank 0) ------------------------------------------------------------------- */
