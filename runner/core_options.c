@@ -20,6 +20,7 @@ prep_opts options_prep(const mer_config *cfg) {
     o.spot.blur = cfg->spot_blur;
     o.spot.smooth = cfg->spot_smooth;
     o.spot.reg = cfg->spot_register;
+    o.spot.eyes = cfg->spot_eyes;
     o.spot.eye_y = cfg->prep_eye_y;
     o.spot.eye_dist = cfg->prep_eye_dist;
     /* dataset.apex middle keeps the old contract: an apex outside the clip is an error, not a guess */

@@ -131,6 +131,16 @@ static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
         return mer_errf(err, "out of memory listing the samples");
     }
     log_info("dataset %s: %zu samples, %zu subjects, %zu classes", d->name, d->n, d->n_subjects, d->n_classes);
+    if (cfg->dataset_apex == CFG_APEX_ANNOTATED) { /* missing apexes: spotted by PREP (core/prep.h) */
+        char names[400] = "";
+        size_t k = 0, len = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->s[i].apex < 0 && k++ < 5 && len < sizeof names)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", k > 1 ? ", " : "", d->s[i].id);
+        if (k)
+            log_warn("dataset.apex annotated: %zu sample(s) have no apex and get a spotted one (%s%s; `mer data "
+                     "check` lists them)", k, names, k > 5 ? ", ..." : "");
+    }
     *data = pd;
     return 0;
 }

@@ -11,7 +11,7 @@
 
 apex_spot_options apex_spot_defaults(void) {
     return (apex_spot_options){.method = APEX_SPOT_DIFF, .blur = 0.015, .smooth = 1.0, .reg = 1, .grid = 6,
-                               .top = 0.34, .eye_y = 0.35, .eye_dist = 0.40, .mask = NULL};
+                               .top = 0.34, .eye_y = 0.35, .eye_dist = 0.40, .eyes = 0.3, .mask = NULL};
 }
 
 const char *apex_spot_method_name(apex_spot_method m) { return m == APEX_SPOT_DIFF ? "diff" : "?"; }
@@ -26,22 +26,29 @@ int apex_spot_check(const apex_spot_options *o, mer_err *err) {
     if (o->grid < 1 || o->grid > 64)
         return mer_errk(err, MER_ERR_CONFIG, "apex spotting: grid %d is not in [1, 64]", o->grid);
     if (!(o->top > 0 && o->top <= 1)) return mer_errk(err, MER_ERR_CONFIG, "apex spotting: top %g is not in (0, 1]", o->top);
+    if (!(o->eyes >= 0 && o->eyes <= 1))
+        return mer_errk(err, MER_ERR_CONFIG, "apex spotting: eyes %g is not in [0, 1] (a fraction of the eye distance)",
+                        o->eyes);
     if (!o->mask && !(o->eye_y > 0 && o->eye_y < 1 && o->eye_dist > 0 && o->eye_dist < 1))
         return mer_errk(err, MER_ERR_CONFIG, "apex spotting: template eye_y %g / eye_dist %g not in (0, 1)", o->eye_y,
                         o->eye_dist);
     return 0;
 }
 
-void apex_spot_mask_template(float *mask, int h, int w, double eye_y, double eye_dist) {
+/* 1 inside 85 % of the radius r (in units of the ellipse), a cosine taper to 0 at r = 1. */
+static double taper(double r) { return r <= 0.85 ? 1 : r >= 1 ? 0 : 0.5 + 0.5 * cos(M_PI * (r - 0.85) / 0.15); }
+
+void apex_spot_mask_template(float *mask, int h, int w, double eye_y, double eye_dist, double eyes) {
     /* In units of the inter-ocular distance d: brows ~0.8 d above the eye line, chin ~1.7 d below it, cheeks
-     * ~1 d either side of the centre. */
+     * ~1 d either side of the centre. An eye opening is ~0.5 d wide and ~0.15 d high; the holes are
+     * `eyes` d wide and 0.6 of that high (half-axes), so the lids' sweep during a blink falls inside. */
     double d = eye_dist * w, cx = 0.5 * (w - 1), cy = eye_y * h + 0.45 * d, rx = 1.0 * d, ry = 1.25 * d;
+    double ex[2] = {(0.5 - eye_dist / 2) * w, (0.5 + eye_dist / 2) * w}, ey = eye_y * h;
+    double erx = eyes * d, ery = 0.6 * eyes * d;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            double r = hypot((x - cx) / rx, (y - cy) / ry), m;
-            if (r <= 0.85) m = 1;
-            else if (r >= 1) m = 0;
-            else m = 0.5 + 0.5 * cos(M_PI * (r - 0.85) / 0.15);
+            double m = taper(hypot((x - cx) / rx, (y - cy) / ry));
+            for (int k = 0; k < 2 && eyes > 0; k++) m *= 1 - taper(hypot((x - ex[k]) / erx, (y - ey) / ery) / 1.15);
             mask[(size_t)y * w + x] = (float)m;
         }
 }
@@ -128,7 +135,7 @@ int apex_spotter_new(apex_spotter **out, int h, int w, const apex_spot_options *
         }
         memcpy(s->mask, o->mask, px * sizeof(float));
     } else {
-        apex_spot_mask_template(s->mask, h, w, o->eye_y, o->eye_dist);
+        apex_spot_mask_template(s->mask, h, w, o->eye_y, o->eye_dist, o->eyes);
     }
     *out = s;
     return 0;

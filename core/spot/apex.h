@@ -18,11 +18,13 @@
  *
  * Face mask: an ellipse placed by the alignment template (eye_y, eye_dist as in core/face/align.h), full weight
  * inside 85 % of its radius and a cosine taper to 0 at the rim; the border of the crop (background, hair, the
- * black fill of the warp) gets none. Or a caller-given h x w weight map.
+ * black fill of the warp) gets none. The eyes themselves are left out (an ellipse of half-width `eyes` x the
+ * eye distance around each template eye centre, tapered): a blink changes them more than any micro-expression
+ * and is not one; brows, lids' surroundings, cheeks and mouth stay. Or a caller-given h x w weight map.
  *
  * Frames: grey, row-major h x w float32, any scale (e.g. [0,1] or 0..255; scores are scale-free). The onset
  * frame comes first in the streaming API; apex_spot takes a whole clip with the onset at any index.
- * No globals; workspace is allocated per spotter. A 150-frame clip at 112 px takes about 30 ms.
+ * No globals; workspace is allocated per spotter. A 150-frame clip at 112 px takes about 0.2 s of one core.
  */
 #pragma once
 #include "io/base/err.h"
@@ -37,6 +39,7 @@ typedef struct {
     int grid;                /* cells per side of the scoring grid (6) */
     double top;              /* share of cells averaged into a frame's score, (0, 1] (0.34) */
     double eye_y, eye_dist;  /* alignment template of the crops (0.35, 0.40: preprocess.* defaults) */
+    double eyes;             /* half-width of the left-out eye regions / eye distance (0.3; 0 = keep the eyes) */
     const float *mask;       /* h x w weights >= 0, or NULL: the template ellipse */
 } apex_spot_options;
 
@@ -68,5 +71,5 @@ int apex_spotter_count(const apex_spotter *s);
 int apex_spotter_finish(apex_spotter *s, apex_spot_result *r, float *curve, mer_err *err);
 void apex_spotter_free(apex_spotter *s); /* NULL-safe */
 
-/* The template ellipse mask (h x w) used when options give none. */
-void apex_spot_mask_template(float *mask, int h, int w, double eye_y, double eye_dist);
+/* The template mask (h x w) used when options give none: face ellipse minus the eye regions. */
+void apex_spot_mask_template(float *mask, int h, int w, double eye_y, double eye_dist, double eyes);

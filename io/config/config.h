@@ -112,6 +112,7 @@ typedef struct {
     double spot_blur;               /* spatial Gaussian sigma, fraction of the crop width */
     double spot_smooth;             /* temporal Gaussian sigma of the motion curve, frames */
     int spot_register;              /* bool: undo residual head translation */
+    double spot_eyes;               /* half-width of the left-out eye regions, fraction of the eye distance */
 
     /* magnify: onset->apex motion at a ramp of factors */
     cfg_mag_method mag_method;

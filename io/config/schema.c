@@ -134,6 +134,8 @@ const cfg_key CFG_KEYS[] = {
      "apex spotting: temporal smoothing sigma of the motion curve, frames (0 = none)"},
     {"preprocess.spot.register", CFG_BOOL, F(spot_register), "true", ANY, NULL,
      "apex spotting: undo residual head translation against the onset before differencing"},
+    {"preprocess.spot.eyes", CFG_FLOAT, F(spot_eyes), "0.3", IN(0, 1), NULL,
+     "apex spotting: leave out the eyes (blinks), half-width as a fraction of the eye distance; 0 = keep them"},
 
     /* magnify */
     {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, &CFG_MAG_METHODS,

@@ -1113,8 +1113,8 @@ void dataset_report(FILE *f, const dataset *d) {
     if (d->apex_mode == CFG_APEX_SPOTTED) {
         fprintf(f, "apex spotted (dataset.apex: spotted): all %zu samples\n", d->n);
     } else if (n_spot) {
-        fprintf(f, "apex spotted (missing%s in the annotations): %zu sample(s)", d->checked ? " or not in the clip" : "",
-                n_spot);
+        fprintf(f, "apex spotted (missing in the annotations%s): %zu sample(s)",
+                d->checked ? ", before the onset or not a frame of the clip" : " or before the onset", n_spot);
         size_t k = 0;
         for (size_t i = 0; i < d->n; i++)
             if (d->s[i].apex < 0) fprintf(f, "%s%s", k++ % 6 ? ", " : "\n  ", d->s[i].id);

@@ -37,6 +37,10 @@ rm "$T/ds/$subj/$clipn/img$onset.jpg"
 arow=$(sed -n 5p "$T/ds/coding.csv")
 asub=$(printf 'sub%02d' "$(echo "$arow" | cut -d, -f1)"); aclip=$(echo "$arow" | cut -d, -f2); aapex=$(echo "$arow" | cut -d, -f4)
 rm "$T/ds/$asub/$aclip/img$aapex.jpg"
+# and a third has no apex in the sheet (CASME II writes '/')
+mrow=$(sed -n 4p "$T/ds/coding.csv")
+msub=$(printf 'sub%02d' "$(echo "$mrow" | cut -d, -f1)"); mclip=$(echo "$mrow" | cut -d, -f2)
+awk -F, -v OFS=, 'NR == 4 {$4 = "/"} {print}' "$T/ds/coding.csv" > "$T/ds/c2" && mv "$T/ds/c2" "$T/ds/coding.csv"
 
 "$MER" prep "$T/cfg.yaml" > "$T/run1.txt" 2> "$T/run1.err"; rc=$?
 cat "$T/run1.txt"
@@ -45,6 +49,11 @@ check 'grep -q "4 samples: 3 ok (3 computed, 0 from the cache), 1 failed" "$T/ru
 check 'grep -q "  $subj/$clipn: .*no frame number $onset" "$T/run1.txt"' "failure reason names the sample and the frame"
 check 'grep -q "sample $asub/$aclip: annotated apex $aapex is not a frame of the clip.*spotted apex" "$T/run1.err"' \
   "an apex missing on disk is spotted, with a warning naming the sample"
+check 'grep -q "1 sample(s) have no apex and get a spotted one ($msub/$mclip;" "$T/run1.err"' \
+  "an apex missing in the sheet: a warning naming the sample"
+"$MER" data check "$T/cfg.yaml" > "$T/check.txt" 2>&1
+check 'grep -A1 "apex spotted" "$T/check.txt" | grep -q "$msub/$mclip" && grep -A1 "apex spotted" "$T/check.txt" | grep -q "$asub/$aclip"' \
+  "mer data check lists the samples whose apex will be spotted"
 cache=$(sed -n 's/^cache: //p' "$T/run1.txt")
 check '[ "$cache" = "$T/out/tasks/prep" ]' "the cache is the run's PREP task folder"
 # mer run sees mer prep's files as its own PREP tasks: cache hits, except the failed sample

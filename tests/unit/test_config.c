@@ -382,7 +382,8 @@ static void test_values_and_defaults(void) {
           "default runtime");
     CHECK_STR(cfg_enum_name(&CFG_LOG_LEVELS, def.rt_log_level), "info", "default log level");
     CHECK_STR(cfg_enum_name(&CFG_APEX_SOURCES, def.dataset_apex), "annotated", "default apex source");
-    CHECK(def.spot_register == 1 && def.spot_blur == 0.015 && def.spot_smooth == 1.0, "spotting defaults");
+    CHECK(def.spot_register == 1 && def.spot_blur == 0.015 && def.spot_smooth == 1.0 && def.spot_eyes == 0.3,
+          "spotting defaults");
     CHECK(def.seed == 0 && doc.n_seeds == 1 && doc.seeds[0] == 0, "default seed");
     config_free(&def);
     config_doc_free(&doc);
