@@ -19,7 +19,6 @@
 static int model_supported(const mer_config *cfg, const char *where, mer_err *err) {
     const char *what = cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP        ? "model.backbone.kind lbptop"
                        : cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS          ? "model.backbone.bn_stats adapt/adapt_train"
-                       : cfg->head_features != CFG_HEAD_FEATURES_RAW          ? "model.head.features other than raw"
                                                                               : NULL;
     return what ? mer_errk(err, MER_ERR_CONFIG, "%s: %s is not supported by model file layout %d yet", where, what,
                            MODEL_FILE_LAYOUT)
@@ -359,8 +358,18 @@ done:
     return rc;
 }
 
+int model_features_of(mer_model *m, float *row, const prep_result *r, mer_err *err) {
+    if (pipeline_features_of(&m->pf, row, r, err) < 0) return -1;
+    /* model.head.features: the train stage's transform of the sample's rows, before the standardisation */
+    const int hf = m->doc.base.head_features;
+    if (hf != CFG_HEAD_FEATURES_RAW)
+        train_subtract_reference(row, 1, (int)m->pf.R, (int)m->pf.D,
+                                 hf == CFG_HEAD_FEATURES_MINUS_ONSET ? m->pf.onset : NULL);
+    return 0;
+}
+
 int model_classify(mer_model *m, float *prob, float *rows, int n, mer_err *err) {
-    if (m->mean) train_standardize_apply(rows, (size_t)n * (size_t)m->pf.T, (int)m->pf.D, m->mean, m->sd);
+    if (m->mean) train_standardize_apply(rows, (size_t)n * m->pf.R, (int)m->pf.D, m->mean, m->sd);
     train_model tm = {m->head, m->net_ready ? &m->net : NULL, m->pf.S, m->pf.S};
     return train_model_predict(&tm, prob, rows, n, err);
 }

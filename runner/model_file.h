@@ -69,6 +69,10 @@ typedef struct {
 /* Load a model file; fails (naming the file) on another layout version. */
 int model_load(mer_model *m, const char *path, mer_err *err);
 void model_free(mer_model *m);
-/* Class probabilities prob (n, C) of n rows (n, T, D) made by pipeline_features_of(&m->pf, ...); the rows
+/* One clip's row (pf.R, pf.D) from its prep result, as the run's head saw it before the standardisation:
+ * pipeline_features_of, then model.head.features' train_subtract_reference (the onset frame's row or the
+ * clip's mean subtracted). */
+int model_features_of(mer_model *m, float *row, const prep_result *r, mer_err *err);
+/* Class probabilities prob (n, C) of n rows (n, R, D) made by model_features_of; the rows
  * are standardised in place (frozen). The same calls as the run's evaluation of a fold. */
 int model_classify(mer_model *m, float *prob, float *rows, int n, mer_err *err);

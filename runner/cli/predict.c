@@ -1,5 +1,6 @@
 /* `mer predict`: classify clips with a model file (runner/model_file.h), through the run's own code: prep
- * (core/prep.h) -> magnify + features (pipeline_features_of) -> standardise + head (model_classify). */
+ * (core/prep.h) -> magnify + features (model_features_of: pipeline_features_of and the head.features transform) ->
+ * standardise + head (model_classify). */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -280,7 +281,7 @@ int cmd_predict(int argc, char **argv) {
     prep_opts po = options_prep(cfg);
     po.threads = 1;
     po.spot_fallback = 0; /* a given apex is used or is an error, never silently replaced */
-    const size_t row = (size_t)m.pf.T * m.pf.D, C = m.n_classes;
+    const size_t row = m.pf.R * m.pf.D, C = m.n_classes;
     rows = malloc(PREDICT_CHUNK * row * sizeof *rows);
     prob = malloc(PREDICT_CHUNK * C * sizeof *prob);
     in_batch = malloc(PREDICT_CHUNK * sizeof *in_batch);
@@ -306,7 +307,7 @@ int cmd_predict(int argc, char **argv) {
             memcpy(j->box, r.box, sizeof j->box);
             j->apex = r.apex_frame;
             j->apex_source = r.apex_spotted ? "spotted" : "given";
-            int bad = pipeline_features_of(&m.pf, rows + nb * row, &r, &e) < 0;
+            int bad = model_features_of(&m, rows + nb * row, &r, &e) < 0;
             prep_result_free(&r);
             if (bad) {
                 job_fail(j, "%s: %s", e.msg);
