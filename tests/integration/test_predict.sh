@@ -7,14 +7,7 @@
 #      clips (annotated onset and apex), gives exactly the probabilities the run stored for them;
 #  (c) bad input: another layout version, no face, fewer than 2 frames, onset >= apex, unreadable files, usage
 #      errors; one message naming each clip; exit 0 all, 1 none, 4 some, 2 usage.
-set -euo pipefail
-: "${MER_BIN:?MER_BIN not set (run through ctest)}"
-command -v h5dump >/dev/null || { echo "SKIP: h5dump not found (apt-get install hdf5-tools)"; exit 77; }
-export HDF5_USE_FILE_LOCKING=FALSE
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cd "$T"
+source "${MER_SRC:?MER_SRC not set (run through ctest)}/tests/integration/predict_common.sh"
 
 "$MER_BIN" synth data --subjects 4 --per-class 2 --size 160x120 --seed 3 >synth.log 2>&1 ||
     fail "mer synth: $(tail -3 synth.log)"
@@ -51,8 +44,6 @@ grep -v '^4,' data/coding.csv >coding_no4.csv
     fail "mer run (without sub04): $(tail -5 run2.log)"
 [ "$(ls all/tasks/train | wc -l)" = 5 ] || fail "want 4 fold tasks + 1 final model in all/tasks/train"
 
-# one value per line of a dataset (h5dump, no indices; floats as %.9g, which a float reads back exactly)
-h5vals() { h5dump -y -w 1 ${3:+-m $3} -d "$2" "$1" | sed -n '/DATA {/,/^ *}/p' | sed '1d;$d' | tr -d ' ,"' | sed '/^$/d'; }
 
 # ---- (b) round trip: the sub04 fold's model reproduces the run's own evaluation of sub04's clips -----------
 "$MER_BIN" export all --fold sub04 --out fold4.h5 >export.log 2>&1 || fail "mer export --fold: $(cat export.log)"

@@ -4,14 +4,7 @@
 # run by mer predict on sub03's clips (annotated onset and apex), must give exactly the probabilities the run
 # stored for them (the round trip of test_predict.sh). Tiny settings: 3 subjects x 5 classes x 1 clip, 48 px
 # crops, 4 linear-magnified frames, a few epochs; the check is bit-identity, not accuracy.
-set -euo pipefail
-: "${MER_BIN:?MER_BIN not set (run through ctest)}"
-command -v h5dump >/dev/null || { echo "SKIP: h5dump not found (apt-get install hdf5-tools)"; exit 77; }
-export HDF5_USE_FILE_LOCKING=FALSE
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cd "$T"
+source "${MER_SRC:?MER_SRC not set (run through ctest)}/tests/integration/predict_common.sh"
 
 "$MER_BIN" synth data --subjects 3 --per-class 1 --size 160x120 --seed 5 >synth.log 2>&1 ||
     fail "mer synth: $(tail -3 synth.log)"
@@ -43,7 +36,6 @@ sweep:
 YAML
 "$MER_BIN" run run.yaml >run.log 2>&1 || fail "mer run: $(tail -5 run.log)"
 
-h5vals() { h5dump -y -w 1 ${3:+-m $3} -d "$2" "$1" | sed -n '/DATA {/,/^ *}/p' | sed '1d;$d' | tr -d ' ,"' | sed '/^$/d'; }
 awk -F, '$1 == 3 { print "data/sub03/" $2 "," $3 "," $4 }' data/coding.csv >sub03.csv
 [ "$(wc -l <sub03.csv)" = 5 ] || fail "want 5 clips of subject 3 in the generated sheet"
 # the run's stored sub03 probabilities of every point: point index, sample, 5 probabilities
