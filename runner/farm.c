@@ -307,6 +307,10 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
                 seen[r] = 1;
                 stack[top++] = r;
                 if (s->state[r] == T_DONE) {
+                    /* its file is stale: a finished file is never replaced (h5_commit_first), so remove it */
+                    char path[4096];
+                    task_output_path(path, sizeof path, p, &p->tasks[r]);
+                    unlink(path);
                     s->state[r] = T_PENDING;
                     s->sum->n_cached[p->tasks[r].kind]--;
                     log_info("%s task %s ran without samples of a failed task that is retried now: running it again",
