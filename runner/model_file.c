@@ -17,9 +17,7 @@
 /* Settings whose trained state this layout does not hold yet: refused by export and load rather than giving
  * a model that would compute other features than its training run did. */
 static int model_supported(const mer_config *cfg, const char *where, mer_err *err) {
-    const char *what = cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP        ? "model.backbone.kind lbptop"
-                       : cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS          ? "model.backbone.bn_stats adapt/adapt_train"
-                                                                              : NULL;
+    const char *what = cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS ? "model.backbone.bn_stats adapt/adapt_train" : NULL;
     return what ? mer_errk(err, MER_ERR_CONFIG, "%s: %s is not supported by model file layout %d yet", where, what,
                            MODEL_FILE_LAYOUT)
                 : 0;
@@ -51,6 +49,7 @@ static int write_loso(hid_t f, const model_loso *l, mer_err *err) {
 
 /* /backbone: the trained one (finetune, from the task file), else the frozen one the config names. */
 static int write_backbone(hid_t f, hid_t task, const mer_config *cfg, const char *fold, mer_err *err) {
+    if (cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP) return h5_write_str(f, "backbone/init", "none", err);
     if (cfg->model_backbone == CFG_BACKBONE_FINETUNE) {
         if (!h5_exists(task, "weights/backbone"))
             return mer_errf(err, "fold %s was trained without output.save_backbone: its fine-tuned backbone is not "
@@ -214,6 +213,7 @@ done:
 
 void model_free(mer_model *m) {
     if (m->net_ready) recnet_free(&m->net);
+    logreg_free(&m->linear);
     resnet18_free(m->tuned);
     lsh_head_free(m->head);
     if (m->pf_ready) pipeline_features_free(&m->pf);
@@ -235,6 +235,10 @@ static int load_backbone(resnet18 **net, hid_t f, const char *path, mer_err *err
     int rc = -1;
     if (!strcmp(init, "pretrained") || !strcmp(init, "finetuned")) {
         if (h5_group(f, "backbone/weights", 0, &g, err) == 0) rc = nn_table_load(resnet18_table(*net), g, "", NULL, err);
+    } else if (!strcmp(init, "none")) { /* model.backbone.kind lbptop: the features need no network */
+        resnet18_free(*net);
+        *net = NULL;
+        rc = 0;
     } else if (!strcmp(init, "random")) {
         int64_t seed;
         if (h5_read_scalar_i64(f, "backbone/seed", &seed, err) == 0 && h5_group(f, "backbone/buffers", 0, &g, err) == 0) {
@@ -321,13 +325,20 @@ int model_load(mer_model *m, const char *path, mer_err *err) {
     if (rc < 0) goto done;
     m->pf_ready = 1;
     rc = -1;
-    hid_t g;
-    if (h5_group(f, "head", 0, &g, err) < 0) goto done;
-    int hr = lsh_head_load_from(&m->head, g, err);
-    H5Gclose(g);
-    if (hr < 0) goto done;
     int d_in, T, C;
-    lsh_head_dims(m->head, &d_in, &T, &C);
+    if (m->pf.lbptop) { /* the train stage's logistic regression on the histogram (logreg_save's layout) */
+        if (logreg_load(&m->linear, f, "head/", err) < 0) goto done;
+        d_in = m->linear.dim;
+        T = m->pf.T;
+        C = m->linear.n_classes;
+    } else {
+        hid_t g;
+        if (h5_group(f, "head", 0, &g, err) < 0) goto done;
+        int hr = lsh_head_load_from(&m->head, g, err);
+        H5Gclose(g);
+        if (hr < 0) goto done;
+        lsh_head_dims(m->head, &d_in, &T, &C);
+    }
     if (T != m->pf.T || (size_t)C != m->n_classes ||
         (size_t)d_in != (finetune ? (size_t)RESNET18_FEATURES : m->pf.D)) {
         mer_errf(err, "%s: the head (T %d, d_in %d, %d classes) does not fit the config (T %d, %zu classes)", path, T,
@@ -370,6 +381,10 @@ int model_features_of(mer_model *m, float *row, const prep_result *r, mer_err *e
 
 int model_classify(mer_model *m, float *prob, float *rows, int n, mer_err *err) {
     if (m->mean) train_standardize_apply(rows, (size_t)n * m->pf.R, (int)m->pf.D, m->mean, m->sd);
+    if (m->pf.lbptop) {
+        logreg_predict_proba(prob, &m->linear, rows, (size_t)n);
+        return 0;
+    }
     train_model tm = {m->head, m->net_ready ? &m->net : NULL, m->pf.S, m->pf.S};
     return train_model_predict(&tm, prob, rows, n, err);
 }

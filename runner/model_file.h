@@ -11,9 +11,12 @@
  *   /loso/{accuracy,uf1,uar}  f64   the point's LOSO figures for this seed (pooled over the folds),
  *   /loso/{n,n_folds}         i64   and /loso/{accuracy_mean,accuracy_std,uf1_mean,uar_mean} f64,
  *                                   /loso/n_seeds i64 over the point's seeds (absent when not collected)
- *   /head/...                 the LSH attention head (core/models/lsh_head.h file layout)
- *   /standardize/{mean,sd}    f64 (512) feature standardisation (frozen backbone only)
- *   /backbone/init            str   "pretrained" | "random" | "finetuned"
+ *   /head/...                 the LSH attention head (core/models/lsh_head.h file layout); lbptop: the
+ *                                   logistic regression (core/baseline/logreg.h logreg_save layout)
+ *   /standardize/{mean,sd}    f64 (512; lbptop: the histogram's length) feature standardisation (frozen
+ *                                   backbone and lbptop)
+ *   /backbone/init            str   "pretrained" | "random" | "finetuned" | "none" (lbptop: no network; its
+ *                                   settings are model.lbptop in /config)
  *   /backbone/weights/<name>  f32   every ResNet-18 tensor, torchvision names (pretrained, finetuned)
  *   /backbone/seed            i64   random init: resnet18_init_kaiming's seed (the u64's bits) ...
  *   /backbone/buffers/<name>  f32   ... and its BatchNorm running statistics
@@ -25,6 +28,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "core/baseline/logreg.h"
 #include "core/models/lsh_head.h"
 #include "core/models/recnet.h"
 #include "io/config/config.h"
@@ -60,6 +64,7 @@ typedef struct {
     pipeline_features pf; /* magnify + input + frozen backbone */
     int pf_ready;
     lsh_head *head;
+    logreg_model linear;  /* model.backbone.kind lbptop: the classifier instead of the head */
     resnet18 *tuned;      /* finetune: the trained backbone */
     recnet net;
     int net_ready;

@@ -32,7 +32,8 @@ runtime:
   threads: 1
 sweep:
   zip:
-    model.head.features: [minus_onset, minus_mean]
+    model.backbone.kind: [resnet18, resnet18, lbptop]
+    model.head.features: [minus_onset, minus_mean, raw]
 YAML
 "$MER_BIN" run run.yaml >run.log 2>&1 || fail "mer run: $(tail -5 run.log)"
 
@@ -55,5 +56,5 @@ while IFS=$'\t' read -r index id params; do
     diff ref.txt got.txt >diff.txt || fail "$params: export -> predict differs from the run: $(head -4 diff.txt)"
     echo "$params: round trip exact"
 done < <("$MER_BIN" config run.yaml --points | grep -v '^index\|^seeds')
-[ "$n_points" = 2 ] || fail "want 2 sweep points, got $n_points"
+[ "$n_points" = 3 ] || fail "want 3 sweep points, got $n_points"
 echo "PASS"
