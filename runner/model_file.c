@@ -14,15 +14,6 @@
 #include "runner/core_options.h"
 #include "runner/results.h"
 
-/* Settings whose trained state this layout does not hold yet: refused by export and load rather than giving
- * a model that would compute other features than its training run did. */
-static int model_supported(const mer_config *cfg, const char *where, mer_err *err) {
-    const char *what = cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS ? "model.backbone.bn_stats adapt/adapt_train" : NULL;
-    return what ? mer_errk(err, MER_ERR_CONFIG, "%s: %s is not supported by model file layout %d yet", where, what,
-                           MODEL_FILE_LAYOUT)
-                : 0;
-}
-
 /* ---- export -------------------------------------------------------------------------------------- */
 
 /* The train task of (variant, fold) in the stored plan: index or -1. */
@@ -64,7 +55,24 @@ static int write_backbone(hid_t f, hid_t task, const mer_config *cfg, const char
     int normalize;
     uint64_t seed;
     if (pipeline_backbone_create(&net, &normalize, cfg, &seed, err) < 0) return -1;
-    int rc;
+    int rc = 0;
+    if (cfg->model_bn_stats != CFG_BN_STATS_WEIGHTS) { /* the BatchNorm statistics its features were computed with */
+        hid_t g;
+        if (!h5_exists(task, "weights/backbone_buffers"))
+            rc = mer_errf(err, "the task file of %s has no adapted BatchNorm statistics (bn_stats %s; it was trained "
+                               "by an older mer: remove it and run again)",
+                          fold ? fold : "the final model", cfg->model_bn_stats == CFG_BN_STATS_ADAPT ? "adapt" : "adapt_train");
+        else if (h5_group(task, "weights/backbone_buffers", 0, &g, err) < 0)
+            rc = -1;
+        else {
+            rc = pipeline_bn_buffers_load(net, g, err);
+            H5Gclose(g);
+        }
+        if (rc) {
+            resnet18_free(net);
+            return -1;
+        }
+    }
     if (normalize) {
         hid_t g;
         rc = h5_write_str(f, "backbone/init", "pretrained", err) || h5_group(f, "backbone/weights", 1, &g, err) ? -1 : 0;
@@ -77,15 +85,7 @@ static int write_backbone(hid_t f, hid_t task, const mer_config *cfg, const char
                      h5_write_scalar_i64(f, "backbone/seed", (int64_t)seed, err)
                  ? -1
                  : 0;
-        const nn_table *tab = resnet18_table(net);
-        for (int i = 0; !rc && i < tab->n; i++) {
-            if (tab->t[i].trainable) continue;
-            char path[NN_NAME_MAX + 32];
-            snprintf(path, sizeof path, "backbone/buffers/%s", tab->t[i].name);
-            size_t d[4];
-            for (int k = 0; k < tab->t[i].ndim; k++) d[k] = tab->t[i].dims[k];
-            rc = h5_write_f32(f, path, nn_table_data(tab, i), tab->t[i].ndim, d, err);
-        }
+        if (!rc) rc = pipeline_bn_buffers_save(f, "backbone/buffers", net, err);
     }
     resnet18_free(net);
     return rc;
@@ -171,7 +171,6 @@ int model_file_export(const char *out, const model_export_options *o, mer_err *e
     const char *pc = sp.point_config[pi];
     if (config_load_text(&doc, "point config", pc, strlen(pc), NULL, 0, NULL, err) < 0) goto done;
     doc_loaded = 1;
-    if (model_supported(&doc.base, o->dir, err) < 0) goto done;
     doc.base.seed = (long)o->seed;
     if (!(cfg_text = config_to_string(&doc.base, NULL, 0))) {
         mer_errf(err, "cannot print the config");
@@ -243,12 +242,7 @@ static int load_backbone(resnet18 **net, hid_t f, const char *path, mer_err *err
         int64_t seed;
         if (h5_read_scalar_i64(f, "backbone/seed", &seed, err) == 0 && h5_group(f, "backbone/buffers", 0, &g, err) == 0) {
             resnet18_init_kaiming(*net, (uint64_t)seed);
-            nn_table *tab = resnet18_table(*net);
-            rc = 0;
-            for (int i = 0; !rc && i < tab->n; i++)
-                if (!tab->t[i].trainable)
-                    rc = h5_read_f32_into(g, tab->t[i].name, nn_table_data(tab, i), tab->t[i].numel, err);
-            resnet18_weights_changed(*net);
+            rc = pipeline_bn_buffers_load(*net, g, err);
         }
     } else
         mer_errf(err, "%s: /backbone/init '%s' is unknown", path, init);
@@ -309,7 +303,6 @@ int model_load(mer_model *m, const char *path, mer_err *err) {
         goto done;
     m->doc_loaded = 1;
     const mer_config *cfg = &m->doc.base;
-    if (model_supported(cfg, path, err) < 0) goto done;
     const int finetune = cfg->model_backbone == CFG_BACKBONE_FINETUNE;
     if (h5_read_strs(f, "classes", &m->classes, &m->n_classes, err) < 0 || load_magnet(&mag, f, cfg, err) < 0 ||
         load_backbone(&net, f, path, err) < 0)
@@ -319,7 +312,10 @@ int model_load(mer_model *m, const char *path, mer_err *err) {
         m->tuned = net; /* trained with the head; the features stage only prepares the frames */
         net = NULL;
     }
-    rc = pipeline_features_init(&m->pf, cfg, mag, net, normalize, err);
+    /* bn_stats adapt_train: the file's backbone has the adapted statistics; it computes frozen features */
+    mer_config fcfg = *cfg;
+    fcfg.model_bn_stats = CFG_BN_STATS_WEIGHTS;
+    rc = pipeline_features_init(&m->pf, &fcfg, mag, net, normalize, err);
     mag = NULL;
     net = NULL;
     if (rc < 0) goto done;

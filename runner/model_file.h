@@ -19,7 +19,9 @@
  *                                   settings are model.lbptop in /config)
  *   /backbone/weights/<name>  f32   every ResNet-18 tensor, torchvision names (pretrained, finetuned)
  *   /backbone/seed            i64   random init: resnet18_init_kaiming's seed (the u64's bits) ...
- *   /backbone/buffers/<name>  f32   ... and its BatchNorm running statistics
+ *   /backbone/buffers/<name>  f32   ... and its BatchNorm running statistics (bn_stats adapt, adapt_train:
+ *                                   the adapted ones, here or in /backbone/weights: the train task's
+ *                                   /weights/backbone_buffers)
  *   /magnify/method           str   network | linear | none
  *   /magnify/factors          f64 (T) the factors the network was given
  *   /magnify/magnet/...       f32   MagNet kernels (TF names, HWIO) when copied, or

@@ -18,7 +18,8 @@
  *             (n, 3*S*S) (finetune and bn_stats adapt_train: each frame (3, S, S), normalised as the backbone
  *             takes it).
  *             bn_stats adapt: one task over all samples re-estimates the BatchNorm statistics on every
- *             sample's frames (resnet18_adapt_bn, transductive but label-free) before any feature.
+ *             sample's frames (resnet18_adapt_bn, transductive but label-free) before any feature; they are
+ *             kept as /backbone_buffers/<name> f32.
  *   TRAIN     one LOSO (or k-fold) fold per task, on the training subjects, evaluated on the held-out subject:
  *             frozen: the LSH attention head (core/models/lsh_head.h) on the cached features (bn_stats
  *             adapt_train: first this fold's BatchNorm statistics from its training subjects and every sample's
@@ -27,6 +28,7 @@
  *             regression on the standardised histograms (train_linear, core/train.h); all with the train.*
  *             optimiser settings.
  *             File: /pred/... (runner/stage.h), /weights/head/... (lbptop: logreg_save's layout),
+ *             /weights/backbone_buffers/<name> (bn_stats adapt, adapt_train: the statistics its features had),
  *             /weights/backbone/... (finetune with
  *             output.save_backbone), optional /selection/epoch, /oracle/... (LEAKY).
  *
@@ -468,6 +470,46 @@ int pipeline_features_of(pipeline_features *pf, float *row, const prep_result *r
 
 static int task_should_stop(const void *ctx) { return stage_should_stop(ctx); }
 
+int pipeline_bn_buffers_save(hid_t out, const char *group, resnet18 *net, mer_err *err) {
+    const nn_table *tab = resnet18_table(net);
+    int rc = 0;
+    for (int i = 0; !rc && i < tab->n; i++) {
+        if (tab->t[i].trainable) continue;
+        char path[NN_NAME_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", group, tab->t[i].name);
+        size_t d[4];
+        for (int k = 0; k < tab->t[i].ndim; k++) d[k] = tab->t[i].dims[k];
+        rc = h5_write_f32(out, path, nn_table_data(tab, i), tab->t[i].ndim, d, err) < 0 ? -1 : 0;
+    }
+    return rc;
+}
+
+int pipeline_bn_buffers_load(resnet18 *net, hid_t g, mer_err *err) {
+    nn_table *tab = resnet18_table(net);
+    int rc = 0;
+    for (int i = 0; !rc && i < tab->n; i++)
+        if (!tab->t[i].trainable) rc = h5_read_f32_into(g, tab->t[i].name, nn_table_data(tab, i), tab->t[i].numel, err);
+    resnet18_weights_changed(net);
+    return rc < 0 ? -1 : 0;
+}
+
+/* bn_stats adapt: the FEATURES task's adapted statistics (one task holds them all) into a TRAIN task's file. */
+static int copy_bn_buffers(hid_t out, const mer_task *t, const run_ctx *ctx, mer_err *err) {
+    const mer_plan *p = ctx->plan;
+    for (size_t k = 0; k < t->n_deps; k++) {
+        const mer_task *dep = &p->tasks[t->deps[k]];
+        if (dep->kind != STAGE_FEATURES) continue;
+        char path[4096];
+        task_output_path(path, sizeof path, p, dep);
+        hid_t f;
+        if (h5_open(path, 0, &f, err) < 0) return -1;
+        int rc = !h5_exists(f, "backbone_buffers") ? 0 : h5_copy(f, "backbone_buffers", out, "weights/backbone_buffers", err);
+        h5_close(f, NULL);
+        return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
 /* Images per chunk of the BatchNorm adaptation pass (fixed: the statistics depend on it by rounding only,
  * but a fixed value keeps them bit-identical everywhere). */
 #define ADAPT_CHUNK 16
@@ -534,6 +576,7 @@ static int exec_features(hid_t out, const mer_task *t, const size_t *ex, size_t 
             if (pipeline_features_forward(&pf, feat + k * row, err) < 0) goto done;
             memcpy(onset_feat + k * pf.D, pf.onset, pf.D * sizeof *onset_feat);
         }
+        if (pipeline_bn_buffers_save(out, "backbone_buffers", pf.net, err) < 0) goto done;
     }
     size_t dims[3] = {n, pf.R, pf.D}, dims_on[2] = {n, pf.D};
     size_t nf = (size_t)pf.T;
@@ -959,6 +1002,9 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     }
     if (!final && write_predictions(out, "pred", &m, &te, s, err) < 0) goto done;
     if (write_standardize(out, mean, sd, D, err) < 0) goto done;
+    if ((adapted && pipeline_bn_buffers_save(out, "weights/backbone_buffers", adapted, err) < 0) ||
+        (cfg->model_bn_stats == CFG_BN_STATS_ADAPT && copy_bn_buffers(out, t, ctx, err) < 0))
+        goto done;
     hid_t g;
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);

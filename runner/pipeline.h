@@ -12,6 +12,7 @@
 #include "core/models/resnet18.h"
 #include "core/prep.h"
 #include "io/config/config.h"
+#include "io/h5.h"
 
 /* The FEATURES stage of one config: its magnification, network input and (frozen) backbone, or LBP-TOP. */
 typedef struct {
@@ -47,3 +48,9 @@ int pipeline_features_forward(pipeline_features *pf, float *row, mer_err *err);
 /* The backbone of a config: pretrained weights (*normalize = 1: ImageNet input normalisation) or a random
  * init seeded by the hash of the model.backbone settings (*seed gets it; 0 for pretrained; seed may be NULL). */
 int pipeline_backbone_create(resnet18 **net, int *normalize, const mer_config *cfg, uint64_t *seed, mer_err *err);
+
+/* The BatchNorm running statistics (every tensor of net that is not trained) as group/<name> f32: bn_stats
+ * adapt and adapt_train keep the adapted ones with the features / the fold's model, a model file with its
+ * random-init backbone; _load reads them back from the group g into net. */
+int pipeline_bn_buffers_save(hid_t out, const char *group, resnet18 *net, mer_err *err);
+int pipeline_bn_buffers_load(resnet18 *net, hid_t g, mer_err *err);

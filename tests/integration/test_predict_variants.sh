@@ -32,8 +32,9 @@ runtime:
   threads: 1
 sweep:
   zip:
-    model.backbone.kind: [resnet18, resnet18, lbptop]
-    model.head.features: [minus_onset, minus_mean, raw]
+    model.backbone.kind: [resnet18, resnet18, lbptop, resnet18, resnet18]
+    model.head.features: [minus_onset, minus_mean, raw, raw, minus_onset]
+    model.backbone.bn_stats: [weights, weights, weights, adapt, adapt_train]
 YAML
 "$MER_BIN" run run.yaml >run.log 2>&1 || fail "mer run: $(tail -5 run.log)"
 
@@ -56,5 +57,5 @@ while IFS=$'\t' read -r index id params; do
     diff ref.txt got.txt >diff.txt || fail "$params: export -> predict differs from the run: $(head -4 diff.txt)"
     echo "$params: round trip exact"
 done < <("$MER_BIN" config run.yaml --points | grep -v '^index\|^seeds')
-[ "$n_points" = 3 ] || fail "want 3 sweep points, got $n_points"
+[ "$n_points" = 5 ] || fail "want 5 sweep points, got $n_points"
 echo "PASS"
