@@ -130,42 +130,48 @@ int hold_check(const char *dir, const char *ledger_name, const char *mode, uint6
     size_t n;
     char h64[64];
     snprintf(h64, sizeof h64, "%s", host);
-    if (list_as(&hs, &n, dir, h64, err) < 0) return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        char desc[512];
-        hold_describe(&hs[i], desc, sizeof desc);
-        if (!hs[i].live) {
-            log_warn("%s: taking over from a run that is gone (%s)", dir, desc);
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s.holder", dir, hs[i].ledger);
-            unlink(path);
-            continue;
+    /* A run locks its ledger a moment before it writes its holder file: a slice of the same array starting
+     * at the same time looks like an unknown run until then, so that case is looked at again for up to 3 s. */
+    for (int look = 0;; look++) {
+        if (list_as(&hs, &n, dir, h64, err) < 0) return -1;
+        int rc = 0, starting = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            char desc[512];
+            hold_describe(&hs[i], desc, sizeof desc);
+            if (!hs[i].live) {
+                log_warn("%s: taking over from a run that is gone (%s)", dir, desc);
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s.holder", dir, hs[i].ledger);
+                unlink(path);
+                continue;
+            }
+            if (strcmp(hs[i].ledger, ledger_name) && same_array(mode, plan_hex, hs[i].mode, hs[i].plan)) continue;
+            rc = mer_errf(err,
+                          "%s: another mer run is using this output folder: %s; wait for it to end, stop it, or use "
+                          "another output.dir%s",
+                          dir, desc,
+                          strcmp(hs[i].host, host) ? " (a run on another host counts as gone once its heartbeat is "
+                                                     "older than 3 minutes)"
+                                                   : "");
         }
-        if (strcmp(hs[i].ledger, ledger_name) && same_array(mode, plan_hex, hs[i].mode, hs[i].plan)) continue;
-        rc = mer_errf(err,
-                      "%s: another mer run is using this output folder: %s; wait for it to end, stop it, or use "
-                      "another output.dir%s",
-                      dir, desc,
-                      strcmp(hs[i].host, host) ? " (a run on another host counts as gone once its heartbeat is "
-                                                 "older than 3 minutes)"
-                                               : "");
+        /* a locked ledger without a holder file (the run is starting up right now) */
+        DIR *d = rc ? NULL : opendir(dir);
+        struct dirent *de;
+        while (d && !rc && (de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
+            if (strncmp(de->d_name, "ledger", 6) || len < 10 || strcmp(de->d_name + len - 4, ".tsv")) continue;
+            int known = 0;
+            for (size_t i = 0; i < n; i++) known |= !strcmp(hs[i].ledger, de->d_name);
+            if (!known && ledger_locked(dir, de->d_name))
+                starting = 1, rc = mer_errf(err, "%s: another mer run is using this output folder (it holds %s; "
+                                                 "starting up?)", dir, de->d_name);
+        }
+        if (d) closedir(d);
+        free(hs);
+        if (!starting || look == 30) return rc;
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
     }
-    /* a locked ledger without a holder file (the run is starting up right now) */
-    DIR *d = rc ? NULL : opendir(dir);
-    struct dirent *de;
-    while (d && !rc && (de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (strncmp(de->d_name, "ledger", 6) || len < 10 || strcmp(de->d_name + len - 4, ".tsv")) continue;
-        int known = 0;
-        for (size_t i = 0; i < n; i++) known |= !strcmp(hs[i].ledger, de->d_name);
-        if (!known && ledger_locked(dir, de->d_name))
-            rc = mer_errf(err, "%s: another mer run is using this output folder (it holds %s; starting up?)", dir,
-                          de->d_name);
-    }
-    if (d) closedir(d);
-    free(hs);
-    return rc;
 }
 
 static int write_holder(const run_hold *h) {
