@@ -16,6 +16,8 @@ void prep_result_free(prep_result *r) {
     image_free(&r->apex);
     free(r->spot_frames);
     free(r->spot_curve);
+    free(r->seq);
+    free(r->seq_frames);
     memset(r, 0, sizeof *r);
 }
 
@@ -116,6 +118,35 @@ done:
     return rc;
 }
 
+/* n frames from the onset to the apex: of the m frames the clip has in that span, frame round(k (m-1)/(n-1)),
+ * each warped with the onset transform like the onset and apex crops. */
+static int align_sequence(prep_result *out, clip *c, int n, const prep_opts *o, mer_err *err) {
+    size_t nf = 0, a = 0, m = 0;
+    const int *fr = clip_frame_numbers(c, &nf);
+    while (a < nf && fr[a] < out->onset_frame) a++;
+    while (a + m < nf && fr[a + m] <= out->apex_frame) m++;
+    if (m == 0) return mer_errk(err, MER_ERR_DATA, "%s: no frame from the onset %d to the apex %d", clip_path(c),
+                                out->onset_frame, out->apex_frame);
+    const size_t px = (size_t)out->onset.w * out->onset.h * out->onset.c;
+    out->seq = mer_malloc((size_t)n * px, err);
+    out->seq_frames = mer_malloc((size_t)n * sizeof *out->seq_frames, err);
+    if (!out->seq || !out->seq_frames) return -1;
+    for (int k = 0; k < n; k++) {
+        const size_t j = n == 1 ? m - 1 : (size_t)((double)k * (double)(m - 1) / (n - 1) + 0.5);
+        const int f = fr[a + j];
+        mer_image img = {0}, al = {0};
+        int rc = clip_read(&img, c, f, o->align.grey ? 1 : 3, err);
+        if (rc == 0) rc = align_warp(&al, &img, out->transform, &o->align, err);
+        if (rc == 0) memcpy(out->seq + (size_t)k * px, al.px, px);
+        image_free(&img);
+        image_free(&al);
+        if (rc < 0) return mer_err_prefix(err, "%s: onset->apex sequence: frame %d", clip_path(c), f);
+        out->seq_frames[k] = f;
+    }
+    out->n_seq = n;
+    return 0;
+}
+
 static int prep_clip(prep_result *out, const char *clip_path, int onset, int apex, int offset, const prep_opts *o,
                      const face_models *m, const float *landmarks68, const int box[4], mer_err *err) {
     memset(out, 0, sizeof *out);
@@ -137,6 +168,7 @@ static int prep_clip(prep_result *out, const char *clip_path, int onset, int ape
             int outside = !clip_has_frame(c, apex) || apex < onset;
             if (apex < 0 || (o->spot_fallback && outside)) ret = spot_apex(out, c, onset, offset, o, err);
             if (ret == 0) ret = align_apex(out, c, out->apex_frame, o, err);
+            if (ret == 0 && o->sequence > 0) ret = align_sequence(out, c, o->sequence, o, err);
         }
     }
     image_free(&onset_img);
@@ -163,6 +195,20 @@ static int write_image(hid_t loc, const char *group, const char *name, const mer
     return h5_write_u8(loc, path, img->px, 3, dims, err);
 }
 
+static int write_sequence(hid_t loc, const char *group, const prep_result *r, mer_err *err) {
+    char path[512];
+    size_t n = (size_t)r->n_seq, d[4] = {n, (size_t)r->onset.h, (size_t)r->onset.w, (size_t)r->onset.c};
+    int64_t *fr = mer_malloc(n * sizeof *fr, err);
+    if (!fr) return -1;
+    for (size_t k = 0; k < n; k++) fr[k] = r->seq_frames[k];
+    snprintf(path, sizeof path, "%s/sequence", group);
+    int rc = h5_write_u8(loc, path, r->seq, 4, d, err);
+    snprintf(path, sizeof path, "%s/sequence_frames", group);
+    if (rc == 0) rc = h5_write_i64(loc, path, fr, 1, &n, err);
+    free(fr);
+    return rc;
+}
+
 int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_err *err) {
     char path[512];
     if (write_image(loc, group, "onset", &r->onset, err) < 0 || write_image(loc, group, "apex", &r->apex, err) < 0)
@@ -177,6 +223,7 @@ int prep_result_write(hid_t loc, const char *group, const prep_result *r, mer_er
     if (h5_write_i64(loc, path, box, 1, &d4, err) < 0) return -1;
     snprintf(path, sizeof path, "%s/frames", group);
     if (h5_write_i64(loc, path, frames, 1, &d2, err) < 0) return -1;
+    if (r->n_seq > 0 && write_sequence(loc, group, r, err) < 0) return -1;
     if (!r->apex_spotted) return 0;
     size_t n = (size_t)r->n_spot;
     int64_t *fr = mer_malloc((n ? n : 1) * sizeof *fr, err);
@@ -214,6 +261,30 @@ static int read_image(mer_image *img, hid_t loc, const char *group, const char *
     return 0;
 }
 
+/* GROUP/sequence and its frame numbers, when present, shaped like the onset crop. */
+static int read_sequence(prep_result *r, hid_t loc, const char *group, mer_err *err) {
+    char path[512], fn[256];
+    snprintf(path, sizeof path, "%s/sequence", group);
+    if (!h5_exists(loc, path)) return 0;
+    int nd = 0, nf = 0;
+    size_t d[H5_MAX_DIMS], df[H5_MAX_DIMS];
+    int64_t *fr = NULL;
+    if (h5_read_u8(loc, path, &r->seq, &nd, d, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/sequence_frames", group);
+    if (h5_read_i64(loc, path, &fr, &nf, df, err) < 0) return -1;
+    int ok = nd == 4 && nf == 1 && d[0] == df[0] && d[0] >= 1 && d[0] <= INT32_MAX && d[1] == (size_t)r->onset.h &&
+             d[2] == (size_t)r->onset.w && d[3] == (size_t)r->onset.c;
+    if (ok) r->seq_frames = mer_malloc(d[0] * sizeof *r->seq_frames, err);
+    if (ok && r->seq_frames) {
+        for (size_t k = 0; k < d[0]; k++) r->seq_frames[k] = (int)fr[k];
+        r->n_seq = (int)d[0];
+    }
+    free(fr);
+    if (!ok) return mer_errf(err, "%s: %s/sequence: not (n,H,W,C) frames shaped like the onset crop with n frame numbers",
+                             h5_filename(loc, fn, sizeof fn), group);
+    return r->seq_frames ? 0 : -1;
+}
+
 int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err) {
     memset(r, 0, sizeof *r);
     char path[512];
@@ -249,6 +320,7 @@ int prep_result_read(prep_result *r, hid_t loc, const char *group, mer_err *err)
     r->onset_frame = (int)frames[0];
     r->apex_frame = (int)frames[1];
     r->apex_given = r->apex_frame;
+    if (read_sequence(r, loc, group, err) < 0) goto done;
     snprintf(path, sizeof path, "%s/spot", group);
     if (h5_exists(loc, path)) {
         int64_t given, *sf = NULL;

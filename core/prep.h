@@ -6,7 +6,9 @@
  *
  * Output per sample (prep_result): aligned onset and apex frames, S x S x C uint8 (HWC; C = 1 when
  * preprocess.grey, else 3 RGB), the 2x3 transform (source px -> aligned px), the 68 onset landmarks and the
- * face box in source pixel coordinates, and the frame numbers used.
+ * face box in source pixel coordinates, and the frame numbers used. With o->sequence = n > 0 also n frames
+ * sampled evenly from the onset to the apex (the first is the onset, the last the apex; a span shorter than
+ * n repeats frames), warped the same way: the unmagnified frames LBP-TOP reads with magnify.method none.
  *
  * HDF5 layout written by prep_result_write under GROUP (io/h5.h):
  *   GROUP/onset       u8  (S,S,C)
@@ -18,6 +20,8 @@
  *   GROUP/spot/given  i64 ()        only when the apex was spotted: the apex asked for (-1 = none)
  *   GROUP/spot/frames i64 (n)       the frame numbers of the span searched (onset first)
  *   GROUP/spot/curve  f32 (n)       the smoothed motion score of each of them (core/spot/apex.h)
+ *   GROUP/sequence        u8  (n,S,S,C)  only with o->sequence = n: the onset->apex frames
+ *   GROUP/sequence_frames i64 (n)        their frame numbers
  */
 #pragma once
 #include <hdf5.h>
@@ -35,6 +39,7 @@ typedef struct {
     int threads;          /* video decoder threads (0 = 1) */
     apex_spot_options spot; /* apex spotting (its eye_y/eye_dist/mask are ignored: align's template is used) */
     int spot_fallback;    /* 1: an apex given outside the clip's onset..offset frames is spotted (else an error) */
+    int sequence;         /* > 0: also this many aligned frames from the onset to the apex (0: none) */
 } prep_opts;
 
 typedef struct {
@@ -48,6 +53,9 @@ typedef struct {
     int n_spot;              /* spotted: frames searched, with their numbers and scores (else 0, NULL) */
     int *spot_frames;
     float *spot_curve;
+    int n_seq;               /* o->sequence: the onset->apex frames, n_seq x (S,S,C) like onset, and */
+    uint8_t *seq;            /* their frame numbers (else 0, NULL) */
+    int *seq_frames;
 } prep_result;
 
 void prep_result_free(prep_result *r);

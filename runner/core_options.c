@@ -2,6 +2,7 @@
 #include "runner/core_options.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 prep_opts options_prep(const mer_config *cfg) {
@@ -25,7 +26,18 @@ prep_opts options_prep(const mer_config *cfg) {
     o.spot.eye_dist = cfg->prep_eye_dist;
     /* dataset.apex middle keeps the old contract: an apex outside the clip is an error, not a guess */
     o.spot_fallback = cfg->dataset_apex != CFG_APEX_MIDDLE;
+    o.sequence = options_sequence(cfg);
     return o;
+}
+
+int options_sequence(const mer_config *cfg) {
+    if (cfg->model_backbone_kind != CFG_BACKBONE_LBPTOP || cfg->mag_method != CFG_MAG_NONE) return 0;
+    double *factors = NULL;
+    int T = 0;
+    mer_err err = {0}; /* a bad ramp is reported by the features stage, which reads it again */
+    if (options_factors(&factors, &T, cfg, &err) < 0) return 0;
+    free(factors);
+    return T;
 }
 
 magnify_options options_magnify(const mer_config *cfg) {

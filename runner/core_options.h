@@ -13,8 +13,11 @@
 #include "io/config/config.h"
 
 /* preprocess.* (with preprocess.spot.*) and dataset.apex (spot_fallback): what a prep result depends on; one
- * decoder thread. */
+ * decoder thread; sequence = options_sequence(cfg). */
 prep_opts options_prep(const mer_config *cfg);
+/* The onset->apex frames prep keeps: the T of the factor ramp when LBP-TOP reads unmagnified frames
+ * (model.backbone.kind lbptop, magnify.method none), else 0 (the network's `none` is the apex, T times). */
+int options_sequence(const mer_config *cfg);
 /* magnify.method and magnify.weights (the weights string stays owned by cfg). */
 magnify_options options_magnify(const mer_config *cfg);
 /* The factor ramp of magnify.schedule.*: list (non-empty) wins, else end (not NAN) gives the end form, else

@@ -3,7 +3,7 @@
  *   PREP      one sample per task: decode the onset and apex frames (io/media/video.h), find the face and its 68
  *             landmarks on the onset frame (core/face/face.h), align and crop both frames (core/prep.h); where
  *             dataset.apex asks for it, the apex is spotted first on the aligned onset..offset frames
- *             (core/spot/apex.h).
+ *             (core/spot/apex.h); LBP-TOP with magnify.method none: T aligned frames from onset to apex too.
  *             File: /index i64 (1), /prep/... (core/prep.h layout).
  *   FEATURES  a chunk of samples per task: the onset->apex motion magnified at the schedule's T factors
  *             (core/magnify/magnify.h), optionally minus the onset frame (model.input = difference) or
@@ -11,7 +11,8 @@
  *             frozen backbone: ResNet-18 features of every frame (core/models/resnet18.h, eval mode);
  *             finetune: the prepared network input itself (the backbone is trained in TRAIN);
  *             model.backbone.kind lbptop: the LBP-TOP histogram of the T prepared frames (grey, BT.601) as
- *             one row (core/baseline/lbptop.h).
+ *             one row (core/baseline/lbptop.h); with magnify.method none these are prep's T unmagnified
+ *             frames from onset to apex (the baseline's usual input), not the apex T times.
  *             File: /index i64 (n), /sample strs (n), /factors f64 (T), and /feat f32 (n, T, 512) and
  *             /onset_feat f32 (n, 512) (frozen: the onset frame's features too, for model.head.features),
  *             /feat f32 (n, 1, D) (lbptop: D = lbptop_feature_len) or /x f32 (n, T, 3*S*S) and /x_onset
@@ -158,6 +159,10 @@ static void pipe_unload(void *data) {
 /* ---- keys and costs ------------------------------------------------------------------------------ */
 
 static const char *const PREP_KEYS[] = {"dataset", "preprocess"};
+/* LBP-TOP on unmagnified frames: prep keeps the onset->apex sequence too, as many frames as the ramp has
+ * factors (runner/core_options.h options_sequence); the other points' prep results stay shared */
+static const char *const PREP_SEQUENCE_KEYS[] = {"dataset", "preprocess", "magnify.method", "magnify.schedule",
+                                                 "model.backbone.kind"};
 static const char *const FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input", "model.backbone"};
 /* model.input = flow: the flow settings too (only then, so other inputs' features survive a flow sweep) */
 static const char *const FLOW_FEATURE_KEYS[] = {"dataset",     "preprocess",     "magnify",
@@ -178,6 +183,7 @@ static const char *const LBPTOP_TRAIN_KEYS[] = {
 static int is_lbptop(const mer_config *cfg) { return cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP; }
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
+    if (kind == STAGE_PREP && options_sequence(cfg)) return STAGE_KEYS_PUT(prefixes, max, PREP_SEQUENCE_KEYS);
     if (kind == STAGE_PREP) return STAGE_KEYS_PUT(prefixes, max, PREP_KEYS);
     if (kind == STAGE_FEATURES && is_lbptop(cfg)) return STAGE_KEYS_PUT(prefixes, max, LBPTOP_FEATURE_KEYS);
     if (kind == STAGE_FEATURES && cfg->model_input == CFG_MODEL_INPUT_FLOW)
@@ -354,6 +360,7 @@ int pipeline_features_init(pipeline_features *pf, const mer_config *cfg, magnet_
     pf->normalize = normalize;
     pf->inputs_only = is_finetune(cfg) || cfg->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN;
     pf->lbptop = is_lbptop(cfg);
+    pf->sequence = options_sequence(cfg) > 0;
     pf->lbp = options_lbptop(cfg);
     pf->S = cfg->prep_size;
     pf->method = options_magnify(cfg).method;
@@ -415,13 +422,29 @@ void pipeline_features_free(pipeline_features *pf) {
     memset(pf, 0, sizeof *pf);
 }
 
+/* The prep result's T onset->apex frames (S,S,C) uint8 -> (T,3,S,S) floats in [0,1] (grey replicated). */
+static int sequence_frames(float *frames, const prep_result *r, int T, int S, mer_err *err) {
+    if (r->n_seq != T)
+        return mer_errf(err, "the prep result has %d onset->apex frames, LBP-TOP with magnify.method none reads %d "
+                             "(a prep result of another run? run mer again to recompute it)", r->n_seq, T);
+    const size_t plane = (size_t)S * S, C = (size_t)r->onset.c;
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < 3; c++)
+            for (size_t k = 0; k < plane; k++)
+                frames[((size_t)t * 3 + c) * plane + k] = r->seq[((size_t)t * plane + k) * C + (C == 3 ? c : 0)] / 255.0f;
+    return 0;
+}
+
 int pipeline_features_input(pipeline_features *pf, const prep_result *r, mer_err *err) {
     const int S = pf->S;
     uint8_t *onset = NULL, *apex = NULL;
     int ok = r->onset.w == S && r->onset.h == S && r->apex.w == S && r->apex.h == S;
     if (!ok) mer_errf(err, "prep result has size %dx%d, expected %d", r->onset.w, r->onset.h, S);
-    ok = ok && as_rgb(&onset, &r->onset, err) == 0 && as_rgb(&apex, &r->apex, err) == 0 &&
-         magnify_sequence(pf->frames, onset, apex, S, S, pf->factors, pf->T, pf->method, pf->mag, err) == 0;
+    ok = ok && as_rgb(&onset, &r->onset, err) == 0 && as_rgb(&apex, &r->apex, err) == 0;
+    if (ok && pf->sequence) /* LBP-TOP, magnify.method none: the unmagnified onset->apex frames */
+        ok = sequence_frames(pf->frames, r, pf->T, S, err) == 0;
+    else if (ok)
+        ok = magnify_sequence(pf->frames, onset, apex, S, S, pf->factors, pf->T, pf->method, pf->mag, err) == 0;
     if (ok) {
         /* (S,S,3) uint8 -> (3,S,S) in [0,1]: the onset for model.input = difference and flow, the apex for
          * flow with T = 1 (the onset->apex flow of flow-based MER, not the flow to a magnified frame) */

@@ -21,6 +21,7 @@ typedef struct {
                            * itself: finetune, bn_stats adapt_train); lbptop: 1 x lbptop_feature_len (the clip's
                            * histogram) */
     int inputs_only, normalize, lbptop;
+    int sequence;         /* lbptop with magnify.method none: the frames are prep's onset->apex sequence */
     lbptop_options lbp;   /* model.lbptop (lbptop) */
     double *factors;      /* (T) the network's factors m_i */
     input_mode input;

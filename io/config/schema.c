@@ -139,7 +139,7 @@ const cfg_key CFG_KEYS[] = {
 
     /* magnify */
     {"magnify.method", CFG_ENUM, F(mag_method), "network", ANY, &CFG_MAG_METHODS,
-     "motion magnification: MagNet network, linear (Eulerian-style) or none"},
+     "motion magnification: MagNet network, linear (Eulerian-style), none (the apex; LBP-TOP: the clip)"},
     {"magnify.weights", CFG_STR, F(mag_weights), "\"\"", ANY, NULL, "MagNet HDF5 weights (from mer convert-tf)"},
     {"magnify.schedule.start", CFG_FLOAT, F(mag_start), "1.0", ANY, NULL, "first amplification factor alpha_0"},
     {"magnify.schedule.step", CFG_FLOAT, F(mag_step), "0.375", NULLABLE, NULL,

@@ -61,4 +61,16 @@ run_real "$T/ref" 1 model.attention.type=none model.head.hidden=7 model.backbone
 [ "$(tail -n +2 "$T/sweep.csv" | wc -l)" = 2 ] || fail "want 2 points in the report: $(cat "$T/sweep.csv")"
 grep -q 'model.backbone.kind=lbptop' "$T/sweep.csv" || fail "no lbptop point in the report: $(cat "$T/sweep.csv")"
 grep -q 'model.backbone.kind=resnet18' "$T/sweep.csv" || fail "no resnet18 point in the report"
-echo "OK: LBP-TOP baseline above chance ($acc), rank-count independent, cached, reported beside the network"
+# magnify.method none: LBP-TOP of the unmagnified onset->apex frames, which prep keeps for this point only
+# (6 aligned frames per sample; runner_plan checks that the other points keep sharing their prep tasks)
+run_real "$T/none" 1 magnify.method=none || fail "magnify.method none run failed: $(tail -5 "$T/log")"
+n_seq=0
+for f in "$T"/none/tasks/prep/*.h5; do
+    shape=$(h5dump -H -d /prep/0/sequence "$f" 2>/dev/null) || continue
+    grep -Eq 'SIMPLE \{ \( 6, 48, 48, 3 \)' <<<"$shape" || fail "$f: /prep/0/sequence is not (6, 48, 48, 3): $shape"
+    n_seq=$((n_seq + 1))
+done
+[ "$n_seq" = 60 ] || fail "want 60 prep files with the onset->apex sequence, got $n_seq"
+acc_none=$("$MER_BIN" report "$T/none" --format csv | awk -F, 'NR == 2 {print $9}')
+awk -v a="$acc_none" 'BEGIN {exit !(a >= 0.3)}' || fail "magnify.method none: accuracy '$acc_none', want >= 0.3 (chance 0.2)"
+echo "OK: LBP-TOP baseline above chance ($acc; unmagnified sequence $acc_none), rank-count independent, cached, reported beside the network"

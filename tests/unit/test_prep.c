@@ -167,6 +167,47 @@ int main(void) {
                   strstr(err.msg, "at least 2") && err.kind == MER_ERR_DATA,
               "one frame from the onset on: %s", err.msg);
     }
+    /* the onset->apex sequence (LBP-TOP on unmagnified frames): 46..51 are 6 frames; 4 of them are
+     * round(k * 5 / 3) = 46, 48, 49, 51, each the warp of its frame (the first is the onset crop, the last the
+     * apex crop); 9 of 6 repeat frames; the frames and their numbers round-trip through HDF5 */
+    {
+        prep_opts oq = o;
+        oq.sequence = 4;
+        prep_result r = {0}, back = {0};
+        CHECK(prep_sample_landmarks(&r, folder, 46, 51, -1, &oq, lm, box, &err) == 0 && r.n_seq == 4, "sequence: %s", err.msg);
+        const size_t px = 64 * 64 * 3;
+        const int want[4] = {46, 48, 49, 51};
+        double M[6];
+        CHECK(align_transform(M, lm, &o.align, &err) == 0, "transform");
+        for (int k = 0; k < r.n_seq; k++) {
+            mer_image a;
+            CHECK(align_warp(&a, &frames[want[k] - 46], M, &o.align, &err) == 0, "warp");
+            CHECK(r.seq_frames[k] == want[k] && !memcmp(r.seq + k * px, a.px, px), "sequence frame %d: number %d, want %d",
+                  k, r.seq_frames[k], want[k]);
+            image_free(&a);
+        }
+        CHECK(!memcmp(r.seq, r.onset.px, px) && !memcmp(r.seq + 3 * px, r.apex.px, px), "first = onset, last = apex");
+        char h5p[700];
+        snprintf(h5p, sizeof h5p, "%s/seq.h5", dir);
+        hid_t f;
+        CHECK(h5_create_tmp(h5p, &f, &err) == 0 && prep_result_write(f, "p", &r, &err) == 0 && h5_commit(f, h5p, &err) == 0,
+              "sequence write: %s", err.msg);
+        CHECK(h5_open(h5p, 0, &f, &err) == 0 && prep_result_read(&back, f, "p", &err) == 0, "sequence read: %s", err.msg);
+        h5_close(f, NULL);
+        CHECK(back.n_seq == 4 && back.seq_frames[2] == 49 && !memcmp(back.seq, r.seq, 4 * px), "sequence round trip");
+        prep_result_free(&back);
+        prep_result_free(&r);
+        oq.sequence = 9;
+        CHECK(prep_sample_landmarks(&r, video, 0, 5, -1, &oq, lm, box, &err) == 0 && r.n_seq == 9, "9 of 6: %s", err.msg);
+        for (int k = 1; k < r.n_seq; k++)
+            CHECK(r.seq_frames[k] >= r.seq_frames[k - 1] && r.seq_frames[k] - r.seq_frames[k - 1] <= 1, "9 of 6: frame %d is %d",
+                  k, r.seq_frames[k]);
+        CHECK(r.seq_frames[0] == 0 && r.seq_frames[8] == 5, "9 of 6 from 0 to 5");
+        prep_result_free(&r);
+        CHECK(prep_sample_landmarks(&r, folder, 46, 51, -1, &o, lm, box, &err) == 0 && r.n_seq == 0 && !r.seq,
+              "no sequence unless asked");
+        prep_result_free(&r);
+    }
     /* errors name the clip and the frame, and say whether a retry can help (a missing file may reappear on a
      * network mount; a missing frame or degenerate landmarks never change) */
     {

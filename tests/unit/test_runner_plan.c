@@ -428,6 +428,36 @@ static void test_lbptop_sharing(void) {
         plan_free(&p1);
         config_doc_free(&d1);
     }
+    /* magnify.method none: LBP-TOP's prep keeps the onset->apex frames (its own prep tasks, which its grid
+     * leaves alone and the frame count changes); the network's `none` keeps sharing prep */
+    const char *lbp_none[] = {"model.backbone.kind=lbptop", "magnify.method=none"};
+    const char *lbp_none_grid[] = {"model.backbone.kind=lbptop", "magnify.method=none", "model.lbptop.grid.rows=4"};
+    const char *lbp_none_count[] = {"model.backbone.kind=lbptop", "magnify.method=none", "magnify.schedule.count=9"};
+    const char *net_none[] = {"magnify.method=none"};
+    cfg_doc dq;
+    mer_plan pq;
+    if (build(&pq, &dq, lbp_none, 2) == 0) {
+        CHECK(count_kind(&pq, STAGE_PREP) == 9 && shared_ids(&pq, &pn, STAGE_PREP) == 0,
+              "lbptop + none: its own prep tasks");
+        if (build(&p1, &d1, lbp_none_grid, 3) == 0) {
+            CHECK(shared_ids(&p1, &pq, STAGE_PREP) == 9 && shared_ids(&p1, &pq, STAGE_FEATURES) == 0,
+                  "lbptop + none: the grid keeps prep");
+            plan_free(&p1);
+            config_doc_free(&d1);
+        }
+        if (build(&p1, &d1, lbp_none_count, 3) == 0) {
+            CHECK(shared_ids(&p1, &pq, STAGE_PREP) == 0, "lbptop + none: the frame count changes prep");
+            plan_free(&p1);
+            config_doc_free(&d1);
+        }
+        plan_free(&pq);
+        config_doc_free(&dq);
+    }
+    if (build(&p1, &d1, net_none, 1) == 0) {
+        CHECK(shared_ids(&p1, &pn, STAGE_PREP) == 9, "resnet18 + none: the shared prep tasks");
+        plan_free(&p1);
+        config_doc_free(&d1);
+    }
     plan_free(&pn);
     plan_free(&pl);
     config_doc_free(&dn);
