@@ -155,13 +155,14 @@ int trainer_run(trainer *tr, const float *x, const int *y, int N, mer_err *err) 
     return 0;
 }
 
-int train_linear(logreg_model *m, const float *X, const int *y, int N, int D, int C, const train_options *opt,
-                 mer_err *err) {
+int train_linear(logreg_model *m, const float *X, const int *y, int N, int D, int C, linear_loss loss,
+                 const train_options *opt, mer_err *err) {
     if (N <= 0) return mer_errf(err, "training: no samples");
     int64_t *y64 = mer_malloc((size_t)N * sizeof *y64, err);
     if (!y64) return -1;
     for (int i = 0; i < N; i++) y64[i] = y[i];
     logreg_options lo = logreg_defaults();
+    lo.loss = loss;
     lo.epochs = opt->epochs;
     lo.batch_size = opt->batch_size;
     lo.lr = opt->lr;

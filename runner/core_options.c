@@ -126,6 +126,15 @@ lbptop_options options_lbptop(const mer_config *cfg) {
     return o;
 }
 
+linear_loss options_linear_loss(const mer_config *cfg) {
+    switch (cfg->lbptop_classifier) {
+    case CFG_LBPTOP_SVM: return LINEAR_HINGE;
+    case CFG_LBPTOP_LOGREG:
+    case CFG_LBPTOP_CLASSIFIER_COUNT: break;
+    }
+    return LINEAR_SOFTMAX;
+}
+
 lsh_head_options options_head(const mer_config *cfg) {
     lsh_head_options o = lsh_head_defaults();
     switch (cfg->attn_type) {

@@ -3,6 +3,7 @@
  * checks for missing cases. */
 #pragma once
 #include "core/baseline/lbptop.h"
+#include "core/baseline/logreg.h"
 #include "core/magnify/factors.h"
 #include "core/magnify/magnify.h"
 #include "core/models/lsh_head.h"
@@ -31,6 +32,8 @@ input_mode options_input(const mer_config *cfg);
 flow_input_options options_flow(const mer_config *cfg);
 /* model.lbptop.* (used when model.backbone.kind is lbptop) */
 lbptop_options options_lbptop(const mer_config *cfg);
+/* model.lbptop.classifier: logreg -> LINEAR_SOFTMAX, svm -> LINEAR_HINGE */
+linear_loss options_linear_loss(const mer_config *cfg);
 /* model.attention.* and model.head.* */
 lsh_head_options options_head(const mer_config *cfg);
 optim_kind options_optimizer(const mer_config *cfg);

@@ -26,7 +26,8 @@
  *             adapt_train: first this fold's BatchNorm statistics from its training subjects and every sample's
  *             features; model.head.features: minus the onset frame's or the mean features, then standardised);
  *             finetune: ResNet-18 + head end to end (core/models/recnet.h); lbptop: a multinomial logistic
- *             regression on the standardised histograms (train_linear, core/train.h); all with the train.*
+ *             regression or linear SVM (model.lbptop.classifier) on the standardised histograms
+ *             (train_linear, core/train.h); all with the train.*
  *             optimiser settings.
  *             File: /pred/... (runner/stage.h), /weights/head/... (lbptop: logreg_save's layout),
  *             /weights/backbone_buffers/<name> (bn_stats adapt, adapt_train: the statistics its features had),
@@ -174,8 +175,10 @@ static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magn
 
 /* LBP-TOP depends on its own settings, not on the ResNet-18 or head ones: its points share FEATURES (and
  * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. */
-static const char *const LBPTOP_FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input",
-                                                  "model.backbone.kind", "model.lbptop"};
+static const char *const LBPTOP_FEATURE_KEYS[] = {
+    "dataset",           "preprocess",           "magnify",
+    "model.input",       "model.backbone.kind",  "model.lbptop.grid",
+    "model.lbptop.radius", "model.lbptop.neighbours", "model.lbptop.mapping"}; /* not .classifier */
 static const char *const LBPTOP_TRAIN_KEYS[] = {
     "dataset", "preprocess", "magnify", "model.input", "model.backbone.kind", "model.lbptop", "train", "eval.protocol",
     "eval.folds", "eval.selection", "eval.inner_val_fraction", "eval.oracle_epoch", "seed"};
@@ -793,10 +796,10 @@ static int write_standardize(hid_t out, const double *mean, const double *sd, in
 
 /* model.backbone.kind lbptop: the linear classifier on the standardised histograms (D floats per sample);
  * its predictions (te NULL: none, a final model) and weights go where the head's do. */
-static int fit_linear(hid_t out, const train_options *to, const split *tr, const split *te, int D, const mer_samples *s,
-                      mer_err *err) {
+static int fit_linear(hid_t out, linear_loss loss, const train_options *to, const split *tr, const split *te, int D,
+                      const mer_samples *s, mer_err *err) {
     logreg_model m;
-    if (train_linear(&m, tr->X, tr->y, tr->n, D, (int)s->n_classes, to, err) < 0) return -1;
+    if (train_linear(&m, tr->X, tr->y, tr->n, D, (int)s->n_classes, loss, to, err) < 0) return -1;
     int rc = logreg_save(&m, out, "weights/head/", err);
     if (!rc && te) {
         float *prob = mer_malloc(((size_t)te->n ? (size_t)te->n : 1) * s->n_classes * sizeof *prob, err);
@@ -978,7 +981,7 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     if (head_options(&ho, cfg, err) < 0 || training_options(&to, cfg, t->rng_seed, err) < 0) goto done;
     if (cfg->train_class_weights && !(to.class_weights = cw = train_class_weights(tr.y, tr.n, C, err))) goto done;
     if (is_lbptop(cfg)) {
-        rc = fit_linear(out, &to, &tr, final ? NULL : &te, T * D, s, err) < 0 ||
+        rc = fit_linear(out, options_linear_loss(cfg), &to, &tr, final ? NULL : &te, T * D, s, err) < 0 ||
                      (final && h5_write_scalar_i64(out, "final/epochs", to.epochs, err) < 0) ||
                      write_standardize(out, mean, sd, D, err) < 0
                  ? -1

@@ -1,4 +1,5 @@
-/* Multinomial logistic regression (see logreg.h for the loss, the layout and the training rules). */
+/* Linear classifiers: logistic regression and multiclass SVM (see logreg.h for the losses, the layout and the
+ * training rules). */
 #include "core/baseline/logreg.h"
 
 #include <math.h>
@@ -10,29 +11,56 @@
 #include "io/h5.h"
 
 logreg_options logreg_defaults(void) {
-    return (logreg_options){.epochs = 200, .batch_size = 0, .lr = 0.01f, .l2 = 1e-4f,
+    return (logreg_options){.loss = LINEAR_SOFTMAX, .epochs = 200, .batch_size = 0, .lr = 0.01f, .l2 = 1e-4f,
                             .optim = optim_defaults(OPTIM_ADAM), .schedule = {.kind = LR_CONSTANT},
                             .seed = 0, .standardize = 1, .class_weight = NULL};
 }
 
-/* Logits of one sample in double, then softmax in place (max subtracted for range). */
-static void softmax_row(double *z, const float *params, const float *x, int D, int K) {
+/* Scores z = W x + b of one sample, in double. */
+static void scores_row(double *z, const float *params, const float *x, int D, int K) {
     const float *b = params + (size_t)K * D;
-    double zmax = -INFINITY;
     for (int k = 0; k < K; k++) {
         const float *w = params + (size_t)k * D;
         double s = b[k];
         for (int d = 0; d < D; d++) s += (double)w[d] * x[d];
         z[k] = s;
-        if (s > zmax) zmax = s;
     }
+}
+
+/* Scores, then softmax in place (max subtracted for range). */
+static void softmax_row(double *z, const float *params, const float *x, int D, int K) {
+    scores_row(z, params, x, D, K);
+    double zmax = -INFINITY;
+    for (int k = 0; k < K; k++)
+        if (z[k] > zmax) zmax = z[k];
     double sum = 0;
     for (int k = 0; k < K; k++) sum += z[k] = exp(z[k] - zmax);
     for (int k = 0; k < K; k++) z[k] /= sum;
 }
 
+/* One sample's loss l_i, and into p its dl_i/dz (the class weight not applied). */
+static double sample_loss(double *p, const float *params, const float *x, int64_t c, int D, int K, linear_loss kind) {
+    if (kind == LINEAR_SOFTMAX) {
+        softmax_row(p, params, x, D, K);
+        const double l = -log(fmax(p[c], 1e-300));
+        p[c] -= 1;
+        return l;
+    }
+    scores_row(p, params, x, D, K);
+    int best = -1;
+    for (int k = 0; k < K; k++)
+        if (k != c && (best < 0 || p[k] > p[best])) best = k;
+    const double l = 1 + p[best] - p[c];
+    for (int k = 0; k < K; k++) p[k] = 0;
+    if (l <= 0) return 0;
+    p[best] = 1;
+    p[c] = -1;
+    return l;
+}
+
 int logreg_loss_grad(double *loss, float *grad, const float *params, const float *X, const int64_t *y,
-                     const size_t *idx, size_t n, int D, int K, float l2, const float *class_weight, mer_err *err) {
+                     const size_t *idx, size_t n, int D, int K, linear_loss kind, float l2, const float *class_weight,
+                     mer_err *err) {
     if (n == 0 || D < 1 || K < 2) return mer_errf(err, "logreg: %zu samples, %d features, %d classes", n, D, K);
     const size_t np = (size_t)K * D + K;
     double *p = mer_malloc((size_t)K * sizeof *p, err);
@@ -42,7 +70,7 @@ int logreg_loss_grad(double *loss, float *grad, const float *params, const float
         free(g);
         return -1;
     }
-    double ce = 0, wsum = 0;
+    double sum_l = 0, wsum = 0;
     for (size_t j = 0; j < n; j++) {
         const size_t i = idx ? idx[j] : j;
         const int64_t c = y[i];
@@ -53,12 +81,11 @@ int logreg_loss_grad(double *loss, float *grad, const float *params, const float
         }
         const float *x = X + i * (size_t)D;
         const double cw = class_weight ? class_weight[c] : 1.0;
-        softmax_row(p, params, x, D, K);
-        ce -= cw * log(fmax(p[c], 1e-300));
+        sum_l += cw * sample_loss(p, params, x, c, D, K, kind);
         wsum += cw;
         if (!g) continue;
         for (int k = 0; k < K; k++) {
-            const double dz = cw * (p[k] - (k == c));
+            const double dz = cw * p[k];
             double *gw = g + (size_t)k * D;
             for (int d = 0; d < D; d++) gw[d] += dz * x[d];
             g[(size_t)K * D + k] += dz;
@@ -71,7 +98,7 @@ int logreg_loss_grad(double *loss, float *grad, const float *params, const float
     }
     double reg = 0;
     for (size_t q = 0; q < (size_t)K * D; q++) reg += (double)params[q] * params[q];
-    *loss = ce / wsum + 0.5 * l2 * reg;
+    *loss = sum_l / wsum + 0.5 * l2 * reg;
     if (g) {
         for (size_t q = 0; q < np; q++) g[q] /= wsum;
         for (size_t q = 0; q < (size_t)K * D; q++) g[q] += (double)l2 * params[q];
@@ -145,13 +172,14 @@ int logreg_train(logreg_model *m, double *final_loss, const float *X, const int6
             }
         for (size_t b0 = 0; b0 < n; b0 += bs) {
             const size_t nb = n - b0 < bs ? n - b0 : bs;
-            if (logreg_loss_grad(&loss, grad, m->params, Xs, y, order + b0, nb, D, K, o->l2, o->class_weight, err) < 0)
+            if (logreg_loss_grad(&loss, grad, m->params, Xs, y, order + b0, nb, D, K, o->loss, o->l2, o->class_weight,
+                                 err) < 0)
                 goto done;
             optim_step(&opt, m->params, grad, lr);
         }
     }
-    if (final_loss && logreg_loss_grad(final_loss, NULL, m->params, Xs, y, NULL, n, D, K, o->l2, o->class_weight,
-                                       err) < 0)
+    if (final_loss && logreg_loss_grad(final_loss, NULL, m->params, Xs, y, NULL, n, D, K, o->loss, o->l2,
+                                       o->class_weight, err) < 0)
         goto done;
     rc = 0;
 done:

@@ -1,13 +1,20 @@
-/* Multinomial logistic regression on fixed feature vectors: the linear classifier on top of LBP-TOP
- * (core/baseline/lbptop.h), trained with the same optimisers and schedules as the network
- * (core/nn/optim.h).
+/* Linear classifiers on fixed feature vectors: the classifier on top of LBP-TOP (core/baseline/lbptop.h),
+ * multinomial logistic regression or a multiclass linear SVM, trained with the same optimisers and
+ * schedules as the network (core/nn/optim.h).
  *
  * Layout: features X float [n][D], labels y int64 in 0..K-1. Parameters in one float arena
- * params = W [K][D] then b [K]; logits z = W x + b; p = softmax(z).
- * Loss of a batch B:  L = sum_{i in B} c_{y_i} (-log p_i[y_i]) / sum_{i in B} c_{y_i}  +  (l2 / 2) ||W||^2
- * with class weights c (1 when not given; the bias is not penalised). Its gradient:
- *   dz_i = c_{y_i} (p_i - onehot(y_i)) / sum c,  dW = sum_i dz_i x_i^T + l2 W,  db = sum_i dz_i.
- * The loss and gradient are accumulated in double, so a finite-difference check is meaningful.
+ * params = W [K][D] then b [K]; scores z = W x + b. Loss of a batch B, with class weights c (1 when not
+ * given; the bias is not penalised):
+ *   L = sum_{i in B} c_{y_i} l_i / sum_{i in B} c_{y_i}  +  (l2 / 2) ||W||^2
+ * LINEAR_SOFTMAX (logistic regression): l_i = -log p_i[y_i], p = softmax(z);
+ *   dz_i = c_{y_i} (p_i - onehot(y_i)) / sum c.
+ * LINEAR_HINGE (Crammer and Singer's multiclass SVM, JMLR 2001): l_i = max(0, 1 + z_i[k] - z_i[y_i]) with
+ *   k the best-scoring other class (the lowest index on a tie); where l_i > 0, dz_i[k] = c_{y_i} / sum c and
+ *   dz_i[y_i] = -c_{y_i} / sum c, else 0 (a subgradient at the kinks). l2 is then 1 / (C n) of the usual C.
+ * Both: dW = sum_i dz_i x_i^T + l2 W, db = sum_i dz_i. The loss and gradient are accumulated in double, so
+ * a finite-difference check is meaningful (away from the hinge's kinks).
+ * Prediction: the highest score; the probabilities are softmax(z), for the SVM a monotone map of its
+ * scores (they rank the classes like the scores do, but are not calibrated).
  *
  * Training: parameters start at zero (the problem is convex; no random start to seed), then `epochs`
  * passes over the training set, full batch (batch_size 0) or minibatches in an order shuffled per epoch
@@ -23,7 +30,10 @@
 #include "core/nn/optim.h"
 #include "io/base/err.h"
 
+typedef enum { LINEAR_SOFTMAX, LINEAR_HINGE } linear_loss;
+
 typedef struct {
+    linear_loss loss;
     int epochs;
     int batch_size;       /* 0: the full training set */
     float lr;
@@ -41,13 +51,14 @@ typedef struct {
     float *mean, *sd; /* [D] each when standardised, else NULL */
 } logreg_model;
 
-/* Adam at lr 0.01, 200 full-batch epochs, l2 1e-4, constant schedule, standardised. */
+/* Logistic regression, Adam at lr 0.01, 200 full-batch epochs, l2 1e-4, constant schedule, standardised. */
 logreg_options logreg_defaults(void);
 
 /* Loss and gradient (grad: K*D+K floats, may be NULL) at params, on the samples idx[0..n) of X (idx NULL:
  * the first n samples). */
 int logreg_loss_grad(double *loss, float *grad, const float *params, const float *X, const int64_t *y,
-                     const size_t *idx, size_t n, int D, int K, float l2, const float *class_weight, mer_err *err);
+                     const size_t *idx, size_t n, int D, int K, linear_loss kind, float l2, const float *class_weight,
+                     mer_err *err);
 
 /* Fit m on (X, y). m is filled (free with logreg_free); on failure it holds nothing. The final
  * training loss (full set) goes to *final_loss when not NULL. */

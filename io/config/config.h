@@ -45,6 +45,7 @@ typedef enum { CFG_FLOW_MEDIAN_OFF, CFG_FLOW_MEDIAN_3, CFG_FLOW_MEDIAN_5, CFG_FL
 typedef enum { CFG_BACKBONE_FROZEN, CFG_BACKBONE_FINETUNE, CFG_BACKBONE_MODE_COUNT } cfg_backbone_mode;
 typedef enum { CFG_BACKBONE_RESNET18, CFG_BACKBONE_LBPTOP, CFG_BACKBONE_KIND_COUNT } cfg_backbone_kind;
 typedef enum { CFG_LBPTOP_U2, CFG_LBPTOP_RIU2, CFG_LBPTOP_MAPPING_COUNT } cfg_lbptop_mapping;
+typedef enum { CFG_LBPTOP_LOGREG, CFG_LBPTOP_SVM, CFG_LBPTOP_CLASSIFIER_COUNT } cfg_lbptop_classifier;
 typedef enum { CFG_BN_STATS_WEIGHTS, CFG_BN_STATS_ADAPT, CFG_BN_STATS_ADAPT_TRAIN, CFG_BN_STATS_COUNT } cfg_bn_stats;
 typedef enum {
     CFG_HEAD_FEATURES_RAW, CFG_HEAD_FEATURES_MINUS_ONSET, CFG_HEAD_FEATURES_MINUS_MEAN, CFG_HEAD_FEATURES_COUNT
@@ -74,9 +75,9 @@ typedef struct {
 } cfg_vocab;
 
 extern const cfg_vocab CFG_DATASET_FORMATS, CFG_MAG_METHODS, CFG_MAG_FACTORS, CFG_MODEL_INPUTS, CFG_FLOW_MEDIANS,
-    CFG_BACKBONE_MODES,
-    CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS, CFG_SELECTIONS,
-    CFG_LOG_LEVELS, CFG_APEX_SOURCES, CFG_BACKBONE_KINDS, CFG_LBPTOP_MAPPINGS, CFG_BN_STATS, CFG_HEAD_FEATURES;
+    CFG_BACKBONE_MODES, CFG_ATTENTION_TYPES, CFG_PLANES, CFG_POOLINGS, CFG_OPTIMIZERS, CFG_LR_SCHEDULES, CFG_PROTOCOLS,
+    CFG_SELECTIONS, CFG_LOG_LEVELS, CFG_APEX_SOURCES, CFG_BACKBONE_KINDS, CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_CLASSIFIERS,
+    CFG_BN_STATS, CFG_HEAD_FEATURES;
 
 /* The name of value k ("?" when out of range), and the value named s (-1 when s is not in the vocabulary). */
 const char *cfg_enum_name(const cfg_vocab *v, int k);
@@ -148,6 +149,7 @@ typedef struct {
     double lbptop_rx, lbptop_ry, lbptop_rt;
     int lbptop_p_xy, lbptop_p_xt, lbptop_p_yt;
     cfg_lbptop_mapping lbptop_mapping;
+    cfg_lbptop_classifier lbptop_classifier;
 
     /* train */
     int train_epochs;

@@ -33,6 +33,7 @@ VOCAB(CFG_LOG_LEVELS, CFG_LOG_LEVEL_COUNT, "debug", "info", "warn", "error");
 VOCAB(CFG_APEX_SOURCES, CFG_APEX_SOURCE_COUNT, "annotated", "spotted", "middle");
 VOCAB(CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, "resnet18", "lbptop");
 VOCAB(CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, "u2", "riu2");
+VOCAB(CFG_LBPTOP_CLASSIFIERS, CFG_LBPTOP_CLASSIFIER_COUNT, "logreg", "svm");
 VOCAB(CFG_BN_STATS, CFG_BN_STATS_COUNT, "weights", "adapt", "adapt_train");
 VOCAB(CFG_HEAD_FEATURES, CFG_HEAD_FEATURES_COUNT, "raw", "minus_onset", "minus_mean");
 
@@ -55,6 +56,7 @@ INT_SIZED(cfg_log_level);
 INT_SIZED(cfg_apex_source);
 INT_SIZED(cfg_backbone_kind);
 INT_SIZED(cfg_lbptop_mapping);
+INT_SIZED(cfg_lbptop_classifier);
 INT_SIZED(cfg_bn_stats);
 INT_SIZED(cfg_head_features);
 
@@ -216,6 +218,9 @@ const cfg_key CFG_KEYS[] = {
     {"model.lbptop.neighbours.yt", CFG_INT, F(lbptop_p_yt), "8", IN(3, 32), NULL, "LBP-TOP: neighbours on YT"},
     {"model.lbptop.mapping", CFG_ENUM, F(lbptop_mapping), "u2", ANY, &CFG_LBPTOP_MAPPINGS,
      "LBP-TOP codes: u2 (uniform, P(P-1)+3 bins: 59 at P = 8) or riu2 (rotation invariant, P+2 bins)"},
+    {"model.lbptop.classifier", CFG_ENUM, F(lbptop_classifier), "logreg", ANY, &CFG_LBPTOP_CLASSIFIERS,
+     "LBP-TOP's linear classifier, trained with train.*: logreg (multinomial logistic regression) or svm "
+     "(Crammer-Singer multiclass hinge loss; train.weight_decay is its L2 penalty)"},
 
     /* train */
     {"train.epochs", CFG_INT, F(train_epochs), "30", IN(1, 100000), NULL, "training epochs per fold"},

@@ -2,8 +2,8 @@
 # mer export / mer predict of the settings that change how a model's features are computed (README "Using a
 # trained model"): for each sweep point below, the model of the LOSO fold that held sub03 out, exported and
 # run by mer predict on sub03's clips (annotated onset and apex), must give exactly the probabilities the run
-# stored for them (the round trip of test_predict.sh). The last point is LBP-TOP on the unmagnified
-# onset->apex frames (magnify.method none), which predict must sample from the clip as prep did. Tiny settings: 3 subjects x 5 classes x 1 clip, 48 px
+# stored for them (the round trip of test_predict.sh). Two points are LBP-TOP on the unmagnified onset->apex
+# frames (magnify.method none), which predict must sample from the clip as prep did, and with the linear SVM. Tiny settings: 3 subjects x 5 classes x 1 clip, 48 px
 # crops, 4 linear-magnified frames, a few epochs; the check is bit-identity, not accuracy.
 source "${MER_SRC:?MER_SRC not set (run through ctest)}/tests/integration/predict_common.sh"
 
@@ -33,10 +33,11 @@ runtime:
   threads: 1
 sweep:
   zip:
-    model.backbone.kind: [resnet18, resnet18, lbptop, resnet18, resnet18, lbptop]
-    model.head.features: [minus_onset, minus_mean, raw, raw, minus_onset, raw]
-    model.backbone.bn_stats: [weights, weights, weights, adapt, adapt_train, weights]
-    magnify.method: [linear, linear, linear, linear, linear, none]
+    model.backbone.kind: [resnet18, resnet18, lbptop, resnet18, resnet18, lbptop, lbptop]
+    model.head.features: [minus_onset, minus_mean, raw, raw, minus_onset, raw, raw]
+    model.backbone.bn_stats: [weights, weights, weights, adapt, adapt_train, weights, weights]
+    magnify.method: [linear, linear, linear, linear, linear, none, linear]
+    model.lbptop.classifier: [logreg, logreg, logreg, logreg, logreg, logreg, svm]
 YAML
 "$MER_BIN" run run.yaml >run.log 2>&1 || fail "mer run: $(tail -5 run.log)"
 
@@ -59,5 +60,5 @@ while IFS=$'\t' read -r index id params; do
     diff ref.txt got.txt >diff.txt || fail "$params: export -> predict differs from the run: $(head -4 diff.txt)"
     echo "$params: round trip exact"
 done < <("$MER_BIN" config run.yaml --points | grep -v '^index\|^seeds')
-[ "$n_points" = 6 ] || fail "want 6 sweep points, got $n_points"
+[ "$n_points" = 7 ] || fail "want 7 sweep points, got $n_points"
 echo "PASS"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The LBP-TOP baseline (model.backbone.kind: lbptop) through the real stages, on a small generated dataset
 # (4 subjects x 5 classes x 3 clips, LOSO): LBP-TOP histograms of the linearly magnified frames, stored as
-# one (1, D) row per sample in the FEATURES files, and a logistic regression per fold. Checks: predictions
+# one (1, D) row per sample in the FEATURES files, and a logistic regression (or linear SVM) per fold. Checks: predictions
 # above chance; identical results with 1 process and 1 coordinator + 2 workers; a second run, and runs that
 # change only network settings, do no work; beside the network in one sweep, the report has both points.
 source "$MER_SRC/tests/integration/runner_common.sh"
@@ -53,10 +53,17 @@ run_real "$T/ref" 1 model.attention.type=none model.head.hidden=7 model.backbone
 [ "$(count_events "$T/ref" features done)" = 8 ] || fail "features ran again ($(count_events "$T/ref" features done) done)"
 [ "$(count_events "$T/ref" train done)" = 4 ] || fail "train ran again ($(count_events "$T/ref" train done) done)"
 
+# the linear SVM instead of the logistic regression: the same cached histograms, 4 new train tasks
+run_real "$T/ref" 1 model.lbptop.classifier=svm || fail "svm run failed: $(tail -5 "$T/log")"
+[ "$(count_events "$T/ref" features done)" = 8 ] || fail "svm: features ran again"
+[ "$(count_events "$T/ref" train done)" = 8 ] || fail "svm: want 4 new train tasks, $(count_events "$T/ref" train done) done"
+acc_svm=$("$MER_BIN" report "$T/ref" --format csv | awk -F, 'NR == 2 {print $9}')
+awk -v a="$acc_svm" 'BEGIN {exit !(a >= 0.35)}' || fail "svm: accuracy $acc_svm, want >= 0.35 (chance 0.2)"
+
 # beside the network: one sweep, two points; the baseline's tasks come from the cache
 { cat "$T/lbp.yaml"; printf 'sweep:\n  zip:\n    model.backbone.kind: [resnet18, lbptop]\n    model.attention.type: [lsh, none]\n'; } >"$T/sweep.yaml"
 "$MER_BIN" run "$T/sweep.yaml" output.dir="$T/ref" >>"$T/log" 2>&1 || fail "sweep run failed: $(tail -5 "$T/log")"
-[ "$(count_events "$T/ref" train done)" = 8 ] || fail "want 4 new train tasks (the network's), got $(count_events "$T/ref" train done) done"
+[ "$(count_events "$T/ref" train done)" = 12 ] || fail "want 4 new train tasks (the network's), got $(count_events "$T/ref" train done) done"
 "$MER_BIN" report "$T/ref" --format csv >"$T/sweep.csv" || fail "mer report failed"
 [ "$(tail -n +2 "$T/sweep.csv" | wc -l)" = 2 ] || fail "want 2 points in the report: $(cat "$T/sweep.csv")"
 grep -q 'model.backbone.kind=lbptop' "$T/sweep.csv" || fail "no lbptop point in the report: $(cat "$T/sweep.csv")"
@@ -73,4 +80,4 @@ done
 [ "$n_seq" = 60 ] || fail "want 60 prep files with the onset->apex sequence, got $n_seq"
 acc_none=$("$MER_BIN" report "$T/none" --format csv | awk -F, 'NR == 2 {print $9}')
 awk -v a="$acc_none" 'BEGIN {exit !(a >= 0.3)}' || fail "magnify.method none: accuracy '$acc_none', want >= 0.3 (chance 0.2)"
-echo "OK: LBP-TOP baseline above chance ($acc; unmagnified sequence $acc_none), rank-count independent, cached, reported beside the network"
+echo "OK: LBP-TOP baseline above chance ($acc; svm $acc_svm; unmagnified sequence $acc_none), rank-count independent, cached, reported beside the network"

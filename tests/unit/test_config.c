@@ -231,6 +231,8 @@ static void test_bad_configs(void) {
     expect_error("lbptop radius.t vs list", "model: {backbone: {kind: lbptop}}\nmagnify: {schedule: {list: [1, 2]}}\n",
                  2, 28, "'model.lbptop.radius.t' (1) leaves no frame of the 2 magnified frames "
                         "(magnify.schedule.count) that far from both ends");
+    expect_error("lbptop classifier", "model:\n  lbptop:\n    classifier: svn\n", 3, 17,
+                 "'svn' is not a valid value for 'model.lbptop.classifier' (allowed: logreg, svm)");
     expect_error("lbptop grid.t vs T", "model: {backbone: {kind: lbptop}, lbptop: {grid: {t: 9}}}\n"
                  "magnify: {schedule: {count: 8}}\n", 2, 29,
                  "'model.lbptop.grid.t' (9) is more than the 8 magnified frames");
@@ -673,6 +675,8 @@ static void test_enum_vocabularies(void) {
         {"model.flow.median", &CFG_FLOW_MEDIANS, CFG_FLOW_MEDIAN_COUNT, offsetof(mer_config, flow_median)},
         {"model.backbone.kind", &CFG_BACKBONE_KINDS, CFG_BACKBONE_KIND_COUNT, offsetof(mer_config, model_backbone_kind)},
         {"model.lbptop.mapping", &CFG_LBPTOP_MAPPINGS, CFG_LBPTOP_MAPPING_COUNT, offsetof(mer_config, lbptop_mapping)},
+        {"model.lbptop.classifier", &CFG_LBPTOP_CLASSIFIERS, CFG_LBPTOP_CLASSIFIER_COUNT,
+         offsetof(mer_config, lbptop_classifier)},
         {"model.backbone.mode", &CFG_BACKBONE_MODES, CFG_BACKBONE_MODE_COUNT, offsetof(mer_config, model_backbone)},
         {"model.backbone.bn_stats", &CFG_BN_STATS, CFG_BN_STATS_COUNT, offsetof(mer_config, model_bn_stats)},
         {"model.head.features", &CFG_HEAD_FEATURES, CFG_HEAD_FEATURES_COUNT, offsetof(mer_config, head_features)},

@@ -1,5 +1,6 @@
-/* Multinomial logistic regression (core/baseline/logreg.h): the analytic gradient against central finite
- * differences, convergence to the optimum of the convex loss, determinism, save/load. */
+/* The linear classifiers (core/baseline/logreg.h): the analytic gradient of both losses against central finite
+ * differences; logistic regression: convergence to the optimum of the convex loss, determinism, save/load;
+ * the multiclass SVM: its loss and subgradient on a case worked out by hand, a fit of separated clusters. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@ static void make_data(float *X, int64_t *y, uint64_t seed) {
     }
 }
 
-static void gradient_check(const float *X, const int64_t *y) {
+static void gradient_check(const float *X, const int64_t *y, linear_loss kind) {
     mer_err err = {0};
     const size_t np = (size_t)K * D + K;
     float params[K * D + K], grad[K * D + K];
@@ -33,24 +34,76 @@ static void gradient_check(const float *X, const int64_t *y) {
     const float l2 = 0.05f;
     double loss;
     /* unscaled features (x ~ 45 on dimension 0) make the check sharper */
-    CHECK(logreg_loss_grad(&loss, grad, params, X, y, idx, nb, D, K, l2, cw, &err) == 0, "loss: %s", err.msg);
+    CHECK(logreg_loss_grad(&loss, grad, params, X, y, idx, nb, D, K, kind, l2, cw, &err) == 0, "loss: %s", err.msg);
+    if (kind == LINEAR_HINGE) { /* the hinge is piecewise linear: no sample of the batch may sit near a kink */
+        double nearest = INFINITY;
+        for (size_t j = 0; j < nb; j++) {
+            double z[K];
+            for (int k = 0; k < K; k++) {
+                z[k] = params[K * D + k];
+                for (int d = 0; d < D; d++) z[k] += (double)params[k * D + d] * X[idx[j] * D + d];
+            }
+            const int c = (int)y[idx[j]];
+            for (int k = 0; k < K; k++) {
+                if (k == c) continue;
+                nearest = fmin(nearest, fabs(1 + z[k] - z[c]));
+                for (int k2 = 0; k2 < K; k2++)
+                    if (k2 != c && k2 != k) nearest = fmin(nearest, fabs(z[k] - z[k2]));
+            }
+        }
+        CHECK(nearest > 0.1, "hinge check: a sample lies %.3g from a kink (pick other parameters)", nearest);
+    }
     double worst = 0;
     for (size_t q = 0; q < np; q++) {
         const float p0 = params[q], h = 1e-3f;
         double lp, lm;
         params[q] = p0 + h;
         const float up = params[q];
-        logreg_loss_grad(&lp, NULL, params, X, y, idx, nb, D, K, l2, cw, &err);
+        logreg_loss_grad(&lp, NULL, params, X, y, idx, nb, D, K, kind, l2, cw, &err);
         params[q] = p0 - h;
         const float dn = params[q];
-        logreg_loss_grad(&lm, NULL, params, X, y, idx, nb, D, K, l2, cw, &err);
+        logreg_loss_grad(&lm, NULL, params, X, y, idx, nb, D, K, kind, l2, cw, &err);
         params[q] = p0;
         const double fd = (lp - lm) / ((double)up - (double)dn); /* the step actually taken in float */
         const double rel = fabs(fd - grad[q]) / fmax(1.0, fabs(fd));
         worst = fmax(worst, rel);
         CHECK(rel < 1e-3, "parameter %zu: analytic %.8g, finite difference %.8g", q, grad[q], fd);
     }
-    printf("gradient check: %zu parameters, worst relative difference %.3g\n", np, worst);
+    printf("gradient check (%s): %zu parameters, worst relative difference %.3g\n",
+           kind == LINEAR_HINGE ? "hinge" : "softmax", np, worst);
+}
+
+/* The SVM: loss and subgradient of 4 samples worked out by hand (D 1, K 3), then a fit of the clusters. */
+static void svm_checks(const float *X, const int64_t *y) {
+    mer_err err = {0};
+    /* W = (1, 0, -1), b = (0, 0.5, 0). x = 2, class 1: z = (2, 0.5, -2), l = 1 + 2 - 0.5 = 2.5;
+     * x = -1, class 2: z = (-1, 0.5, 1), l = 1 + 0.5 - 1 = 0.5; x = 0, class 1: z = (0, 0.5, 0), the tie of
+     * classes 0 and 2 goes to 0, l = 0.5; x = -5, class 2: z = (-5, 0.5, 5), l = max(0, -3.5) = 0.
+     * L = 3.5 / 4 = 0.875; dz summed: (+1, -1, 0) + (0, +1, -1) + (+1, -1, 0) = (2, -1, -1), so
+     * db = (0.5, -0.25, -0.25) and dW = ((+1, -1, 0) 2 + (0, +1, -1) (-1)) / 4 = (0.5, -0.75, 0.25). */
+    const float params[6] = {1, 0, -1, 0, 0.5f, 0}, x[4] = {2, -1, 0, -5};
+    const int64_t lab[4] = {1, 2, 1, 2};
+    const float want[6] = {0.5f, -0.75f, 0.25f, 0.5f, -0.25f, -0.25f};
+    float grad[6];
+    double loss;
+    CHECK(logreg_loss_grad(&loss, grad, params, x, lab, NULL, 4, 1, 3, LINEAR_HINGE, 0, NULL, &err) == 0, "%s", err.msg);
+    CHECK(fabs(loss - 0.875) < 1e-12, "hinge loss %.12g, by hand 0.875", loss);
+    for (int q = 0; q < 6; q++) CHECK(fabs(grad[q] - want[q]) < 1e-7, "hinge gradient %d: %g, by hand %g", q, grad[q], want[q]);
+
+    /* full batch: at zero parameters every sample costs 1; the fit separates the clusters */
+    logreg_options o = logreg_defaults();
+    o.loss = LINEAR_HINGE;
+    o.epochs = 500;
+    o.l2 = 0.01f;
+    logreg_model m;
+    int64_t pred[N];
+    CHECK(logreg_train(&m, &loss, X, y, N, D, K, &o, &err) == 0, "svm train: %s", err.msg);
+    logreg_predict(pred, &m, X, N);
+    int correct = 0;
+    for (int i = 0; i < N; i++) correct += pred[i] == y[i];
+    CHECK(loss < 0.2 && correct >= N - 2, "svm: loss %.4g (1 at zero), training accuracy %d/%d", loss, correct, N);
+    printf("svm full batch: loss %.4f, training accuracy %d/%d\n", loss, correct, N);
+    logreg_free(&m);
 }
 
 int main(void) {
@@ -58,7 +111,9 @@ int main(void) {
     float X[N * D];
     int64_t y[N], pred[N];
     make_data(X, y, 1);
-    gradient_check(X, y);
+    gradient_check(X, y, LINEAR_SOFTMAX);
+    gradient_check(X, y, LINEAR_HINGE);
+    svm_checks(X, y);
 
     /* full batch to convergence: the gradient of the (convex) loss vanishes at the fit */
     logreg_options o = logreg_defaults();
@@ -72,9 +127,9 @@ int main(void) {
     float *Xs = malloc(sizeof X);
     for (int i = 0; i < N; i++)
         for (int d = 0; d < D; d++) Xs[i * D + d] = (X[i * D + d] - m.mean[d]) / m.sd[d];
-    logreg_loss_grad(&loss0, NULL, zero, Xs, y, NULL, N, D, K, o.l2, NULL, &err);
+    logreg_loss_grad(&loss0, NULL, zero, Xs, y, NULL, N, D, K, LINEAR_SOFTMAX, o.l2, NULL, &err);
     double gnorm = 0, g2;
-    logreg_loss_grad(&g2, grad, m.params, Xs, y, NULL, N, D, K, o.l2, NULL, &err);
+    logreg_loss_grad(&g2, grad, m.params, Xs, y, NULL, N, D, K, LINEAR_SOFTMAX, o.l2, NULL, &err);
     for (int q = 0; q < K * D + K; q++) gnorm = fmax(gnorm, fabs(grad[q]));
     CHECK(fabs(loss0 - log(K)) < 1e-9, "loss at zero parameters is log K: %.12g", loss0);
     CHECK(loss < 0.5 * loss0 && fabs(g2 - loss) < 1e-12, "loss %.6g from %.6g", loss, loss0);
