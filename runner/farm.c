@@ -96,6 +96,9 @@ typedef struct {
     uint8_t **excl;           /* per task: excluded-sample bitmap over all samples (NULL = none) */
     uint8_t *excl_known;
     size_t *excl_list;        /* scratch: excluded sample indices of the task being dispatched */
+    uint8_t *suspect;         /* the run died often while it ran beside others: it runs alone (farm.h) */
+    size_t alone;             /* 1 + the task running alone (0: none) */
+    int single;               /* one rank: every task runs alone */
     int stopping;
     size_t n_running;
     progress prog;
@@ -109,6 +112,7 @@ static void sched_free(sched *s) {
     free(s->excl);
     free(s->excl_known);
     free(s->excl_list);
+    free(s->suspect);
     free(s->state);
     free(s->attempts);
     free(s->unfinished);
@@ -193,13 +197,14 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
     for (size_t i = 0; i < n; i++) n_edges += p->tasks[i].n_deps;
     s->state = mer_calloc(n, sizeof *s->state, err);
     s->attempts = mer_calloc(n, sizeof *s->attempts, err);
+    s->suspect = mer_calloc(n ? n : 1, 1, err);
     s->unfinished = mer_calloc(n, sizeof *s->unfinished, err);
     s->rdep_start = mer_calloc(n + 1, sizeof *s->rdep_start, err);
     s->rdeps = mer_calloc(n_edges, sizeof *s->rdeps, err);
     s->excl = mer_calloc(n, sizeof *s->excl, err);
     s->excl_known = mer_calloc(n, 1, err);
     s->excl_list = mer_calloc(p->samples.n, sizeof *s->excl_list, err);
-    if (!s->state || !s->attempts || !s->unfinished || !s->rdep_start || !s->rdeps || !s->excl || !s->excl_known ||
+    if (!s->state || !s->attempts || !s->suspect || !s->unfinished || !s->rdep_start || !s->rdeps || !s->excl || !s->excl_known ||
         !s->excl_list)
         return -1;
     for (size_t i = 0; i < n; i++)
@@ -265,12 +270,16 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
             break;
         case LEDGER_START:
             /* (job-array slices: another slice may be running it right now, that is no crash) */
-            if (e->attempts > opt->retries && !opt->scope) {
+            if (e->attempts > opt->retries && !opt->scope && e->alone) {
                 char msg[256];
-                snprintf(msg, sizeof msg, "the run died %d time(s) while this task was running (last on %s)",
-                         e->attempts, e->host);
+                snprintf(msg, sizeof msg, "the run died %d time(s) while this task was running, the last time with "
+                         "no other task beside it (on %s)", e->attempts, e->host);
                 s->state[i] = T_FAILED;
                 log_event(s, i, LEDGER_FAILED, -1, 0, msg);
+            } else if (e->attempts > opt->retries && !opt->scope) {
+                s->suspect[i] = 1;
+                log_warn("%s task %s: the run died %d time(s) while it ran beside other tasks: it runs alone now, "
+                         "to tell whether it is the cause", stage_name(t->kind), t->id, e->attempts);
             }
             break;
         case LEDGER_DONE:
@@ -336,13 +345,16 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
  * Returns 1 and sets *ti / *n_excl, 0 when nothing is ready, -1 on error. */
 static int sched_next(sched *s, size_t *ti, size_t *n_excl, mer_err *err) {
     const mer_plan *p = s->plan;
+    if (s->alone) return 0; /* nothing beside a task that runs alone */
     for (;;) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < p->n_tasks; i++)
             if (s->state[i] == T_PENDING && s->unfinished[i] == 0 && (!s->opt->scope || s->opt->scope[i]) &&
-                (best == SIZE_MAX || p->tasks[i].est_cost > p->tasks[best].est_cost))
+                (best == SIZE_MAX || s->suspect[i] > s->suspect[best] ||
+                 (s->suspect[i] == s->suspect[best] && p->tasks[i].est_cost > p->tasks[best].est_cost)))
                 best = i;
         if (best == SIZE_MAX) return 0;
+        if (s->suspect[best] && s->n_running > 0) return 0; /* a suspect first lets the running tasks drain */
         if (compute_excl(s, best, err) < 0) return -1;
         const mer_task *t = &p->tasks[best];
         size_t n = 0;
@@ -367,11 +379,13 @@ static int sched_start(sched *s, size_t ti, int rank) {
     s->attempts[ti]++;
     log_debug("start %s %s (attempt %d) on rank %d", stage_name(s->plan->tasks[ti].kind), s->plan->tasks[ti].id,
               s->attempts[ti], rank);
-    log_event(s, ti, LEDGER_START, rank, 0, NULL);
+    const int alone = s->single || s->suspect[ti]; /* sched_next handed out a suspect with nothing running */
+    log_event(s, ti, LEDGER_START, rank, 0, alone ? LEDGER_ALONE : NULL);
     if (s->sum->io_stopped) {
         s->attempts[ti]--;
         return 1;
     }
+    if (s->suspect[ti]) s->alone = ti + 1;
     s->state[ti] = T_RUNNING;
     s->n_running++;
     return 0;
@@ -382,6 +396,9 @@ static int sched_start(sched *s, size_t ti, int rank) {
 static void sched_result(sched *s, size_t ti, int status, double wall, const char *msg, mer_err_kind kind, int rank) {
     const mer_task *t = &s->plan->tasks[ti];
     s->n_running--;
+    if (s->alone == ti + 1) s->alone = 0;
+    /* a suspect that ran alone to an end did not cause the deaths; an interrupted one runs alone next time */
+    if (status != STAGE_INTERRUPTED && kind != MER_ERR_NOSPACE) s->suspect[ti] = 0;
     if (status == 0) {
         s->state[ti] = T_DONE;
         s->sum->n_ran[t->kind]++;
@@ -690,6 +707,7 @@ int farm_run(farm_summary *sum, const mer_plan *plan, run_ctx *ctx, mer_ledger *
     for (int r = 0; r < size; r++) hosts[r] = all + (size_t)r * sizeof host;
     sched s;
     int rc = sched_init(&s, plan, opt, ledger, sum, hosts, err);
+    s.single = size == 1 && !opt->scope; /* job-array slices run beside each other */
     if (rc == 0) {
         mer_err e = {0};
         if (ledger_append(ledger, "-", "-", LEDGER_RUN, 0, host, size > 1 ? size - 1 : 1, 0, NULL, &e) < 0)

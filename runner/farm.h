@@ -21,6 +21,12 @@
  * kind from worker to coordinator.
  * With one rank, rank 0 runs the tasks itself in the same order.
  *
+ * A run that dies (SIGKILL, node failure) while a task runs counts an attempt of that task. One whose
+ * attempts exceed `retries` this way is not blamed at once when other tasks were running beside it (a
+ * whole-job kill hits every running task): on the next run it is a SUSPECT and runs ALONE, once the others
+ * have drained and with nothing handed out beside it (its START event says "alone"; with one rank every
+ * task runs alone). Only a run that dies while it runs alone marks it failed (a task that kills its process).
+ *
  * A task that fails for lack of space (MER_ERR_NOSPACE: ENOSPC/EDQUOT writing its file) is no fault of the task:
  * the attempt is not counted, the task stays pending, and the run stops like on a signal (no new tasks,
  * running ones stop at their next safe point); so does a ledger append that fails. `mer run` then exits 1

@@ -218,7 +218,11 @@ static int replay_file(ledger_state *st, const char *path, size_t **hidx_p, size
         e->attempts = atoi(fl[4]);
         snprintf(e->host, sizeof e->host, "%s", fl[5]);
         e->rank = atoi(fl[6]);
-        if (ev == LEDGER_START) e->started = t, e->checksum = 0; /* a new attempt writes a new file */
+        if (ev == LEDGER_START) { /* a new attempt writes a new file */
+            e->started = t;
+            e->checksum = 0;
+            e->alone = !strcmp(fl[8], LEDGER_ALONE);
+        }
         if ((ev == LEDGER_DONE || ev == LEDGER_CACHED) && !strncmp(fl[8], "fnv1a64:", 8))
             e->checksum = strtoull(fl[8] + 8, NULL, 16);
         if (ev == LEDGER_DONE || ev == LEDGER_RETRY || ev == LEDGER_FAILED) e->wall_s = strtod(fl[7], NULL);

@@ -4,7 +4,8 @@
  * most the line being written (a last line without its newline is ignored on reading):
  *   unix_time  task_id  stage  event  attempt  host  rank  wall_s  error
  * (for done and cached events the last field is the task file's checksum, "fnv1a64:<16 hex digits>":
- * a file that no longer matches it is corrupt and is recomputed, never used)
+ * a file that no longer matches it is corrupt and is recomputed, never used; for a start event it is
+ * "alone" when no other task ran beside that attempt: runner/farm.h, who is blamed for a dead run)
  * Events: start (attempt N handed to a rank), done, cached (output already there, not run), retry (attempt
  * failed, will be retried), failed (gave up after runtime.retries retries; final), skipped (every sample
  * failed upstream; final), interrupted (stopped at a safe point; does not count as an attempt).
@@ -37,6 +38,8 @@ typedef enum {
 
 const char *ledger_event_name(ledger_event_kind e);
 
+#define LEDGER_ALONE "alone" /* the last field of a start event whose attempt runs with no other task beside it */
+
 typedef struct {
     int fd;
     long torn_bytes; /* bytes of a torn last line ledger_open cut off (a crash or a full disk mid-write) */
@@ -63,6 +66,7 @@ typedef struct {
     char host[64];
     int rank;
     double started;         /* unix time of the last start */
+    int alone;              /* the last start ran with no other task beside it (its field "alone") */
     double t_last;          /* unix time of the last event (merging several ledger files) */
     double wall_s;          /* wall time of the last finished attempt */
     uint64_t checksum;      /* of the task file recorded by the last done/cached event (0: none recorded) */

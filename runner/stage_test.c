@@ -18,6 +18,8 @@
  *   MER_TEST_FLAKY     comma-separated sample ids whose PREP fails with a transient error (MER_ERR_IO) on the
  *                      first attempt only, or on the first N attempts when written ID:N (a marker file
  *                      output.dir/flaky-<task id> counts the failures)
+ *   MER_TEST_CRASH     comma-separated sample ids whose PREP kills its own process (SIGKILL) every time:
+ *                      a task that takes the run down with it (the farm must find and blame it alone)
  *   MER_TEST_IGNORE_STOP  never stop at a safe point (a task that cannot be interrupted: tests the second
  *                      signal, which must not wait for it)
  *   MER_TEST_EXEC_LOG  append "unix_time task_id" to this file each time a task starts executing (one
@@ -26,6 +28,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +191,13 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
         if (in_list(getenv("MER_TEST_CORRUPT"), s->id[i])) {
             mer_errk(err, MER_ERR_DATA, "sample %s: cannot decode the video (corrupt, MER_TEST_CORRUPT)", s->id[i]);
             goto done;
+        }
+        if (in_list(getenv("MER_TEST_CRASH"), s->id[i])) {
+            if (pseudo_work(task_ms(), ctx)) { /* as long as any task, so others run beside it */
+                rc = STAGE_INTERRUPTED;
+                goto done;
+            }
+            raise(SIGKILL);
         }
         int flaky = in_list(getenv("MER_TEST_FLAKY"), s->id[i]);
         if (flaky) {
