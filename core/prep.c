@@ -280,8 +280,9 @@ static int read_sequence(prep_result *r, hid_t loc, const char *group, mer_err *
         r->n_seq = (int)d[0];
     }
     free(fr);
-    if (!ok) return mer_errf(err, "%s: %s/sequence: not (n,H,W,C) frames shaped like the onset crop with n frame numbers",
-                             h5_filename(loc, fn, sizeof fn), group);
+    if (!ok)
+        return mer_errf(err, "%s: %s/sequence: not (n,H,W,C) frames shaped like the onset crop, with n frame numbers",
+                        h5_filename(loc, fn, sizeof fn), group);
     return r->seq_frames ? 0 : -1;
 }
 

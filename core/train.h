@@ -80,11 +80,11 @@ int trainer_save(const trainer *tr, const char *path, mer_err *err);
 int trainer_restore(trainer *tr, const char *path, mer_err *err);
 
 /* The linear baseline (model.backbone.kind lbptop): multinomial logistic regression or the multiclass linear
- * SVM (loss; core/baseline/logreg.h) on X (N, D) under the same options as the loop above: epochs, batch_size, lr, optimizer, schedule, seed
- * and class_weights as given; optim.weight_decay becomes logreg's L2 penalty on W (for adamw too: a
- * decoupled decay and an L2 penalty differ only in how Adam scales them). X is taken as it is: standardise
- * it first with train_standardize, as for the head. on_epoch is not called (logreg has no per-epoch hook).
- * m is filled (logreg_free). */
+ * SVM (loss; core/baseline/logreg.h) on X (N, D) under the same options as the loop above: epochs,
+ * batch_size, lr, optimizer, schedule, seed and class_weights as given; optim.weight_decay becomes logreg's
+ * L2 penalty on W (for adamw too: a decoupled decay and an L2 penalty differ only in how Adam scales them).
+ * X is taken as it is: standardise it first with train_standardize, as for the head. on_epoch is not called
+ * (logreg has no per-epoch hook). m is filled (logreg_free). */
 int train_linear(logreg_model *m, const float *X, const int *y, int N, int D, int C, linear_loss loss,
                  const train_options *opt, mer_err *err);
 

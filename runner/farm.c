@@ -204,8 +204,8 @@ static int sched_init(sched *s, const mer_plan *p, const farm_options *opt, mer_
     s->excl = mer_calloc(n, sizeof *s->excl, err);
     s->excl_known = mer_calloc(n, 1, err);
     s->excl_list = mer_calloc(p->samples.n, sizeof *s->excl_list, err);
-    if (!s->state || !s->attempts || !s->suspect || !s->unfinished || !s->rdep_start || !s->rdeps || !s->excl || !s->excl_known ||
-        !s->excl_list)
+    if (!s->state || !s->attempts || !s->suspect || !s->unfinished || !s->rdep_start || !s->rdeps || !s->excl ||
+        !s->excl_known || !s->excl_list)
         return -1;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < p->tasks[i].n_deps; k++) s->rdep_start[p->tasks[i].deps[k] + 1]++;

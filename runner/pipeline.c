@@ -174,11 +174,11 @@ static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magn
                                          "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
 
 /* LBP-TOP depends on its own settings, not on the ResNet-18 or head ones: its points share FEATURES (and
- * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. */
-static const char *const LBPTOP_FEATURE_KEYS[] = {
-    "dataset",           "preprocess",           "magnify",
-    "model.input",       "model.backbone.kind",  "model.lbptop.grid",
-    "model.lbptop.radius", "model.lbptop.neighbours", "model.lbptop.mapping"}; /* not .classifier */
+ * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. Its classifier
+ * (model.lbptop.classifier) is a TRAIN setting: switching it reuses the histograms. */
+static const char *const LBPTOP_FEATURE_KEYS[] = {"dataset", "preprocess", "magnify", "model.input",
+                                                  "model.backbone.kind", "model.lbptop.grid", "model.lbptop.radius",
+                                                  "model.lbptop.neighbours", "model.lbptop.mapping"};
 static const char *const LBPTOP_TRAIN_KEYS[] = {
     "dataset", "preprocess", "magnify", "model.input", "model.backbone.kind", "model.lbptop", "train", "eval.protocol",
     "eval.folds", "eval.selection", "eval.inner_val_fraction", "eval.oracle_epoch", "seed"};
@@ -433,8 +433,10 @@ static int sequence_frames(float *frames, const prep_result *r, int T, int S, me
     const size_t plane = (size_t)S * S, C = (size_t)r->onset.c;
     for (int t = 0; t < T; t++)
         for (int c = 0; c < 3; c++)
-            for (size_t k = 0; k < plane; k++)
-                frames[((size_t)t * 3 + c) * plane + k] = r->seq[((size_t)t * plane + k) * C + (C == 3 ? c : 0)] / 255.0f;
+            for (size_t k = 0; k < plane; k++) {
+                const uint8_t v = r->seq[((size_t)t * plane + k) * C + (C == 3 ? (size_t)c : 0)];
+                frames[((size_t)t * 3 + c) * plane + k] = v / 255.0f;
+            }
     return 0;
 }
 
