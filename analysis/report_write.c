@@ -510,6 +510,26 @@ static void json_num(FILE *f, double v) {
     else fputs("null", f);
 }
 
+/* ", \"accuracy\": a, \"accuracy_std\": ..., \"uar_std\": u": the six pooled figures of a point or a subset. */
+static void json_figures(FILE *f, double acc, double acc_std, double uf1, double uf1_std, double uar, double uar_std) {
+    const char *const names[6] = {"accuracy", "accuracy_std", "uf1", "uf1_std", "uar", "uar_std"};
+    const double v[6] = {acc, acc_std, uf1, uf1_std, uar, uar_std};
+    for (int i = 0; i < 6; i++) {
+        fprintf(f, ", \"%s\": ", names[i]);
+        json_num(f, v[i]);
+    }
+}
+
+/* "[v0, v1, ...]" */
+static void json_num_array(FILE *f, const double *v, size_t n) {
+    fputs("[", f);
+    for (size_t k = 0; k < n; k++) {
+        fputs(k ? ", " : "", f);
+        json_num(f, v[k]);
+    }
+    fputs("]", f);
+}
+
 static void json_point(FILE *f, const mer_report *r, size_t source, const report_point *pt, int best, int leaky) {
     size_t C = r->n_classes;
     fputs("    {\"id\": ", f);
@@ -534,34 +554,17 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
             pt->n_folds, pt->n_seeds, pt->n_failed);
     fputs("     \"lsh_empty_query_share\": ", f);
     json_num(f, leaky ? NAN : pt->lsh_empty);
-    fputs(", \"accuracy\": ", f);
-    json_num(f, pt->accuracy);
-    fputs(", \"accuracy_std\": ", f);
-    json_num(f, pt->accuracy_std);
-    fputs(", \"uf1\": ", f);
-    json_num(f, pt->uf1);
-    fputs(", \"uf1_std\": ", f);
-    json_num(f, pt->uf1_std);
-    fputs(", \"uar\": ", f);
-    json_num(f, pt->uar);
-    fputs(", \"uar_std\": ", f);
-    json_num(f, pt->uar_std);
+    json_figures(f, pt->accuracy, pt->accuracy_std, pt->uf1, pt->uf1_std, pt->uar, pt->uar_std);
     fputs(",\n     \"classes\": [", f);
     for (size_t k = 0; k < C; k++) {
         fputs(k ? ", " : "", f);
         json_write_str(f, r->classes[k], JSON_ESC_SHORT);
     }
-    fputs("], \"recall\": [", f);
-    for (size_t k = 0; k < C; k++) {
-        fputs(k ? ", " : "", f);
-        json_num(f, pt->recall[k]);
-    }
-    fputs("], \"f1\": [", f);
-    for (size_t k = 0; k < C; k++) {
-        fputs(k ? ", " : "", f);
-        json_num(f, pt->f1[k]);
-    }
-    fputs("],\n     \"confusion\": [", f);
+    fputs("], \"recall\": ", f);
+    json_num_array(f, pt->recall, C);
+    fputs(", \"f1\": ", f);
+    json_num_array(f, pt->f1, C);
+    fputs(",\n     \"confusion\": [", f);
     for (size_t i = 0; i < C; i++) {
         fputs(i ? ", [" : "[", f);
         for (size_t j = 0; j < C; j++) fprintf(f, "%s%" PRId64, j ? ", " : "", pt->confusion[i * C + j]);
@@ -593,18 +596,8 @@ static void json_point(FILE *f, const mer_report *r, size_t source, const report
         const report_subset *sub = &pt->per_dataset[d];
         fputs(d ? ", {\"dataset\": " : "{\"dataset\": ", f);
         json_write_str(f, r->datasets[d], JSON_ESC_SHORT);
-        fprintf(f, ", \"n\": %" PRId64 ", \"n_seeds\": %zu, \"accuracy\": ", sub->n, sub->n_seeds);
-        json_num(f, sub->accuracy);
-        fputs(", \"accuracy_std\": ", f);
-        json_num(f, sub->accuracy_std);
-        fputs(", \"uf1\": ", f);
-        json_num(f, sub->uf1);
-        fputs(", \"uf1_std\": ", f);
-        json_num(f, sub->uf1_std);
-        fputs(", \"uar\": ", f);
-        json_num(f, sub->uar);
-        fputs(", \"uar_std\": ", f);
-        json_num(f, sub->uar_std);
+        fprintf(f, ", \"n\": %" PRId64 ", \"n_seeds\": %zu", sub->n, sub->n_seeds);
+        json_figures(f, sub->accuracy, sub->accuracy_std, sub->uf1, sub->uf1_std, sub->uar, sub->uar_std);
         fputs("}", f);
     }
     fputs("]}", f);
