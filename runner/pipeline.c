@@ -172,6 +172,12 @@ static const char *const FLOW_FEATURE_KEYS[] = {"dataset",     "preprocess",    
 static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magnify",        "model",
                                          "train",         "eval.protocol", "eval.folds",     "eval.selection",
                                          "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
+/* finetune: a fold's file holds the trained backbone only with output.save_backbone, so asking for it later
+ * must train again (else mer export finds no backbone in a run that asked for one) */
+static const char *const FINETUNE_TRAIN_KEYS[] = {"dataset",        "preprocess",        "magnify",
+                                                  "model",          "train",             "eval.protocol",
+                                                  "eval.folds",     "eval.selection",    "eval.inner_val_fraction",
+                                                  "eval.oracle_epoch", "seed",           "output.save_backbone"};
 
 /* LBP-TOP depends on its own settings, not on the ResNet-18 or head ones: its points share FEATURES (and
  * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. Its classifier
@@ -184,6 +190,7 @@ static const char *const LBPTOP_TRAIN_KEYS[] = {
     "eval.folds", "eval.selection", "eval.inner_val_fraction", "eval.oracle_epoch", "seed"};
 
 static int is_lbptop(const mer_config *cfg) { return cfg->model_backbone_kind == CFG_BACKBONE_LBPTOP; }
+static int is_finetune(const mer_config *cfg) { return !is_lbptop(cfg) && cfg->model_backbone == CFG_BACKBONE_FINETUNE; }
 
 static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_config *cfg, stage_kind kind) {
     if (kind == STAGE_PREP && options_sequence(cfg)) return STAGE_KEYS_PUT(prefixes, max, PREP_SEQUENCE_KEYS);
@@ -192,10 +199,10 @@ static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_con
     if (kind == STAGE_FEATURES && cfg->model_input == CFG_MODEL_INPUT_FLOW)
         return STAGE_KEYS_PUT(prefixes, max, FLOW_FEATURE_KEYS);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, FEATURE_KEYS);
-    return is_lbptop(cfg) ? STAGE_KEYS_PUT(prefixes, max, LBPTOP_TRAIN_KEYS) : STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
+    if (is_lbptop(cfg)) return STAGE_KEYS_PUT(prefixes, max, LBPTOP_TRAIN_KEYS);
+    if (is_finetune(cfg)) return STAGE_KEYS_PUT(prefixes, max, FINETUNE_TRAIN_KEYS);
+    return STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
 }
-
-static int is_finetune(const mer_config *cfg) { return !is_lbptop(cfg) && cfg->model_backbone == CFG_BACKBONE_FINETUNE; }
 
 static int n_factors(const mer_config *cfg) {
     return cfg->mag_list.n ? (int)cfg->mag_list.n : cfg->mag_count;

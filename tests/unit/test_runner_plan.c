@@ -312,13 +312,14 @@ static int changed_setting(char *out, size_t cap, const cfg_key *k, const mer_co
  * Run once per model.input and model.backbone.kind whose key list differs (flow adds model.flow, lbptop has
  * its own lists); with another input, the flow settings must leave the features' ids alone. `fixed` lists
  * the settings that have no other valid value in that config. */
-static void test_cache_keys(const char *input, const char *kind, const char *const *fixed, size_t n_fixed) {
+static void test_cache_keys(const char *input, const char *kind, const char *mode, const char *const *fixed,
+                            size_t n_fixed) {
     char path[300];
     /* an explicit root: changing dataset.format away from synth needs one; 6 subjects: eval.folds 5 or 6 */
     if (start_run_yaml(path, sizeof path,
                        "dataset:\n  format: synth\n  root: %s/data\n  synth:\n    subjects: 6\n    per_class: 1\n"
-                       "output:\n  dir: %s/out\nmodel:\n  input: %s\n  backbone:\n    kind: %s\n",
-                       dir, dir, input, kind) < 0)
+                       "output:\n  dir: %s/out\nmodel:\n  input: %s\n  backbone:\n    kind: %s\n    mode: %s\n",
+                       dir, dir, input, kind, mode) < 0)
         SKIP_ALL("cannot write a config in a temporary directory");
     impl.key_prefixes = stage_pipeline_impl.key_prefixes;
     cfg_doc d0;
@@ -363,7 +364,7 @@ static void test_cache_keys(const char *input, const char *kind, const char *con
             }
             CHECK(n_settings > 0, "%s: cache-key prefix '%s' names a setting", stage_name(kinds[s]), prefixes[i]);
         }
-        printf("input %s, %s, %s: %zu prefixes, %zu settings changed one at a time\n", input, kind,
+        printf("input %s, %s %s, %s: %zu prefixes, %zu settings changed one at a time\n", input, kind, mode,
                stage_name(kinds[s]), np, n_changed);
     }
     if (strcmp(input, "flow")) {
@@ -385,16 +386,21 @@ static void test_cache_keys(const char *input, const char *kind, const char *con
     rmdir(dir);
 }
 
+/* A 3-subject synth config planned with the real pipeline's cache keys. */
+static void start_small_pipeline_run(char *path, size_t cap) {
+    if (start_run_yaml(path, cap,
+                       "dataset:\n  format: synth\n  synth:\n    subjects: 3\n    per_class: 1\noutput:\n  dir: %s/out\n",
+                       dir) < 0)
+        SKIP_ALL("cannot write a config in a temporary directory");
+    impl.key_prefixes = stage_pipeline_impl.key_prefixes;
+}
+
 /* LBP-TOP's tasks depend on its own settings and not on the network's (and the network's features not on
  * LBP-TOP's): a sweep over the head shares the baseline's tasks, and a sweep over model.lbptop.* the
  * network's features. */
 static void test_lbptop_sharing(void) {
     char path[300];
-    if (start_run_yaml(path, sizeof path,
-                       "dataset:\n  format: synth\n  synth:\n    subjects: 3\n    per_class: 1\noutput:\n  dir: %s/out\n",
-                       dir) < 0)
-        SKIP_ALL("cannot write a config in a temporary directory");
-    impl.key_prefixes = stage_pipeline_impl.key_prefixes;
+    start_small_pipeline_run(path, sizeof path);
     const char *lbp[] = {"model.backbone.kind=lbptop"};
     const char *lbp_head[] = {"model.backbone.kind=lbptop", "model.attention.n_rounds=5", "model.head.hidden=7",
                               "model.backbone.weights=w.h5", "model.attention.type=none"};
@@ -466,6 +472,39 @@ static void test_lbptop_sharing(void) {
     rmdir(dir);
 }
 
+/* output.save_backbone decides whether a fine-tuned fold's file holds its backbone: turning it on must train
+ * the finetune folds again (mer export needs the backbone), and must not touch frozen points. */
+static void test_save_backbone_key(void) {
+    char path[300];
+    start_small_pipeline_run(path, sizeof path);
+    const char *ft[] = {"model.backbone.mode=finetune"}, *ft_save[] = {"model.backbone.mode=finetune",
+                                                                      "output.save_backbone=true"};
+    const char *fr_save[] = {"output.save_backbone=true"};
+    cfg_doc d0, d1;
+    mer_plan p0, p1;
+    if (build(&p0, &d0, ft, 1) == 0 && build(&p1, &d1, ft_save, 2) == 0) {
+        CHECK(shared_ids(&p1, &p0, STAGE_TRAIN) == 0 &&
+                  shared_ids(&p1, &p0, STAGE_FEATURES) == count_kind(&p0, STAGE_FEATURES),
+              "finetune: output.save_backbone changes the train tasks only");
+        plan_free(&p0);
+        plan_free(&p1);
+        config_doc_free(&d0);
+        config_doc_free(&d1);
+    } else
+        CHECK(0, "finetune plans");
+    if (build(&p0, &d0, NULL, 0) == 0 && build(&p1, &d1, fr_save, 1) == 0) {
+        CHECK(shared_ids(&p1, &p0, STAGE_TRAIN) == count_kind(&p0, STAGE_TRAIN),
+              "frozen: output.save_backbone changes no task");
+        plan_free(&p0);
+        plan_free(&p1);
+        config_doc_free(&d0);
+        config_doc_free(&d1);
+    } else
+        CHECK(0, "frozen plans");
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_dep_usable(void) {
     mer_task t = {.sample_begin = 2, .sample_end = 6}, d = {.sample_begin = 4, .sample_end = 8};
     size_t ex1[] = {4, 5}, ex2[] = {1, 4}, ex3[] = {0, 4, 5, 6, 7};
@@ -479,14 +518,20 @@ int main(void) {
     impl = stage_test_impl;
     test_folds();
     test_graph();
-    test_cache_keys("frames", "resnet18", NULL, 0);
+    test_cache_keys("frames", "resnet18", "frozen", NULL, 0);
     /* flow: LBP-TOP takes grey frames, not flow fields */
     static const char *const flow_fixed[] = {"model.backbone.kind"};
-    test_cache_keys("flow", "resnet18", flow_fixed, 1);
+    test_cache_keys("flow", "resnet18", "frozen", flow_fixed, 1);
     /* the baseline has no epoch selection: eval.selection and eval.oracle_epoch keep their defaults */
     static const char *const lbptop_fixed[] = {"eval.selection", "eval.oracle_epoch"};
-    test_cache_keys("frames", "lbptop", lbptop_fixed, 2);
+    test_cache_keys("frames", "lbptop", "frozen", lbptop_fixed, 2);
+    /* finetune: its train tasks also depend on output.save_backbone (the file keeps the backbone or not); it
+     * takes neither adapted BatchNorm statistics nor onset-relative head features */
+    static const char *const finetune_fixed[] = {"model.backbone.kind", "model.backbone.bn_stats",
+                                                 "model.head.features"};
+    test_cache_keys("frames", "resnet18", "finetune", finetune_fixed, 3);
     test_lbptop_sharing();
+    test_save_backbone_key();
     test_dep_usable();
     return check_summary();
 }
