@@ -220,7 +220,7 @@ static double pipe_cost(const mer_task *t, const mer_plan *plan) {
     if (t->kind == STAGE_FEATURES) {
         double macs = fwd * (n_factors(c) + 1) * n;
         if (c->model_bn_stats == CFG_BN_STATS_ADAPT) macs *= 1 + adapt_passes;
-        if (c->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN) macs = 0;
+        if (c->model_bn_stats == CFG_BN_STATS_ADAPT_TRAIN || is_finetune(c)) macs = 0; /* inputs only */
         double flow = 0;
         if (c->model_input == CFG_MODEL_INPUT_FLOW) /* TV-L1 at the defaults: ~3.5 us per pixel (64-112 px) */
             flow = 3.5e-6 * c->prep_size * c->prep_size * (c->flow_warps / 5.0) * n_factors(c) * n;
