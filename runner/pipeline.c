@@ -120,12 +120,17 @@ static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
     s->subject = mer_calloc(d->n, sizeof *s->subject, err);
     s->label = mer_calloc(d->n, sizeof *s->label, err);
     s->classes = mer_calloc(d->n_classes, sizeof *s->classes, err);
+    s->annotation = mer_calloc(d->n, sizeof *s->annotation, err);
     s->n_classes = d->n_classes;
-    if (!s->id || !s->subject || !s->label || !s->classes) bad = 1;
+    if (!s->id || !s->subject || !s->label || !s->classes || !s->annotation) bad = 1;
     for (size_t i = 0; !bad && i < d->n; i++) {
         s->id[i] = dup_or_fail(d->s[i].id, &bad);
         s->subject[i] = dup_or_fail(d->s[i].subject, &bad);
         s->label[i] = d->s[i].label;
+        char a[96]; /* the frames PREP reads (the reader's corrections applied; dataset.apex spotted: no apex) */
+        const int apex = cfg->dataset_apex == CFG_APEX_SPOTTED ? -1 : d->s[i].apex;
+        snprintf(a, sizeof a, "onset %d apex %d offset %d", d->s[i].onset, apex, d->s[i].offset);
+        s->annotation[i] = dup_or_fail(a, &bad);
     }
     for (size_t c = 0; !bad && c < d->n_classes; c++) s->classes[c] = dup_or_fail(d->classes[c], &bad);
     if (bad) {

@@ -246,6 +246,8 @@ static int make_key(strbuf *key, const mer_plan *p, const mer_config *cfg, stage
     if (!text) return mer_errf(err, "cannot print the config for a %s cache key", stage_name(kind));
     strbuf_reset(key);
     strbuf_addf(key, "stage: %s\n%s\n%s", stage_name(kind), text, what);
+    if (kind == STAGE_TRAIN) /* training reads every sample's label: an edited label trains again */
+        strbuf_addf(key, "\nlabels: %016llx", (unsigned long long)p->labels_hash);
     for (size_t i = 0; i < n_deps; i++) strbuf_addf(key, "\ndep: %s", p->tasks[deps[i]].id);
     free(text);
     return key->failed ? mer_errf(err, "out of memory building a cache key") : 0;
@@ -254,7 +256,10 @@ static int make_key(strbuf *key, const mer_plan *p, const mer_config *cfg, stage
 static int samples_text(strbuf *b, const mer_samples *s, size_t begin, size_t end, mer_err *err) {
     strbuf_reset(b);
     strbuf_adds(b, "samples:");
-    for (size_t i = begin; i < end; i++) strbuf_addf(b, " %s", s->id[i]);
+    for (size_t i = begin; i < end; i++) {
+        strbuf_addf(b, " %s", s->id[i]);
+        if (s->annotation && s->annotation[i]) strbuf_addf(b, " (%s)", s->annotation[i]);
+    }
     return b->failed ? mer_errf(err, "out of memory building a cache key") : 0;
 }
 
@@ -336,6 +341,10 @@ int plan_build(mer_plan *p, const cfg_doc *doc, const stage_impl *impl, mer_samp
         goto done;
     }
     if (check_shared(p, err) < 0) goto done;
+    p->labels_hash = FNV1A64_INIT;
+    for (size_t i = 0; i < s->n; i++) p->labels_hash = fnv1a64(&s->label[i], sizeof s->label[i], p->labels_hash);
+    for (size_t c = 0; c < s->n_classes; c++)
+        p->labels_hash = fnv1a64(s->classes[c], strlen(s->classes[c]) + 1, p->labels_hash);
     if (plan_folds(&p->folds, &p->n_folds, s, doc->base.eval_protocol, doc->base.eval_folds, err) < 0) goto done;
 
     p->variants = mer_calloc(p->n_points * doc->n_seeds, sizeof *p->variants, err);

@@ -33,6 +33,7 @@ struct mer_plan {
     size_t n_requested[STAGE_COUNT]; /* tasks before deduplication, per stage (for the dry-run summary) */
     char *output_dir;
     uint64_t hash; /* of every task id and dependency, to check ranks agree */
+    uint64_t labels_hash; /* of every sample's label and the class names: part of every TRAIN key */
 };
 
 /* Build the plan. `samples` is taken over (moved) by the plan. */

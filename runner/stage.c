@@ -47,6 +47,7 @@ void mer_samples_free(mer_samples *s) {
     strs_free(s->subject, s->n);
     free(s->label);
     strs_free(s->classes, s->n_classes);
+    strs_free(s->annotation, s->n);
     memset(s, 0, sizeof *s);
 }
 

@@ -81,6 +81,9 @@ typedef struct {
     int64_t *label;     /* [n] 0..n_classes-1 */
     char **classes;     /* [n_classes] class names, index = label id */
     size_t n_classes;
+    char **annotation;  /* [n] or NULL: what the sheet says of a sample that its PREP and FEATURES tasks read
+                         * ("onset 46 apex 51 offset 60"), part of their cache keys (runner/plan.c), so an
+                         * edited sheet recomputes what it changes; labels are part of every TRAIN key */
 } mer_samples;
 
 void mer_samples_free(mer_samples *s);

@@ -505,6 +505,54 @@ static void test_save_backbone_key(void) {
     rmdir(dir);
 }
 
+/* An edited sheet recomputes what it changes (runner/stage.h mer_samples.annotation): another onset/apex of
+ * one sample changes its PREP task and its FEATURES chunk (2 samples per chunk in the test stage) and every
+ * TRAIN task, nothing else; another label changes the TRAIN tasks only. */
+static void test_annotation_keys(void) {
+    char path[300];
+    if (start_run_yaml(path, sizeof path, "dataset:\n  format: synth\noutput:\n  dir: %s/out\n", dir) < 0)
+        SKIP_ALL("cannot write a config in a temporary directory");
+    impl.key_prefixes = stage_test_impl.key_prefixes;
+    const char *subj[] = {"A", "A", "B", "B", "C", "C"};
+    cfg_doc doc;
+    mer_err err = {0};
+    if (config_load(&doc, path, NULL, 0, &err) < 0) {
+        CHECK(0, "config: %s", err.msg);
+        return;
+    }
+    mer_plan p[3];
+    int built = 0;
+    for (int v = 0; v < 3; v++) {
+        mer_samples s = make_samples(subj, 6, "synth");
+        s.annotation = calloc(6, sizeof *s.annotation);
+        for (size_t i = 0; i < 6; i++) {
+            char a[64];
+            snprintf(a, sizeof a, "onset %zu apex %zu offset %zu", i, i + (v == 1 && i == 2 ? 4 : 5), i + 9);
+            s.annotation[i] = strdup(a);
+        }
+        if (v == 2) s.label[2] = 1 - s.label[2];
+        if (plan_build(&p[v], &doc, &impl, &s, &err) < 0) {
+            CHECK(0, "plan %d: %s", v, err.msg);
+            mer_samples_free(&s);
+            break;
+        }
+        built++;
+    }
+    if (built == 3) {
+        const size_t np = count_kind(&p[0], STAGE_PREP), nf = count_kind(&p[0], STAGE_FEATURES);
+        CHECK(np == 6 && shared_ids(&p[1], &p[0], STAGE_PREP) == np - 1 &&
+                  shared_ids(&p[1], &p[0], STAGE_FEATURES) == nf - 1 && shared_ids(&p[1], &p[0], STAGE_TRAIN) == 0,
+              "another apex of one sample: its prep task, its features chunk and the training change");
+        CHECK(shared_ids(&p[2], &p[0], STAGE_PREP) == np && shared_ids(&p[2], &p[0], STAGE_FEATURES) == nf &&
+                  shared_ids(&p[2], &p[0], STAGE_TRAIN) == 0,
+              "another label: the training changes, prep and features do not");
+    }
+    for (int v = 0; v < built; v++) plan_free(&p[v]);
+    config_doc_free(&doc);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_dep_usable(void) {
     mer_task t = {.sample_begin = 2, .sample_end = 6}, d = {.sample_begin = 4, .sample_end = 8};
     size_t ex1[] = {4, 5}, ex2[] = {1, 4}, ex3[] = {0, 4, 5, 6, 7};
@@ -532,6 +580,7 @@ int main(void) {
     test_cache_keys("frames", "resnet18", "finetune", finetune_fixed, 3);
     test_lbptop_sharing();
     test_save_backbone_key();
+    test_annotation_keys();
     test_dep_usable();
     return check_summary();
 }
