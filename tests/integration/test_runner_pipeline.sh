@@ -9,7 +9,7 @@ source "$MER_SRC/tests/integration/runner_common.sh"
     cat <<YAML
 magnify: {method: linear, schedule: {start: 1.0, step: 1.0, count: 4}}
 model: {input: difference, attention: {d: 16}, head: {hidden: 8}}
-train: {epochs: 300, batch_size: 4}   # ~0.2 s per train task: the stop must find one running
+train: {epochs: 1000, batch_size: 4}   # ~0.7 s per train task: the stop must find one running
 output: {dir: $T/out}
 sweep: {model.attention.n_rounds: [3, 4]}
 YAML
