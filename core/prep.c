@@ -67,13 +67,23 @@ int prep_image(prep_result *out, const mer_image *img, const prep_opts *o, const
     return ret;
 }
 
+/* The clip's frames numbered first..last (last < 0: to the end of the clip): *count of them from index *begin
+ * of the frame-number list, which is returned. */
+static const int *frame_span(clip *c, int first, int last, size_t *begin, size_t *count) {
+    size_t nf = 0, a = 0, n = 0;
+    const int *fr = clip_frame_numbers(c, &nf);
+    while (a < nf && fr[a] < first) a++;
+    while (a + n < nf && (last < 0 || fr[a + n] <= last)) n++;
+    *begin = a;
+    *count = n;
+    return fr;
+}
+
 /* The apex spotted among the clip's frames onset..offset (offset < 0: to the last), each decoded grey and
  * warped with the onset transform into the aligned crop the rest of the pipeline sees. */
 static int spot_apex(prep_result *out, clip *c, int onset, int offset, const prep_opts *o, mer_err *err) {
-    size_t nf = 0, a = 0, n = 0;
-    const int *fr = clip_frame_numbers(c, &nf);
-    while (a < nf && fr[a] < onset) a++;
-    while (a + n < nf && (offset < 0 || fr[a + n] <= offset)) n++;
+    size_t a, n;
+    const int *fr = frame_span(c, onset, offset, &a, &n);
     if (n < 2)
         return mer_errk(err, MER_ERR_DATA,
                         "%s: %zu frame(s) from the onset %d to the %s: spotting the apex needs at least 2",
@@ -121,10 +131,8 @@ done:
 /* n frames from the onset to the apex: of the m frames the clip has in that span, frame round(k (m-1)/(n-1)),
  * each warped with the onset transform like the onset and apex crops. */
 static int align_sequence(prep_result *out, clip *c, int n, const prep_opts *o, mer_err *err) {
-    size_t nf = 0, a = 0, m = 0;
-    const int *fr = clip_frame_numbers(c, &nf);
-    while (a < nf && fr[a] < out->onset_frame) a++;
-    while (a + m < nf && fr[a + m] <= out->apex_frame) m++;
+    size_t a, m;
+    const int *fr = frame_span(c, out->onset_frame, out->apex_frame, &a, &m);
     if (m == 0) return mer_errk(err, MER_ERR_DATA, "%s: no frame from the onset %d to the apex %d", clip_path(c),
                                 out->onset_frame, out->apex_frame);
     const size_t px = (size_t)out->onset.w * out->onset.h * out->onset.c;

@@ -86,6 +86,12 @@ static char *dup_or_fail(const char *s, int *bad) {
     return d;
 }
 
+/* The apex PREP is asked for: dataset.apex spotted ignores the annotation (-1: spot it); annotated passes it
+ * (-1 where missing) and prep spots where it lies outside the clip; middle got the midpoint from the reader. */
+static int prep_apex(const mer_config *cfg, const ds_sample *s) {
+    return cfg->dataset_apex == CFG_APEX_SPOTTED ? -1 : s->apex;
+}
+
 static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err *err) {
     memset(s, 0, sizeof *s);
     *data = NULL;
@@ -127,9 +133,8 @@ static int pipe_load(void **data, mer_samples *s, const mer_config *cfg, mer_err
         s->id[i] = dup_or_fail(d->s[i].id, &bad);
         s->subject[i] = dup_or_fail(d->s[i].subject, &bad);
         s->label[i] = d->s[i].label;
-        char a[96]; /* the frames PREP reads (the reader's corrections applied; dataset.apex spotted: no apex) */
-        const int apex = cfg->dataset_apex == CFG_APEX_SPOTTED ? -1 : d->s[i].apex;
-        snprintf(a, sizeof a, "onset %d apex %d offset %d", d->s[i].onset, apex, d->s[i].offset);
+        char a[96]; /* the frames PREP reads (the reader's corrections applied) */
+        snprintf(a, sizeof a, "onset %d apex %d offset %d", d->s[i].onset, prep_apex(cfg, &d->s[i]), d->s[i].offset);
         s->annotation[i] = dup_or_fail(a, &bad);
     }
     for (size_t c = 0; !bad && c < d->n_classes; c++) s->classes[c] = dup_or_fail(d->classes[c], &bad);
@@ -177,12 +182,6 @@ static const char *const FLOW_FEATURE_KEYS[] = {"dataset",     "preprocess",    
 static const char *const TRAIN_KEYS[] = {"dataset",       "preprocess",    "magnify",        "model",
                                          "train",         "eval.protocol", "eval.folds",     "eval.selection",
                                          "eval.inner_val_fraction",        "eval.oracle_epoch", "seed"};
-/* finetune: a fold's file holds the trained backbone only with output.save_backbone, so asking for it later
- * must train again (else mer export finds no backbone in a run that asked for one) */
-static const char *const FINETUNE_TRAIN_KEYS[] = {"dataset",        "preprocess",        "magnify",
-                                                  "model",          "train",             "eval.protocol",
-                                                  "eval.folds",     "eval.selection",    "eval.inner_val_fraction",
-                                                  "eval.oracle_epoch", "seed",           "output.save_backbone"};
 
 /* LBP-TOP depends on its own settings, not on the ResNet-18 or head ones: its points share FEATURES (and
  * TRAIN) tasks across those, and a sweep over them does not repeat the baseline. Its classifier
@@ -205,8 +204,11 @@ static size_t pipe_key_prefixes(const char **prefixes, size_t max, const mer_con
         return STAGE_KEYS_PUT(prefixes, max, FLOW_FEATURE_KEYS);
     if (kind == STAGE_FEATURES) return STAGE_KEYS_PUT(prefixes, max, FEATURE_KEYS);
     if (is_lbptop(cfg)) return STAGE_KEYS_PUT(prefixes, max, LBPTOP_TRAIN_KEYS);
-    if (is_finetune(cfg)) return STAGE_KEYS_PUT(prefixes, max, FINETUNE_TRAIN_KEYS);
-    return STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
+    size_t n = STAGE_KEYS_PUT(prefixes, max, TRAIN_KEYS);
+    /* finetune: a fold's file holds the trained backbone only with output.save_backbone, so asking for it
+     * later must train again (else mer export finds no backbone in a run that asked for one) */
+    if (is_finetune(cfg) && n < max) prefixes[n++] = "output.save_backbone";
+    return n;
 }
 
 static int n_factors(const mer_config *cfg) {
@@ -273,9 +275,7 @@ static int exec_prep(hid_t out, const mer_task *t, const size_t *ex, size_t n_ex
         }
         const ds_sample *s = &pd->ds.s[i];
         prep_result r;
-        /* dataset.apex: spotted ignores the annotation; annotated passes it (-1 where missing: spotted) and
-         * prep spots where it lies outside the clip; middle got the midpoint from the dataset reader */
-        int apex = t->cfg->dataset_apex == CFG_APEX_SPOTTED ? -1 : s->apex;
+        const int apex = prep_apex(t->cfg, s);
         if (prep_sample(&r, s->path, s->onset, apex, s->offset, &o, pd->faces, err) < 0) {
             free(index);
             return mer_err_prefix(err, "sample %s", s->id);
@@ -1049,20 +1049,15 @@ static int exec_train(hid_t out, const mer_task *t, const size_t *ex, size_t n_e
     if (h5_group(out, "weights/head", 1, &g, err) < 0) goto done;
     rc = lsh_head_save_to(h, g, err);
     H5Gclose(g);
-    if (!rc && finetune && (final || cfg->output_save_backbone)) { /* a final model is kept whole */
+    /* finetune: the trained backbone (a final model is kept whole); adapt_train's final model: the frozen
+     * backbone with its adapted statistics (the config refuses the two together) */
+    resnet18 *keep = finetune && (final || cfg->output_save_backbone) ? bb : adapted && final ? adapted : NULL;
+    if (!rc && keep) {
         if (h5_group(out, "weights/backbone", 1, &g, err) < 0) {
             rc = -1;
             goto done;
         }
-        rc = resnet18_save_to(bb, g, err);
-        H5Gclose(g);
-    }
-    if (!rc && adapted && final) { /* the frozen backbone with this model's adapted statistics */
-        if (h5_group(out, "weights/backbone", 1, &g, err) < 0) {
-            rc = -1;
-            goto done;
-        }
-        rc = resnet18_save_to(adapted, g, err);
+        rc = resnet18_save_to(keep, g, err);
         H5Gclose(g);
     }
 done:
